@@ -1,0 +1,105 @@
+//! The primitives every message goes through: AES-256-CBC over whole blocks, HMAC-SHA256 and
+//! PKCS#7 padding. Streams and the `hazmat` one-shots share this code, so the Wycheproof vectors
+//! test what Arca runs.
+
+use aes::Aes256;
+use cbc::cipher::{Array, BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
+use hmac::{Hmac, KeyInit};
+use sha2::Sha256;
+
+use crate::format::{BLOCK_LEN, IV_LEN, KEY_LEN};
+
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+pub(crate) fn new_mac(key: &[u8]) -> HmacSha256 {
+    // HMAC accepts keys of any length; this cannot fail.
+    match <HmacSha256 as KeyInit>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    }
+}
+
+pub(crate) struct CbcEncryptor(cbc::Encryptor<Aes256>);
+
+impl CbcEncryptor {
+    pub(crate) fn new(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN]) -> Self {
+        Self(cbc::Encryptor::new(key.into(), iv.into()))
+    }
+
+    /// Encrypts `input` (whole blocks) into `output` of the same length.
+    pub(crate) fn encrypt_blocks(&mut self, input: &[u8], output: &mut [u8]) {
+        debug_assert!(input.len() % BLOCK_LEN == 0 && input.len() == output.len());
+        let (input, _) = Array::slice_as_chunks(input);
+        let (output, _) = Array::slice_as_chunks_mut(output);
+        if self.0.encrypt_blocks_b2b(input, output).is_err() {
+            unreachable!("input and output have the same number of blocks");
+        }
+    }
+
+    pub(crate) fn encrypt_blocks_in_place(&mut self, blocks: &mut [u8]) {
+        debug_assert!(blocks.len() % BLOCK_LEN == 0);
+        let (blocks, _) = Array::slice_as_chunks_mut(blocks);
+        self.0.encrypt_blocks(blocks);
+    }
+}
+
+pub(crate) struct CbcDecryptor(cbc::Decryptor<Aes256>);
+
+impl CbcDecryptor {
+    pub(crate) fn new(key: &[u8; KEY_LEN], iv: &[u8; IV_LEN]) -> Self {
+        Self(cbc::Decryptor::new(key.into(), iv.into()))
+    }
+
+    pub(crate) fn decrypt_blocks_in_place(&mut self, blocks: &mut [u8]) {
+        debug_assert!(blocks.len() % BLOCK_LEN == 0);
+        let (blocks, _) = Array::slice_as_chunks_mut(blocks);
+        self.0.decrypt_blocks(blocks);
+    }
+}
+
+/// The final block for the `partial.len() < 16` cleartext bytes left over: PKCS#7 always adds
+/// 1 to 16 bytes, each equal to the count.
+pub(crate) fn pkcs7_pad(partial: &[u8]) -> [u8; BLOCK_LEN] {
+    debug_assert!(partial.len() < BLOCK_LEN);
+    let pad = (BLOCK_LEN - partial.len()) as u8;
+    let mut block = [pad; BLOCK_LEN];
+    block[..partial.len()].copy_from_slice(partial);
+    block
+}
+
+/// How many cleartext bytes the decrypted final block holds, or `None` if its padding is invalid.
+pub(crate) fn pkcs7_unpadded_len(block: &[u8; BLOCK_LEN]) -> Option<usize> {
+    let pad = block[BLOCK_LEN - 1] as usize;
+    if pad == 0 || pad > BLOCK_LEN {
+        return None;
+    }
+    let valid = block[BLOCK_LEN - pad..]
+        .iter()
+        .all(|&byte| byte as usize == pad);
+    valid.then_some(BLOCK_LEN - pad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_round_trips_at_every_length() {
+        for len in 0..BLOCK_LEN {
+            let partial: Vec<u8> = (0..len as u8).collect();
+            let block = pkcs7_pad(&partial);
+            assert_eq!(pkcs7_unpadded_len(&block), Some(len));
+            assert_eq!(&block[..len], &partial[..]);
+        }
+    }
+
+    #[test]
+    fn bad_padding_is_rejected() {
+        let mut block = [16u8; BLOCK_LEN];
+        assert_eq!(pkcs7_unpadded_len(&block), Some(0));
+        block[0] = 15;
+        assert_eq!(pkcs7_unpadded_len(&block), None);
+        assert_eq!(pkcs7_unpadded_len(&[0u8; BLOCK_LEN]), None);
+        assert_eq!(pkcs7_unpadded_len(&[17u8; BLOCK_LEN]), None);
+    }
+}
