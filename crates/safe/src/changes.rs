@@ -1,0 +1,300 @@
+//! The one path every change to a Safe's attributes takes.
+//!
+//! A [`ChangeSet`] applies changes to the attribute tables and appends each one, in the same
+//! transaction, to this device's transaction log (`operations`): operation UUID, device UUID,
+//! per-device sequence number, vector clock, entity and new field values. Nothing else writes
+//! `items`, `tags`, `item_tags` or `item_search`, so the log is complete, and sync can replay it.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::item::{Item, ItemUpdate, name_key};
+
+/// One change to the Safe's attributes.
+#[derive(Debug, Clone)]
+pub(crate) enum Change {
+    InsertItem(Item),
+    UpdateItem { id: Uuid, update: ItemUpdate },
+    DeleteItem { id: Uuid },
+    InsertTag { id: Uuid, name: String },
+    DeleteTag { id: Uuid },
+    TagItem { item: Uuid, tag: Uuid },
+    UntagItem { item: Uuid, tag: Uuid },
+}
+
+/// A vector clock: device UUID → highest sequence number of that device applied here.
+type Clock = BTreeMap<Uuid, u64>;
+
+/// Changes being applied in one transaction; nothing is visible until [`ChangeSet::commit`].
+pub(crate) struct ChangeSet<'c> {
+    transaction: Transaction<'c>,
+    device_id: Uuid,
+    clock: Clock,
+    at: i64,
+}
+
+impl<'c> ChangeSet<'c> {
+    /// Starts a write transaction.
+    pub(crate) fn begin(connection: &'c mut Connection) -> Result<Self> {
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (device_id, clock): (Uuid, String) = transaction.query_row(
+            "SELECT device_id, clock FROM device WHERE singleton = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        let clock: Clock = serde_json::from_str(&clock)
+            .map_err(|error| Error::DamagedDatabase(format!("device clock: {error}")))?;
+        Ok(Self {
+            transaction,
+            device_id,
+            clock,
+            at: crate::time::now_ns(),
+        })
+    }
+
+    /// The transaction, for reads that must see the changes made so far.
+    pub(crate) fn reader(&self) -> &Connection {
+        &self.transaction
+    }
+
+    /// The time stamp of this change set.
+    pub(crate) fn at(&self) -> i64 {
+        self.at
+    }
+
+    /// Applies `change` and logs it.
+    pub(crate) fn apply(&mut self, change: Change) -> Result<()> {
+        let (entity, entity_id, action, fields) = self.write(&change)?;
+        let seq = self.clock.entry(self.device_id).or_insert(0);
+        *seq += 1;
+        let seq = *seq;
+        let clock = serde_json::to_string(&self.clock)
+            .map_err(|error| Error::DamagedDatabase(error.to_string()))?;
+        self.transaction.execute(
+            "INSERT INTO operations (device_id, seq, op_id, clock, at, entity, entity_id, action, fields)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![self.device_id, seq, Uuid::new_v4(), clock, self.at, entity, entity_id, action, fields.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Makes every applied change durable and visible at once.
+    pub(crate) fn commit(self) -> Result<()> {
+        let clock = serde_json::to_string(&self.clock)
+            .map_err(|error| Error::DamagedDatabase(error.to_string()))?;
+        self.transaction
+            .execute("UPDATE device SET clock = ?1 WHERE singleton = 1", [clock])?;
+        self.transaction.commit()?;
+        Ok(())
+    }
+
+    /// Writes the change to the tables; returns what the log records.
+    fn write(
+        &self,
+        change: &Change,
+    ) -> Result<(&'static str, Uuid, &'static str, serde_json::Value)> {
+        let tx = &self.transaction;
+        Ok(match change {
+            Change::InsertItem(item) => {
+                tx.execute(
+                    "INSERT INTO items (id, parent, kind, name, name_key, size, created_at, modified_at,
+                        added_at, trashed_at, favorite, comment, content, hmac_tag, sha256)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    params![
+                        item.id,
+                        item.parent,
+                        item.kind.as_str(),
+                        item.name,
+                        name_key(&item.name),
+                        item.size,
+                        item.created_at,
+                        item.modified_at,
+                        item.added_at,
+                        item.trashed_at,
+                        item.favorite,
+                        item.comment,
+                        item.content.as_str(),
+                        item.hmac_tag,
+                        item.sha256,
+                    ],
+                )?;
+                tx.execute(
+                    "INSERT INTO item_search (rowid, name, comment, tags) VALUES (last_insert_rowid(), ?1, ?2, '')",
+                    params![item.name, item.comment],
+                )?;
+                ("item", item.id, "insert", json_value(item)?)
+            }
+            Change::UpdateItem { id, update } => {
+                self.update_item(*id, update)?;
+                ("item", *id, "update", json_value(update)?)
+            }
+            Change::DeleteItem { id } => {
+                tx.execute(
+                    "DELETE FROM item_search WHERE rowid = (SELECT rowid FROM items WHERE id = ?1)",
+                    [id],
+                )?;
+                tx.execute("DELETE FROM item_tags WHERE item = ?1", [id])?;
+                expect_one(
+                    tx.execute("DELETE FROM items WHERE id = ?1", [id])?,
+                    "item",
+                    *id,
+                )?;
+                ("item", *id, "delete", json!({}))
+            }
+            Change::InsertTag { id, name } => {
+                tx.execute(
+                    "INSERT INTO tags (id, name) VALUES (?1, ?2)",
+                    params![id, name],
+                )?;
+                ("tag", *id, "insert", json!({ "name": name }))
+            }
+            Change::DeleteTag { id } => {
+                let items: Vec<Uuid> = tx
+                    .prepare("SELECT item FROM item_tags WHERE tag = ?1")?
+                    .query_map([id], |row| row.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                tx.execute("DELETE FROM item_tags WHERE tag = ?1", [id])?;
+                expect_one(
+                    tx.execute("DELETE FROM tags WHERE id = ?1", [id])?,
+                    "tag",
+                    *id,
+                )?;
+                for item in items {
+                    self.refresh_search_tags(item)?;
+                }
+                ("tag", *id, "delete", json!({}))
+            }
+            Change::TagItem { item, tag } => {
+                tx.execute(
+                    "INSERT OR IGNORE INTO item_tags (item, tag) VALUES (?1, ?2)",
+                    params![item, tag],
+                )?;
+                self.refresh_search_tags(*item)?;
+                ("item_tag", *item, "insert", json!({ "tag": tag }))
+            }
+            Change::UntagItem { item, tag } => {
+                tx.execute(
+                    "DELETE FROM item_tags WHERE item = ?1 AND tag = ?2",
+                    params![item, tag],
+                )?;
+                self.refresh_search_tags(*item)?;
+                ("item_tag", *item, "delete", json!({ "tag": tag }))
+            }
+        })
+    }
+
+    fn update_item(&self, id: Uuid, update: &ItemUpdate) -> Result<()> {
+        let tx = &self.transaction;
+        let mut sets: Vec<&str> = Vec::new();
+        let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let mut set = |column: &'static str, value: Box<dyn rusqlite::ToSql>| {
+            sets.push(column);
+            values.push(value);
+        };
+        if let Some(parent) = update.parent {
+            set("parent", Box::new(parent));
+        }
+        if let Some(name) = &update.name {
+            set("name", Box::new(name.clone()));
+            set("name_key", Box::new(name_key(name)));
+        }
+        if let Some(size) = update.size {
+            set("size", Box::new(size));
+        }
+        if let Some(modified_at) = update.modified_at {
+            set("modified_at", Box::new(modified_at));
+        }
+        if let Some(trashed_at) = update.trashed_at {
+            set("trashed_at", Box::new(trashed_at));
+        }
+        if let Some(favorite) = update.favorite {
+            set("favorite", Box::new(favorite));
+        }
+        if let Some(comment) = &update.comment {
+            set("comment", Box::new(comment.clone()));
+        }
+        if let Some(content) = update.content {
+            set("content", Box::new(content.as_str()));
+        }
+        if let Some(hmac_tag) = &update.hmac_tag {
+            set("hmac_tag", Box::new(hmac_tag.clone()));
+        }
+        if let Some(sha256) = &update.sha256 {
+            set("sha256", Box::new(sha256.clone()));
+        }
+        if sets.is_empty() {
+            return Ok(());
+        }
+        let assignments: Vec<String> = sets
+            .iter()
+            .enumerate()
+            .map(|(index, column)| format!("{column} = ?{}", index + 1))
+            .collect();
+        let sql = format!(
+            "UPDATE items SET {} WHERE id = ?{}",
+            assignments.join(", "),
+            sets.len() + 1
+        );
+        values.push(Box::new(id));
+        let changed = tx.execute(
+            &sql,
+            rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),
+        )?;
+        expect_one(changed, "item", id)?;
+        if update.name.is_some() || update.comment.is_some() {
+            tx.execute(
+                "UPDATE item_search SET name = items.name, comment = items.comment
+                 FROM items WHERE items.id = ?1 AND item_search.rowid = items.rowid",
+                [id],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn refresh_search_tags(&self, item: Uuid) -> Result<()> {
+        self.transaction.execute(
+            "UPDATE item_search SET tags = (
+                 SELECT ifnull(group_concat(tags.name, ' '), '') FROM item_tags
+                 JOIN tags ON tags.id = item_tags.tag WHERE item_tags.item = ?1)
+             WHERE rowid = (SELECT rowid FROM items WHERE id = ?1)",
+            [item],
+        )?;
+        Ok(())
+    }
+}
+
+/// The device row of a new database.
+pub(crate) fn init_device(connection: &Connection) -> Result<Uuid> {
+    let existing: Option<Uuid> = connection
+        .query_row(
+            "SELECT device_id FROM device WHERE singleton = 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(device_id) = existing {
+        return Ok(device_id);
+    }
+    let device_id = Uuid::new_v4();
+    connection.execute(
+        "INSERT INTO device (singleton, device_id, clock) VALUES (1, ?1, '{}')",
+        [device_id],
+    )?;
+    Ok(device_id)
+}
+
+fn json_value<T: serde::Serialize>(value: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|error| Error::DamagedDatabase(error.to_string()))
+}
+
+fn expect_one(changed: usize, entity: &'static str, id: Uuid) -> Result<()> {
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(Error::NotFound { entity, id })
+    }
+}

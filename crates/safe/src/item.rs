@@ -1,0 +1,141 @@
+//! Items (files and folders) and their attributes, as stored and as logged.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// File or folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A file with content in a data file.
+    File,
+    /// A folder: a row only, never a directory on disk.
+    Folder,
+}
+
+impl Kind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Folder => "folder",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "file" => Some(Self::File),
+            "folder" => Some(Self::Folder),
+            _ => None,
+        }
+    }
+}
+
+/// Where a file's content stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Content {
+    /// Folders have none.
+    None,
+    /// Recorded by an import whose data file is not durable yet.
+    Pending,
+    /// The data file is in place with the recorded tag.
+    Present,
+    /// The data file was found missing or damaged.
+    Missing,
+}
+
+impl Content {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Pending => "pending",
+            Self::Present => "present",
+            Self::Missing => "missing",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "none" => Some(Self::None),
+            "pending" => Some(Self::Pending),
+            "present" => Some(Self::Present),
+            "missing" => Some(Self::Missing),
+            _ => None,
+        }
+    }
+}
+
+/// Every attribute of an item. Times are nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// The item's UUID; a file's data file is named by it.
+    pub id: Uuid,
+    /// The containing folder, `None` at the root.
+    pub parent: Option<Uuid>,
+    /// File or folder.
+    pub kind: Kind,
+    /// The name as given (not normalised).
+    pub name: String,
+    /// Cleartext size in bytes (0 for folders).
+    pub size: u64,
+    /// Creation time of the original, if known.
+    pub created_at: Option<i64>,
+    /// Modification time.
+    pub modified_at: Option<i64>,
+    /// When it entered the Safe.
+    pub added_at: i64,
+    /// When it was moved to the trash.
+    pub trashed_at: Option<i64>,
+    /// Marked as favorite.
+    pub favorite: bool,
+    /// Free-text comment.
+    pub comment: String,
+    /// Content state.
+    pub content: Content,
+    /// The data file's trailing HMAC tag, hex.
+    pub hmac_tag: Option<String>,
+    /// SHA-256 of the cleartext, hex.
+    pub sha256: Option<String>,
+}
+
+/// A change to some of an item's fields; `None` leaves a field as it is. Nullable fields are
+/// `Some(None)` to clear them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemUpdate {
+    /// New parent folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Option<Uuid>>,
+    /// New name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// New modification time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_at: Option<Option<i64>>,
+    /// Trashed (`Some(Some(t))`) or restored (`Some(None)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trashed_at: Option<Option<i64>>,
+    /// Favorite flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub favorite: Option<bool>,
+    /// Comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Content state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Content>,
+    /// Data file tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hmac_tag: Option<Option<String>>,
+    /// Cleartext SHA-256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Option<String>>,
+}
+
+/// The key two names clash on: Unicode NFC, so "é" typed two ways is one name.
+pub(crate) fn name_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfc().collect()
+}
