@@ -54,6 +54,9 @@ impl Sink for CleartextBuffer {
     }
 }
 
+/// How much of the final name a temporary name repeats (at most 4 bytes a character).
+const TEMP_NAME_CHARS: usize = 48;
+
 /// A file that appears at its path only when complete: it is written under a temporary name in
 /// the same folder, and [`AtomicFile::commit`] fsyncs it, renames it over the final name and
 /// fsyncs the folder. Dropped uncommitted, the temporary file is removed. After a crash, at
@@ -92,9 +95,13 @@ impl AtomicFile {
         })?;
         let mut suffix = [0u8; 6];
         getrandom::fill(&mut suffix).map_err(io::Error::other)?;
-        let mut temp_name = file_name.to_os_string();
-        temp_name.push(format!(".{}.tmp", hex_lower(&suffix)));
-        let temp_path = path.with_file_name(temp_name);
+        // A hidden name that stays within 255 bytes however long the final name is.
+        let readable: String = file_name
+            .to_string_lossy()
+            .chars()
+            .take(TEMP_NAME_CHARS)
+            .collect();
+        let temp_path = path.with_file_name(format!(".{readable}.{}.tmp", hex_lower(&suffix)));
 
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
@@ -207,6 +214,14 @@ mod tests {
         file.commit().unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"content");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn longest_names_fit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("\u{e9}".repeat(127));
+        write_atomically_private(&path, b"x").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"x");
     }
 
     #[test]

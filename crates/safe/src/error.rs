@@ -61,6 +61,42 @@ pub enum Error {
         /// Its UUID.
         id: uuid::Uuid,
     },
+    /// Nothing at this path inside the Safe.
+    #[error("no such file or folder in the Safe: {0}")]
+    PathNotFound(String),
+    /// A path goes through a file as if it were a folder.
+    #[error("{0} is a file, not a folder")]
+    NotAFolder(String),
+    /// The folder already holds an item of that name.
+    #[error("{folder} already contains an item named {name:?}")]
+    NameClash {
+        /// The name.
+        name: String,
+        /// The folder's path in the Safe.
+        folder: String,
+    },
+    /// A name that cannot be used for an item.
+    #[error("{name:?} cannot be used as a name: {reason}")]
+    InvalidName {
+        /// The name.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A folder cannot be moved into itself or below itself.
+    #[error("cannot move {0} into itself")]
+    MoveIntoItself(String),
+    /// The operation needs an item outside the trash (or in it).
+    #[error("{0}")]
+    TrashState(String),
+    /// A file's content cannot be read back; the item is named.
+    #[error("{path}: {reason}")]
+    DamagedFile {
+        /// The item's path in the Safe.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A database operation failed.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),

@@ -7,15 +7,28 @@
 mod changes;
 mod db;
 mod error;
+mod export;
+mod import;
 mod item;
+mod job;
 mod layout;
 mod manifest;
+mod organise;
+mod query;
 mod safe;
+mod search;
+mod tags;
 mod time;
 
 pub use db::SCHEMA_VERSION;
 pub use error::{Error, Result};
+pub use export::ExportReport;
+pub use import::{FileProblem, ImportOptions, ImportReport, OnClash};
 pub use item::{Content, Item, ItemUpdate, Kind};
+pub use job::{JobControl, Progress};
 pub use layout::Layout;
 pub use manifest::{FORMAT_VERSION, Manifest};
+pub use organise::{MAX_NAME_BYTES, validate_name};
 pub use safe::{Info, Safe};
+pub use search::SearchQuery;
+pub use tags::TagCount;

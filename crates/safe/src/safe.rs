@@ -242,6 +242,12 @@ impl Safe {
     pub(crate) fn keys(&self) -> &SafeKeys {
         &self.keys
     }
+
+    /// The parts a job needs at once: keys for its workers, the layout, the database for its
+    /// own thread.
+    pub(crate) fn parts(&mut self) -> (&SafeKeys, &Layout, &mut Connection) {
+        (&self.keys, &self.layout, &mut self.db)
+    }
 }
 
 fn crypto_at(path: &Path) -> impl FnOnce(arca_cryptor::Error) -> Error + '_ {

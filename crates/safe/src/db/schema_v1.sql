@@ -79,7 +79,8 @@ CREATE TABLE import_jobs (
 );
 CREATE TABLE import_entries (
     job    BLOB NOT NULL REFERENCES import_jobs (id) ON DELETE CASCADE,
-    item   BLOB NOT NULL REFERENCES items (id),
+    -- Not a foreign key: a file that failed is removed from items but stays listed here.
+    item   BLOB NOT NULL,
     -- The source file's path as the OS gave it (bytes on Unix).
     source BLOB NOT NULL,
     state  TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),

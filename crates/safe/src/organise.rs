@@ -1,0 +1,384 @@
+//! Organising items: folders, renaming and moving, the trash, favorites, comments and tags.
+//! Every change goes through [`ChangeSet`](crate::changes::ChangeSet).
+
+use std::fs;
+
+use uuid::Uuid;
+
+use crate::changes::Change;
+use crate::error::{Error, Result};
+use crate::item::{Content, Item, ItemUpdate, Kind};
+use crate::query;
+use crate::safe::Safe;
+
+/// The longest name, in bytes of UTF-8: what common file systems accept, so every item can be
+/// exported under its own name.
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// Checks that `name` can name an item.
+///
+/// # Errors
+/// [`Error::InvalidName`] naming the reason.
+pub fn validate_name(name: &str) -> Result<()> {
+    let reason = if name.is_empty() {
+        "it is empty"
+    } else if name == "." || name == ".." {
+        "it is reserved"
+    } else if name.contains('/') {
+        "it contains '/'"
+    } else if name.contains('\0') {
+        "it contains a NUL character"
+    } else if name.len() > MAX_NAME_BYTES {
+        "it is longer than 255 bytes"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidName {
+        name: name.to_owned(),
+        reason,
+    })
+}
+
+/// "name (2).ext", "name (3).ext", … : the first name not taken in the folder.
+pub(crate) fn free_name(
+    db: &rusqlite::Connection,
+    parent: Option<Uuid>,
+    name: &str,
+) -> Result<String> {
+    free_name_where(name, |candidate| {
+        Ok(query::live_child(db, parent, candidate)?.is_some())
+    })
+}
+
+/// `name` if `is_taken` says it is free, else the first free "name (n).ext", cut to stay within
+/// [`MAX_NAME_BYTES`].
+pub(crate) fn free_name_where(
+    name: &str,
+    mut is_taken: impl FnMut(&str) -> Result<bool>,
+) -> Result<String> {
+    if !is_taken(name)? {
+        return Ok(name.to_owned());
+    }
+    let (stem, extension) = match name.rfind('.') {
+        Some(dot) if dot > 0 => name.split_at(dot),
+        _ => (name, ""),
+    };
+    for counter in 2u64.. {
+        let suffix = format!(" ({counter}){extension}");
+        let mut cut = stem.len().min(MAX_NAME_BYTES.saturating_sub(suffix.len()));
+        while !stem.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let candidate = format!("{}{suffix}", &stem[..cut]);
+        if !is_taken(&candidate)? {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("u64 counter exhausted")
+}
+
+impl Safe {
+    /// The item with this UUID.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn item(&self, id: Uuid) -> Result<Item> {
+        query::item(self.db(), id)
+    }
+
+    /// The live item at `path` (`/a/b.txt`); `None` for the root.
+    ///
+    /// # Errors
+    /// [`Error::PathNotFound`], [`Error::NotAFolder`].
+    pub fn resolve(&self, path: &str) -> Result<Option<Item>> {
+        query::resolve(self.db(), path)
+    }
+
+    /// The folder at `path`: `None` for the root.
+    ///
+    /// # Errors
+    /// As [`Safe::resolve`], and [`Error::NotAFolder`] if it is a file.
+    pub fn resolve_folder(&self, path: &str) -> Result<Option<Uuid>> {
+        match self.resolve(path)? {
+            None => Ok(None),
+            Some(item) if item.kind == Kind::Folder => Ok(Some(item.id)),
+            Some(_) => Err(Error::NotAFolder(path.to_owned())),
+        }
+    }
+
+    /// The path of an item from the Safe's root.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn path_of(&self, id: Uuid) -> Result<String> {
+        query::path_of(self.db(), id)
+    }
+
+    fn folder_path(&self, folder: Option<Uuid>) -> Result<String> {
+        folder.map_or_else(|| Ok("/".to_owned()), |id| self.path_of(id))
+    }
+
+    /// The items in `folder` (the root for `None`), folders first, by name; trashed ones only
+    /// when `include_trashed`.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub fn children(&self, folder: Option<Uuid>, include_trashed: bool) -> Result<Vec<Item>> {
+        query::children(self.db(), folder, include_trashed)
+    }
+
+    /// Creates a folder called `name` in `parent`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`], [`Error::NameClash`], [`Error::NotFound`] for a missing parent.
+    pub fn create_folder(&mut self, parent: Option<Uuid>, name: &str) -> Result<Uuid> {
+        validate_name(name)?;
+        self.check_folder(parent)?;
+        if query::live_child(self.db(), parent, name)?.is_some() {
+            return Err(Error::NameClash {
+                name: name.to_owned(),
+                folder: self.folder_path(parent)?,
+            });
+        }
+        let mut changes = self.changes()?;
+        let now = changes.at();
+        let id = Uuid::new_v4();
+        changes.apply(Change::InsertItem(Item {
+            id,
+            parent,
+            kind: Kind::Folder,
+            name: name.to_owned(),
+            size: 0,
+            created_at: Some(now),
+            modified_at: Some(now),
+            added_at: now,
+            trashed_at: None,
+            favorite: false,
+            comment: String::new(),
+            content: Content::None,
+            hmac_tag: None,
+            sha256: None,
+        }))?;
+        changes.commit()?;
+        Ok(id)
+    }
+
+    /// Creates every missing folder along `path` (like `mkdir -p`) and returns the last one.
+    ///
+    /// # Errors
+    /// As [`Safe::create_folder`]; [`Error::NotAFolder`] if a file is in the way.
+    pub fn create_folders(&mut self, path: &str) -> Result<Option<Uuid>> {
+        let mut parent = None;
+        for name in query::components(path) {
+            parent = Some(match query::live_child(self.db(), parent, name)? {
+                Some(item) if item.kind == Kind::Folder => item.id,
+                Some(_) => {
+                    return Err(Error::NotAFolder(format!(
+                        "{}/{name}",
+                        self.folder_path(parent)?
+                    )));
+                }
+                None => self.create_folder(parent, name)?,
+            });
+        }
+        Ok(parent)
+    }
+
+    pub(crate) fn check_folder(&self, folder: Option<Uuid>) -> Result<()> {
+        if let Some(id) = folder {
+            let item = self.item(id)?;
+            if item.kind != Kind::Folder {
+                return Err(Error::NotAFolder(self.path_of(id)?));
+            }
+            if query::in_trash(self.db(), id)? {
+                return Err(Error::TrashState(format!(
+                    "{} is in the trash",
+                    self.path_of(id)?
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames an item in place.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`], [`Error::NameClash`], [`Error::NotFound`].
+    pub fn rename(&mut self, id: Uuid, name: &str) -> Result<()> {
+        let item = self.item(id)?;
+        self.move_and_rename(id, item.parent, name)
+    }
+
+    /// Moves an item into `folder` (the root for `None`), keeping its name.
+    ///
+    /// # Errors
+    /// [`Error::NameClash`], [`Error::MoveIntoItself`], [`Error::NotAFolder`], [`Error::NotFound`].
+    pub fn move_to(&mut self, id: Uuid, folder: Option<Uuid>) -> Result<()> {
+        let item = self.item(id)?;
+        self.move_and_rename(id, folder, &item.name)
+    }
+
+    /// Moves and renames in one change.
+    ///
+    /// # Errors
+    /// As [`Safe::rename`] and [`Safe::move_to`].
+    pub fn move_and_rename(&mut self, id: Uuid, folder: Option<Uuid>, name: &str) -> Result<()> {
+        validate_name(name)?;
+        let item = self.item(id)?;
+        self.check_folder(folder)?;
+        if let Some(target) = folder {
+            if query::subtree(self.db(), id)?
+                .iter()
+                .any(|below| below.id == target)
+            {
+                return Err(Error::MoveIntoItself(self.path_of(id)?));
+            }
+        }
+        if item.parent == folder && item.name == name {
+            return Ok(());
+        }
+        if let Some(existing) = query::live_child(self.db(), folder, name)? {
+            if existing.id != id {
+                return Err(Error::NameClash {
+                    name: name.to_owned(),
+                    folder: self.folder_path(folder)?,
+                });
+            }
+        }
+        let update = ItemUpdate {
+            parent: (item.parent != folder).then_some(folder),
+            name: (item.name != name).then(|| name.to_owned()),
+            ..ItemUpdate::default()
+        };
+        let mut changes = self.changes()?;
+        changes.apply(Change::UpdateItem { id, update })?;
+        changes.commit()
+    }
+
+    /// Moves an item (and so everything in it) to the trash.
+    ///
+    /// # Errors
+    /// [`Error::TrashState`] if it is in the trash already; [`Error::NotFound`].
+    pub fn trash(&mut self, id: Uuid) -> Result<()> {
+        if query::in_trash(self.db(), id)? {
+            return Err(Error::TrashState(format!(
+                "{} is already in the trash",
+                self.path_of(id)?
+            )));
+        }
+        let mut changes = self.changes()?;
+        let now = changes.at();
+        changes.apply(Change::UpdateItem {
+            id,
+            update: ItemUpdate {
+                trashed_at: Some(Some(now)),
+                ..ItemUpdate::default()
+            },
+        })?;
+        changes.commit()
+    }
+
+    /// The items put in the trash (not what is inside trashed folders), most recent first.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub fn trashed(&self) -> Result<Vec<Item>> {
+        let mut statement = self.db().prepare(&format!(
+            "SELECT {} FROM items WHERE trashed_at IS NOT NULL ORDER BY trashed_at DESC, name_key",
+            query::ITEM_COLUMNS
+        ))?;
+        let items = statement
+            .query_map([], query::item_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(items)
+    }
+
+    /// Takes an item out of the trash, back into its folder (or the root if that folder is gone
+    /// or itself in the trash). A name taken meanwhile gets a " (2)" suffix. Returns its path.
+    ///
+    /// # Errors
+    /// [`Error::TrashState`] if it is not in the trash; [`Error::NotFound`].
+    pub fn restore(&mut self, id: Uuid) -> Result<String> {
+        let item = self.item(id)?;
+        if item.trashed_at.is_none() {
+            return Err(Error::TrashState(format!(
+                "{} is not in the trash",
+                self.path_of(id)?
+            )));
+        }
+        let parent = match item.parent {
+            Some(parent) if !query::in_trash(self.db(), parent)? => Some(parent),
+            _ => None,
+        };
+        let name = free_name(self.db(), parent, &item.name)?;
+        let update = ItemUpdate {
+            parent: (parent != item.parent).then_some(parent),
+            name: (name != item.name).then(|| name.clone()),
+            trashed_at: Some(None),
+            ..ItemUpdate::default()
+        };
+        let mut changes = self.changes()?;
+        changes.apply(Change::UpdateItem { id, update })?;
+        changes.commit()?;
+        self.path_of(id)
+    }
+
+    /// Deletes everything in the trash for good: the items, what they contain, and their data
+    /// files. Returns how many items were deleted.
+    ///
+    /// The database is committed first; a data file whose removal fails afterwards is an
+    /// orphan that `check` reports.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub fn empty_trash(&mut self) -> Result<usize> {
+        let mut doomed = Vec::new();
+        for top in self.trashed()? {
+            // Children before parents, so no row ever points at a deleted parent.
+            doomed.extend(query::subtree(self.db(), top.id)?.into_iter().rev());
+        }
+        let mut changes = self.changes()?;
+        for item in &doomed {
+            changes.apply(Change::DeleteItem { id: item.id })?;
+        }
+        changes.commit()?;
+        for item in doomed.iter().filter(|item| item.kind == Kind::File) {
+            let _ = fs::remove_file(self.layout().data_file(item.id));
+        }
+        Ok(doomed.len())
+    }
+
+    /// Marks or unmarks an item as favorite.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn set_favorite(&mut self, id: Uuid, favorite: bool) -> Result<()> {
+        self.item(id)?;
+        let mut changes = self.changes()?;
+        changes.apply(Change::UpdateItem {
+            id,
+            update: ItemUpdate {
+                favorite: Some(favorite),
+                ..ItemUpdate::default()
+            },
+        })?;
+        changes.commit()
+    }
+
+    /// Sets (or with an empty text, clears) an item's comment.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn set_comment(&mut self, id: Uuid, comment: &str) -> Result<()> {
+        self.item(id)?;
+        let mut changes = self.changes()?;
+        changes.apply(Change::UpdateItem {
+            id,
+            update: ItemUpdate {
+                comment: Some(comment.to_owned()),
+                ..ItemUpdate::default()
+            },
+        })?;
+        changes.commit()
+    }
+}
