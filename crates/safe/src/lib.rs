@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod changes;
+mod check;
 mod db;
 mod error;
 mod export;
@@ -20,6 +21,7 @@ mod search;
 mod tags;
 mod time;
 
+pub use check::{CheckReport, Problem};
 pub use db::SCHEMA_VERSION;
 pub use error::{Error, Result};
 pub use export::ExportReport;
