@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+mod crash_point;
 mod credentials;
 mod decrypt;
 mod encrypt;
@@ -27,6 +28,9 @@ mod recovery;
 mod secret;
 mod sink;
 
+pub use crash_point::crash_point;
+#[cfg(feature = "crash-points")]
+pub use crash_point::crash_points_passed;
 pub use credentials::Credentials;
 pub use decrypt::{Decryptor, decrypt, decrypt_with};
 pub use encrypt::Encryptor;

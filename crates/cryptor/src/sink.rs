@@ -131,10 +131,13 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        crate::crash_point::reserve_space(data.len())?;
         self.file()?.write(data)
     }
 
     fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        crate::crash_point("atomic file write");
+        crate::crash_point::reserve_space(data.len())?;
         self.file()?.write_all(data)
     }
 
