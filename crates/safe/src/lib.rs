@@ -18,6 +18,7 @@ mod organise;
 mod query;
 mod safe;
 mod search;
+mod strength;
 mod tags;
 mod time;
 
@@ -33,4 +34,5 @@ pub use manifest::{FORMAT_VERSION, Manifest};
 pub use organise::{MAX_NAME_BYTES, validate_name};
 pub use safe::{Info, Safe};
 pub use search::SearchQuery;
+pub use strength::{MIN_SCORE, Strength, password_strength};
 pub use tags::TagCount;
