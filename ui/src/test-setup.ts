@@ -1,0 +1,8 @@
+import "@testing-library/jest-dom/vitest";
+import { afterEach } from "vitest";
+import { clearMocks } from "@tauri-apps/api/mocks";
+
+// Every test sets up its own fake backend with mockIPC; none leaks into the next.
+afterEach(() => {
+  clearMocks();
+});
