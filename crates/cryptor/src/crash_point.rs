@@ -15,11 +15,17 @@ mod enabled {
     static TARGET: OnceLock<Option<u64>> = OnceLock::new();
 
     pub fn crash_point(_what: &str) {
-        let target = *TARGET.get_or_init(|| std::env::var("ARCA_CRASH_AT").ok().and_then(|k| k.parse().ok()));
+        let target = *TARGET.get_or_init(|| {
+            std::env::var("ARCA_CRASH_AT")
+                .ok()
+                .and_then(|k| k.parse().ok())
+        });
         let Some(target) = target else { return };
         if COUNT.fetch_add(1, Ordering::SeqCst) + 1 == target {
             let pid = std::process::id().to_string();
-            let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid])
+                .status();
             // SIGKILL is delivered asynchronously; nothing may run after this point.
             loop {
                 std::thread::park();
@@ -31,10 +37,17 @@ mod enabled {
     static SPACE: OnceLock<Option<u64>> = OnceLock::new();
 
     pub fn reserve_space(len: usize) -> std::io::Result<()> {
-        let space = *SPACE.get_or_init(|| std::env::var("ARCA_DISK_FULL_AFTER").ok().and_then(|n| n.parse().ok()));
+        let space = *SPACE.get_or_init(|| {
+            std::env::var("ARCA_DISK_FULL_AFTER")
+                .ok()
+                .and_then(|n| n.parse().ok())
+        });
         let Some(space) = space else { return Ok(()) };
         if WRITTEN.fetch_add(len as u64, Ordering::SeqCst) + len as u64 > space {
-            return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device (simulated)"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no space left on device (simulated)",
+            ));
         }
         Ok(())
     }

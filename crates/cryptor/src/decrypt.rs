@@ -21,10 +21,8 @@ enum State<'a> {
         credentials: Credentials<'a>,
         bytes: Vec<u8>,
     },
-    Body {
-        cbc: CbcDecryptor,
-        mac: HmacSha256,
-    },
+    // Boxed: the cipher and MAC states dwarf the header variant.
+    Body(Box<(CbcDecryptor, HmacSha256)>),
 }
 
 /// Decrypts an RNCryptor v3 message of any length in constant memory.
@@ -98,7 +96,7 @@ impl<'a, S: Sink> Decryptor<'a, S> {
             let mut mac = new_mac(keys.get().hmac.0.expose());
             mac.update(bytes);
             let cbc = CbcDecryptor::new(keys.get().encryption.0.expose(), &header.iv);
-            self.state = State::Body { cbc, mac };
+            self.state = State::Body(Box::new((cbc, mac)));
         }
         while !data.is_empty() {
             let room = CHUNK_LEN + HELD_BACK - self.pending.len();
@@ -112,9 +110,10 @@ impl<'a, S: Sink> Decryptor<'a, S> {
 
     /// Authenticates and decrypts whatever can no longer be the end of the message.
     fn release_all_but_tail(&mut self) -> Result<(), Error> {
-        let State::Body { cbc, mac } = &mut self.state else {
+        let State::Body(body) = &mut self.state else {
             return Ok(());
         };
+        let (cbc, mac) = &mut **body;
         if self.pending.len() <= HELD_BACK {
             return Ok(());
         }
@@ -138,14 +137,15 @@ impl<'a, S: Sink> Decryptor<'a, S> {
     /// password, modified data, bad padding: deliberately one error), [`Error::UnexpectedTag`],
     /// or [`Error::Io`] from the sink.
     pub fn finish(mut self) -> Result<S::Output, Error> {
-        let State::Body { cbc, mac } = &mut self.state else {
+        let State::Body(body) = &mut self.state else {
             return Err(Error::Truncated);
         };
+        let (cbc, mac) = &mut **body;
         let len = self.pending.len();
         if len < HELD_BACK {
             return Err(Error::Truncated);
         }
-        if (len - HMAC_LEN) % BLOCK_LEN != 0 {
+        if !(len - HMAC_LEN).is_multiple_of(BLOCK_LEN) {
             return Err(Error::Misaligned);
         }
         let (ciphertext, tag) = self.pending.split_at_mut(len - HMAC_LEN);
@@ -154,10 +154,10 @@ impl<'a, S: Sink> Decryptor<'a, S> {
         if !HmacTag::from_bytes(computed).ct_eq(tag) {
             return Err(Error::Authentication);
         }
-        if let Some(expected) = &self.expected_tag {
-            if !expected.ct_eq(&computed) {
-                return Err(Error::UnexpectedTag);
-            }
+        if let Some(expected) = &self.expected_tag
+            && !expected.ct_eq(&computed)
+        {
+            return Err(Error::UnexpectedTag);
         }
         cbc.decrypt_blocks_in_place(ciphertext);
         let (body, last) = ciphertext.split_at(ciphertext.len() - BLOCK_LEN);

@@ -135,7 +135,7 @@ impl Header {
         Ok(Self { salts, iv })
     }
 
-    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(self) -> Vec<u8> {
         let mode = self.mode();
         let mut out = Vec::with_capacity(mode.header_len());
         out.push(VERSION);

@@ -79,7 +79,7 @@ pub mod hazmat {
         iv: &[u8; IV_LEN],
         ciphertext: &[u8],
     ) -> Option<Vec<u8>> {
-        if ciphertext.is_empty() || ciphertext.len() % BLOCK_LEN != 0 {
+        if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK_LEN) {
             return None;
         }
         let mut out = ciphertext.to_vec();

@@ -28,7 +28,7 @@ impl CbcEncryptor {
 
     /// Encrypts `input` (whole blocks) into `output` of the same length.
     pub(crate) fn encrypt_blocks(&mut self, input: &[u8], output: &mut [u8]) {
-        debug_assert!(input.len() % BLOCK_LEN == 0 && input.len() == output.len());
+        debug_assert!(input.len().is_multiple_of(BLOCK_LEN) && input.len() == output.len());
         let (input, _) = Array::slice_as_chunks(input);
         let (output, _) = Array::slice_as_chunks_mut(output);
         if self.0.encrypt_blocks_b2b(input, output).is_err() {
@@ -37,7 +37,7 @@ impl CbcEncryptor {
     }
 
     pub(crate) fn encrypt_blocks_in_place(&mut self, blocks: &mut [u8]) {
-        debug_assert!(blocks.len() % BLOCK_LEN == 0);
+        debug_assert!(blocks.len().is_multiple_of(BLOCK_LEN));
         let (blocks, _) = Array::slice_as_chunks_mut(blocks);
         self.0.encrypt_blocks(blocks);
     }
@@ -51,7 +51,7 @@ impl CbcDecryptor {
     }
 
     pub(crate) fn decrypt_blocks_in_place(&mut self, blocks: &mut [u8]) {
-        debug_assert!(blocks.len() % BLOCK_LEN == 0);
+        debug_assert!(blocks.len().is_multiple_of(BLOCK_LEN));
         let (blocks, _) = Array::slice_as_chunks_mut(blocks);
         self.0.decrypt_blocks(blocks);
     }

@@ -13,7 +13,8 @@ use arca_cryptor::{
 use common::{PinnedRng, read_vectors};
 
 fn encrypt_pinned(credentials: Credentials<'_>, pinned: Vec<u8>, plaintext: &[u8]) -> Vec<u8> {
-    let mut encryptor = Encryptor::with_rng(credentials, Vec::new(), &mut PinnedRng(pinned)).unwrap();
+    let mut encryptor =
+        Encryptor::with_rng(credentials, Vec::new(), &mut PinnedRng(pinned)).unwrap();
     encryptor.write_all(plaintext).unwrap();
     encryptor.finish().unwrap().0
 }
@@ -45,7 +46,12 @@ fn key_based_vectors_both_directions() {
         let message = encrypt_pinned(credentials, record.hex("iv_hex"), &plaintext);
         assert_eq!(message, expected, "encrypt: {}", record.title());
         let cleartext = decrypt(credentials, &expected[..], CleartextBuffer::new()).unwrap();
-        assert_eq!(&cleartext[..], &plaintext[..], "decrypt: {}", record.title());
+        assert_eq!(
+            &cleartext[..],
+            &plaintext[..],
+            "decrypt: {}",
+            record.title()
+        );
     }
 }
 
@@ -64,6 +70,11 @@ fn password_based_vectors_both_directions() {
         let message = encrypt_pinned(credentials, pinned, &plaintext);
         assert_eq!(message, expected, "encrypt: {}", record.title());
         let cleartext = decrypt(credentials, &expected[..], CleartextBuffer::new()).unwrap();
-        assert_eq!(&cleartext[..], &plaintext[..], "decrypt: {}", record.title());
+        assert_eq!(
+            &cleartext[..],
+            &plaintext[..],
+            "decrypt: {}",
+            record.title()
+        );
     }
 }

@@ -299,10 +299,10 @@ fn encrypt_file(keys: &SafeKeys, source: &Path, destination: &Path, buffer: &mut
             source: error,
         })
     };
-    if let Some(shard) = destination.parent() {
-        if let Err(error) = fs::create_dir_all(shard) {
-            return destination_error(error);
-        }
+    if let Some(shard) = destination.parent()
+        && let Err(error) = fs::create_dir_all(shard)
+    {
+        return destination_error(error);
     }
     let output = match AtomicFile::create_private(destination) {
         Ok(output) => output,

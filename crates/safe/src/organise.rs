@@ -226,24 +226,23 @@ impl Safe {
         validate_name(name)?;
         let item = self.item(id)?;
         self.check_folder(folder)?;
-        if let Some(target) = folder {
-            if query::subtree(self.db(), id)?
+        if let Some(target) = folder
+            && query::subtree(self.db(), id)?
                 .iter()
                 .any(|below| below.id == target)
-            {
-                return Err(Error::MoveIntoItself(self.path_of(id)?));
-            }
+        {
+            return Err(Error::MoveIntoItself(self.path_of(id)?));
         }
         if item.parent == folder && item.name == name {
             return Ok(());
         }
-        if let Some(existing) = query::live_child(self.db(), folder, name)? {
-            if existing.id != id {
-                return Err(Error::NameClash {
-                    name: name.to_owned(),
-                    folder: self.folder_path(folder)?,
-                });
-            }
+        if let Some(existing) = query::live_child(self.db(), folder, name)?
+            && existing.id != id
+        {
+            return Err(Error::NameClash {
+                name: name.to_owned(),
+                folder: self.folder_path(folder)?,
+            });
         }
         let update = ItemUpdate {
             parent: (item.parent != folder).then_some(folder),

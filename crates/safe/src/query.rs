@@ -94,10 +94,10 @@ pub(crate) fn components(path: &str) -> Vec<&str> {
 pub(crate) fn resolve(db: &Connection, path: &str) -> Result<Option<Item>> {
     let mut current: Option<Item> = None;
     for (depth, name) in components(path).iter().enumerate() {
-        if let Some(folder) = &current {
-            if folder.kind != Kind::Folder {
-                return Err(Error::NotAFolder(join(&components(path)[..depth])));
-            }
+        if let Some(folder) = &current
+            && folder.kind != Kind::Folder
+        {
+            return Err(Error::NotAFolder(join(&components(path)[..depth])));
         }
         let parent = current.as_ref().map(|item| item.id);
         current = Some(

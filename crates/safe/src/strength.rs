@@ -33,11 +33,22 @@ pub fn password_strength(password: &Password, context: &[&str]) -> Strength {
     let feedback = entropy.feedback();
     Strength {
         score: u8::from(entropy.score()),
-        warning: feedback.and_then(|feedback| feedback.warning()).map(|warning| warning.to_string()),
+        warning: feedback
+            .and_then(|feedback| feedback.warning())
+            .map(|warning| warning.to_string()),
         suggestions: feedback
-            .map(|feedback| feedback.suggestions().iter().map(ToString::to_string).collect())
+            .map(|feedback| {
+                feedback
+                    .suggestions()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            })
             .unwrap_or_default(),
-        crack_time: entropy.crack_times().offline_fast_hashing_1e10_per_second().to_string(),
+        crack_time: entropy
+            .crack_times()
+            .offline_fast_hashing_1e10_per_second()
+            .to_string(),
     }
 }
 
@@ -50,7 +61,10 @@ mod tests {
         let weak = password_strength(&Password::new("password1".into()), &[]);
         assert!(!weak.is_acceptable());
         assert!(weak.warning.is_some() || !weak.suggestions.is_empty());
-        let strong = password_strength(&Password::new("violet-granite-orbit-2049-ketch".into()), &[]);
+        let strong = password_strength(
+            &Password::new("violet-granite-orbit-2049-ketch".into()),
+            &[],
+        );
         assert!(strong.is_acceptable(), "{strong:?}");
         let named = password_strength(&Password::new("holidayphotos".into()), &["HolidayPhotos"]);
         assert!(named.score <= 1);
