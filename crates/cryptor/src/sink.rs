@@ -159,7 +159,9 @@ impl Sink for AtomicFile {
             .map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
         drop(file);
+        crate::crash_point("atomic file synced");
         fs::rename(&self.temp_path, &self.final_path)?;
+        crate::crash_point("atomic file renamed");
         sync_parent_dir(&self.final_path)?;
         Ok(std::mem::take(&mut self.final_path))
     }

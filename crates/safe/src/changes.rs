@@ -89,6 +89,7 @@ impl<'c> ChangeSet<'c> {
         self.transaction
             .execute("UPDATE device SET clock = ?1 WHERE singleton = 1", [clock])?;
         self.transaction.commit()?;
+        arca_cryptor::crash_point("database commit");
         Ok(())
     }
 

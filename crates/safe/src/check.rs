@@ -159,6 +159,19 @@ impl Safe {
         let known: HashSet<Uuid> = files.iter().map(|item| item.id).collect();
         let mut orphans = Vec::new();
         let mut temporaries = Vec::new();
+        // A kill while a key file or the manifest is replaced leaves its temporary beside it.
+        let root = self.layout().root().to_path_buf();
+        for entry in fs::read_dir(&root).map_err(Error::io(&root))? {
+            let path = entry.map_err(Error::io(&root))?.path();
+            let name = path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.ends_with(".tmp") && path.is_file() {
+                temporaries.push(path);
+                report.problems.push(Problem::TemporaryFile { file: name });
+            }
+        }
         let files_dir = self.layout().files_dir();
         for shard in fs::read_dir(&files_dir).map_err(Error::io(&files_dir))? {
             let shard = shard.map_err(Error::io(&files_dir))?.path();

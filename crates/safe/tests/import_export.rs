@@ -40,7 +40,7 @@ fn import_export_round_trip_keeps_bytes_names_and_dates() {
         .modified()
         .unwrap();
     let mut safe = new_safe(dir.path());
-    let report = import(&mut safe, &[src.clone()], &ImportOptions::default());
+    let report = import(&mut safe, std::slice::from_ref(&src), &ImportOptions::default());
     assert_eq!(report.files, 7, "{report:?}");
     assert!(report.failed.is_empty());
     assert_eq!(
@@ -297,13 +297,13 @@ fn clash_policies_and_unreadable_sources() {
     let src = dir.path().join("report.pdf");
     fs::write(&src, b"v1").unwrap();
     let mut safe = new_safe(dir.path());
-    import(&mut safe, &[src.clone()], &ImportOptions::default());
+    import(&mut safe, std::slice::from_ref(&src), &ImportOptions::default());
     fs::write(&src, b"v2").unwrap();
-    import(&mut safe, &[src.clone()], &ImportOptions::default());
+    import(&mut safe, std::slice::from_ref(&src), &ImportOptions::default());
     assert!(safe.resolve("/report (2).pdf").unwrap().is_some());
     let skipped = import(
         &mut safe,
-        &[src.clone()],
+        std::slice::from_ref(&src),
         &ImportOptions {
             on_clash: OnClash::Skip,
             ..Default::default()
@@ -313,7 +313,7 @@ fn clash_policies_and_unreadable_sources() {
     fs::write(&src, b"v3").unwrap();
     import(
         &mut safe,
-        &[src.clone()],
+        std::slice::from_ref(&src),
         &ImportOptions {
             on_clash: OnClash::Replace,
             ..Default::default()
