@@ -97,6 +97,25 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The backup target is neither empty nor an Arca backup.
+    #[error("{0} is not an Arca backup (no backup.json) and is not empty; choose an empty folder")]
+    NotABackup(PathBuf),
+    /// The backup belongs to another Safe.
+    #[error("the backup belongs to another Safe (UUID {found}, expected {expected})")]
+    ForeignBackup {
+        /// The Safe's UUID.
+        expected: uuid::Uuid,
+        /// The UUID recorded in the backup.
+        found: uuid::Uuid,
+    },
+    /// A part of a backup every operation needs (its manifest, its key file) is damaged.
+    #[error("the backup file {path} is damaged: {reason}")]
+    DamagedBackup {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A database operation failed.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+mod backup;
 mod changes;
 mod check;
 mod db;
@@ -22,6 +23,11 @@ mod strength;
 mod tags;
 mod time;
 
+pub use backup::{
+    BACKUP_FORMAT_NAME, BACKUP_FORMAT_VERSION, BackupManifest, BackupOptions, BackupReport,
+    ITEM_XML_VERSION, ItemProblem, RestoreItemsOptions, RestoreReport, Unlock, VerifyReport,
+    restore_backup, verify_backup,
+};
 pub use check::{CheckReport, Problem};
 pub use db::SCHEMA_VERSION;
 pub use error::{Error, Result};

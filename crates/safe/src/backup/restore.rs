@@ -1,0 +1,502 @@
+//! Restoring from a backup: a whole new Safe, or chosen items into an existing Safe of the same
+//! keys. Every data file is decrypted on the way and checked against its recorded HMAC tag, size
+//! and SHA-256 before it is renamed into place and its item recorded; items that fail are listed
+//! and the rest restored. Rows go through [`ChangeSet`], so the transaction log records them.
+//!
+//! A new Safe gets its `safe.json` last: until then the folder is not a Safe, and running the
+//! restore again resumes it (items already recorded are kept, the rest restored).
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::Path;
+
+use arca_cryptor::{SafeKeys, write_atomically_private};
+use rusqlite::Connection;
+use uuid::Uuid;
+
+use super::catalogue::Catalogue;
+use super::data::{DataError, check_or_copy};
+use super::layout::{BackupLayout, DATA_SUFFIX, ShardEntry, shard_entries};
+use super::manifest::BackupManifest;
+use super::xml::Record;
+use super::{ItemProblem, RestoreItemsOptions, RestoreReport, Unlock, unlock_keys};
+use crate::changes::{self, Change, ChangeSet};
+use crate::db;
+use crate::error::{Error, Result};
+use crate::import::OnClash;
+use crate::item::{Content, ItemUpdate, Kind};
+use crate::job::{JobControl, Progress, Reporter};
+use crate::layout::Layout;
+use crate::manifest::Manifest;
+use crate::organise::free_name_where;
+use crate::query;
+use crate::safe::Safe;
+
+/// Items recorded per transaction.
+const BATCH: usize = 256;
+
+/// One item to restore, as it will be in the Safe.
+struct Planned {
+    /// The attributes it gets (UUID, parent, name and trash state may differ from the backup).
+    record: Record,
+    /// Its UUID in the backup (names its data file there).
+    source: Uuid,
+    /// Its folder in the backup, if restored under another UUID.
+    source_parent: Option<Uuid>,
+    /// For items chosen by the user: the clash rule; others keep both silently.
+    on_clash: Option<OnClash>,
+}
+
+/// Restores the backup in `target` into a new Safe at `new_safe`, which gets the backup's key
+/// files (same keys, same Safe UUID, same password and recovery key). Item UUIDs are kept.
+///
+/// If `new_safe` is a folder left by an interrupted restore of this backup, the restore is
+/// resumed.
+///
+/// # Errors
+/// [`Error::AlreadyExists`] if `new_safe` is a Safe or a folder that is not an interrupted
+/// restore of this backup; as [`super::verify_backup`] for opening the backup; [`Error::Io`]
+/// if the new Safe cannot be written (running the restore again resumes it).
+pub fn restore_backup(
+    target: &Path,
+    unlock: Unlock<'_>,
+    new_safe: &Path,
+    control: &JobControl,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RestoreReport> {
+    let layout = BackupLayout::new(target);
+    let manifest = BackupManifest::read_existing(target, &layout.manifest())?;
+    let keys = unlock_keys(&layout, &manifest, unlock)?;
+    let safe_layout = Layout::new(new_safe);
+    prepare_new_safe(&layout, &safe_layout)?;
+    let mut db = db::open(&safe_layout.database(), &keys, true)?;
+    changes::init_device(&db)?;
+
+    let catalogue = Catalogue::load(&layout, &manifest, &keys)?;
+    let mut report = RestoreReport {
+        interrupted_backup: catalogue.interrupted,
+        failed: catalogue.problems.clone(),
+        ..RestoreReport::default()
+    };
+    let plan = catalogue
+        .parents_first()
+        .into_iter()
+        .map(|id| Planned {
+            record: catalogue.records[&id].clone(),
+            source: id,
+            source_parent: None,
+            on_clash: None,
+        })
+        .collect();
+    restore_planned(
+        &mut db,
+        &keys,
+        &layout,
+        &safe_layout,
+        &catalogue,
+        plan,
+        control,
+        progress,
+        &mut report,
+    )?;
+    if report.cancelled {
+        return Ok(report);
+    }
+    drop(db);
+    Manifest::new(manifest.safe_id, manifest.iterations()?).write(&safe_layout.manifest())?;
+    arca_cryptor::sync_parent_dir(&safe_layout.manifest()).map_err(Error::io(new_safe))?;
+    arca_cryptor::crash_point("restore: safe.json written");
+    Ok(report)
+}
+
+/// Creates the new Safe's folder with the backup's key files, or finds an interrupted restore
+/// of the same backup there; removes what an interrupted restore left half-written.
+fn prepare_new_safe(layout: &BackupLayout, safe: &Layout) -> Result<()> {
+    let root = safe.root();
+    let key_file = fs::read(layout.key_file()).map_err(Error::io(layout.key_file()))?;
+    match fs::read_dir(root) {
+        Ok(entries) => {
+            // Left by an interrupted restore of this backup: no safe.json yet, and its key file
+            // (or only the temporary file of it).
+            let names: Vec<String> = entries
+                .flatten()
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect();
+            let resumable = !safe.manifest().exists()
+                && (fs::read(safe.key_file()).ok().as_deref() == Some(key_file.as_slice())
+                    || names.iter().all(|name| name.ends_with(".tmp")));
+            if !names.is_empty() && !resumable {
+                return Err(Error::AlreadyExists(root.to_path_buf()));
+            }
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(root).map_err(Error::io(root))?;
+        }
+        Err(error) => return Err(Error::io(root)(error)),
+    }
+    for (from, to) in [
+        (layout.key_file(), safe.key_file()),
+        (layout.recovery_file(), safe.recovery_file()),
+    ] {
+        let Ok(bytes) = fs::read(&from) else { continue };
+        if fs::read(&to).ok().as_deref() != Some(bytes.as_slice()) {
+            write_atomically_private(&to, &bytes).map_err(Error::io(&to))?;
+            arca_cryptor::crash_point("restore: key file copied");
+        }
+    }
+    fs::create_dir_all(safe.files_dir()).map_err(Error::io(safe.files_dir()))?;
+    for entry in shard_entries(&safe.files_dir(), DATA_SUFFIX)? {
+        if let ShardEntry::Temporary(path) = entry {
+            fs::remove_file(&path).map_err(Error::io(&path))?;
+        }
+    }
+    for entry in fs::read_dir(root).map_err(Error::io(root))? {
+        let path = entry.map_err(Error::io(root))?.path();
+        if path.is_file() && path.to_string_lossy().ends_with(".tmp") {
+            fs::remove_file(&path).map_err(Error::io(&path))?;
+        }
+    }
+    Ok(())
+}
+
+impl Safe {
+    /// Restores the items at `paths` (paths in the backed-up Safe, such as `/Photos/2024`), with
+    /// everything in them, from the backup in `target` into this Safe, which must be the Safe
+    /// backed up (same keys). Each goes back into its original folder if that is still in the
+    /// Safe (or into `options.into`); a name taken there is handled by `options.on_clash`, as
+    /// in import. Items get new UUIDs only where theirs is still in use. Trashed items inside a
+    /// chosen folder are left out, as in export.
+    ///
+    /// # Errors
+    /// [`Error::ForeignBackup`] for a backup of another Safe, [`Error::PathNotFound`] for a path
+    /// the backup does not hold (nothing is restored then), [`Error::NotAFolder`] /
+    /// [`Error::NotFound`] for `options.into`, [`Error::Io`].
+    pub fn restore_items(
+        &mut self,
+        target: &Path,
+        paths: &[String],
+        options: &RestoreItemsOptions,
+        control: &JobControl,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<RestoreReport> {
+        let layout = BackupLayout::new(target);
+        let manifest = BackupManifest::read_existing(target, &layout.manifest())?;
+        if manifest.safe_id != self.id() {
+            return Err(Error::ForeignBackup {
+                expected: self.id(),
+                found: manifest.safe_id,
+            });
+        }
+        self.check_folder(options.into)?;
+        let catalogue = Catalogue::load(&layout, &manifest, self.keys())?;
+        let tops = paths
+            .iter()
+            .map(|path| {
+                find_path(&catalogue, path).ok_or_else(|| Error::PathNotFound(path.clone()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut report = RestoreReport {
+            interrupted_backup: catalogue.interrupted,
+            ..RestoreReport::default()
+        };
+        let mut plan = Vec::new();
+        let mut new_ids: HashMap<Uuid, Uuid> = HashMap::new();
+        let mut chosen = HashSet::new();
+        for top in tops {
+            for (depth, id) in subtree_without_trash(&catalogue, top)
+                .into_iter()
+                .enumerate()
+            {
+                if !chosen.insert(id) {
+                    continue;
+                }
+                let mut record = catalogue.records[&id].clone();
+                let source_parent = record.item.parent;
+                let new_id = if self.item(id).is_ok() {
+                    Uuid::new_v4()
+                } else {
+                    id
+                };
+                new_ids.insert(id, new_id);
+                record.item.id = new_id;
+                if depth == 0 {
+                    record.item.trashed_at = None;
+                    record.item.parent = match options.into {
+                        Some(into) => Some(into),
+                        None => {
+                            source_parent.filter(|parent| self.check_folder(Some(*parent)).is_ok())
+                        }
+                    };
+                } else {
+                    record.item.parent =
+                        source_parent.and_then(|parent| new_ids.get(&parent).copied());
+                }
+                plan.push(Planned {
+                    record,
+                    source: id,
+                    source_parent,
+                    on_clash: (depth == 0).then_some(options.on_clash),
+                });
+            }
+        }
+        let safe_layout = self.layout().clone();
+        let (keys, _, db) = self.parts();
+        restore_planned(
+            db,
+            keys,
+            &layout,
+            &safe_layout,
+            &catalogue,
+            plan,
+            control,
+            progress,
+            &mut report,
+        )?;
+        Ok(report)
+    }
+}
+
+/// The item at `path` in the backup, preferring one outside the trash.
+fn find_path(catalogue: &Catalogue, path: &str) -> Option<Uuid> {
+    let wanted = format!("/{}", query::components(path).join("/"));
+    let mut found: Option<(Uuid, bool)> = None;
+    for id in catalogue.records.keys() {
+        if catalogue.path_of(*id).as_deref() != Some(wanted.as_str()) {
+            continue;
+        }
+        let trashed = in_trash(catalogue, *id);
+        if found.is_none_or(|(_, found_trashed)| found_trashed && !trashed) {
+            found = Some((*id, trashed));
+        }
+    }
+    found.map(|(id, _)| id)
+}
+
+fn in_trash(catalogue: &Catalogue, id: Uuid) -> bool {
+    let mut next = Some(id);
+    let mut steps = 0;
+    while let Some(current) = next {
+        let Some(record) = catalogue.records.get(&current) else {
+            return false;
+        };
+        if record.item.trashed_at.is_some() {
+            return true;
+        }
+        next = record.item.parent;
+        steps += 1;
+        if steps > catalogue.records.len() {
+            return false;
+        }
+    }
+    false
+}
+
+/// `top` and everything below it that is not in the trash, parents first.
+fn subtree_without_trash(catalogue: &Catalogue, top: Uuid) -> Vec<Uuid> {
+    let mut children: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for record in catalogue.records.values() {
+        if let Some(parent) = record.item.parent
+            && record.item.trashed_at.is_none()
+        {
+            children.entry(parent).or_default().push(record.item.id);
+        }
+    }
+    let mut out = vec![top];
+    let mut seen = HashSet::from([top]);
+    let mut next = 0;
+    while next < out.len() {
+        if let Some(below) = children.get(&out[next]) {
+            for id in below {
+                if seen.insert(*id) {
+                    out.push(*id);
+                }
+            }
+        }
+        next += 1;
+    }
+    out
+}
+
+/// Restores the planned items in order: each file's data file is copied and verified, then the
+/// items are recorded, [`BATCH`] per transaction.
+#[allow(clippy::too_many_arguments)]
+fn restore_planned(
+    db: &mut Connection,
+    keys: &SafeKeys,
+    layout: &BackupLayout,
+    safe_layout: &Layout,
+    catalogue: &Catalogue,
+    plan: Vec<Planned>,
+    control: &JobControl,
+    progress: &mut dyn FnMut(&Progress),
+    report: &mut RestoreReport,
+) -> Result<()> {
+    let existing: HashSet<Uuid> = db
+        .prepare("SELECT id FROM items")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut tag_ids: HashMap<String, Uuid> = db
+        .prepare("SELECT name, id FROM tags")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let files = plan
+        .iter()
+        .filter(|planned| planned.record.item.kind == Kind::File);
+    let mut reporter = Reporter::new(
+        progress,
+        Progress::new(
+            files.clone().count() as u64,
+            files.map(|planned| planned.record.item.size).sum(),
+        ),
+    );
+    reporter.report(true);
+    // Items of the plan now in the Safe (restored earlier or now): children may go below them.
+    let mut placed: HashSet<Uuid> = HashSet::new();
+    let mut changes = ChangeSet::begin(db)?;
+    let mut in_batch = 0;
+    for planned in plan {
+        if !control.proceed() {
+            report.cancelled = true;
+            break;
+        }
+        let Planned {
+            mut record,
+            source,
+            source_parent,
+            on_clash,
+        } = planned;
+        let id = record.item.id;
+        let path = catalogue.path_of(source);
+        let note = |problem: String| ItemProblem {
+            item: Some(source),
+            path: path.clone(),
+            file: None,
+            problem,
+        };
+        if existing.contains(&id) {
+            // Restored by an earlier, interrupted run of this restore.
+            placed.insert(id);
+            continue;
+        }
+        if on_clash.is_none()
+            && let Some(parent) = record.item.parent
+            && !placed.contains(&parent)
+        {
+            record.item.parent = None;
+            report.notes.push(note(format!(
+                "its folder ({}) could not be restored: restored at the root",
+                source_parent
+                    .or(catalogue.records[&source].item.parent)
+                    .map(|p| p.to_string())
+                    .unwrap_or_default()
+            )));
+        }
+        if record.item.trashed_at.is_none()
+            && let Some(existing) =
+                query::live_child(changes.reader(), record.item.parent, &record.item.name)?
+        {
+            match on_clash.unwrap_or_default() {
+                OnClash::Skip => {
+                    report.skipped.push(note(format!(
+                        "skipped: {:?} is already in the Safe",
+                        record.item.name
+                    )));
+                    continue;
+                }
+                OnClash::Replace => {
+                    changes.apply(Change::UpdateItem {
+                        id: existing.id,
+                        update: ItemUpdate {
+                            trashed_at: Some(Some(changes.at())),
+                            ..ItemUpdate::default()
+                        },
+                    })?;
+                }
+                OnClash::KeepBoth => {
+                    let name = free_name_where(&record.item.name, |candidate| {
+                        Ok(
+                            query::live_child(changes.reader(), record.item.parent, candidate)?
+                                .is_some(),
+                        )
+                    })?;
+                    if on_clash.is_none() {
+                        report
+                            .notes
+                            .push(note(format!("its name was taken: restored as {name:?}")));
+                    }
+                    record.item.name = name;
+                }
+            }
+        }
+        let item = &record.item;
+        match (item.kind, item.content) {
+            (Kind::File, Content::Present) => {
+                let mut source_item = item.clone();
+                source_item.id = source;
+                match check_or_copy(
+                    keys,
+                    &source_item,
+                    &layout.data_file(source),
+                    Some(&safe_layout.data_file(id)),
+                    true,
+                ) {
+                    Ok(bytes) => {
+                        report.files += 1;
+                        report.bytes += bytes;
+                    }
+                    Err(DataError::Source(reason)) => {
+                        report.failed.push(ItemProblem {
+                            file: Some(layout.relative(&layout.data_file(source))),
+                            ..note(reason)
+                        });
+                        continue;
+                    }
+                    Err(DataError::Io(error)) => return Err(error),
+                }
+                reporter.progress.files_done += 1;
+                reporter.progress.bytes_done += item.size;
+                reporter.report(false);
+            }
+            (Kind::File, _) => {
+                report.notes.push(note(
+                    "its content was missing in the Safe when it was backed up: restored without content".to_owned(),
+                ));
+                report.files += 1;
+                record.item.content = Content::Missing;
+            }
+            (Kind::Folder, _) => report.folders += 1,
+        }
+        let tags = std::mem::take(&mut record.tags);
+        changes.apply(Change::InsertItem(record.item))?;
+        for tag in tags {
+            let tag_id = match tag_ids.get(&tag) {
+                Some(tag_id) => *tag_id,
+                None => {
+                    let tag_id = Uuid::new_v4();
+                    changes.apply(Change::InsertTag {
+                        id: tag_id,
+                        name: tag.clone(),
+                    })?;
+                    tag_ids.insert(tag, tag_id);
+                    tag_id
+                }
+            };
+            changes.apply(Change::TagItem {
+                item: id,
+                tag: tag_id,
+            })?;
+        }
+        placed.insert(id);
+        in_batch += 1;
+        if in_batch >= BATCH {
+            changes.commit()?;
+            arca_cryptor::crash_point("restore: batch recorded");
+            changes = ChangeSet::begin(db)?;
+            in_batch = 0;
+        }
+    }
+    changes.commit()?;
+    arca_cryptor::crash_point("restore: batch recorded");
+    reporter.report(true);
+    Ok(())
+}

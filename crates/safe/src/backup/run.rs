@@ -1,0 +1,558 @@
+//! An incremental backup run.
+//!
+//! An unchanged item costs two cheap tests: the backup's data file has the recorded length and
+//! trailing HMAC tag (the tag authenticates the whole file, so equal tags mean equal files unless
+//! the copy was damaged in the middle, which `verify --full` finds), and its existing XML
+//! decrypts to exactly the XML generated afresh from the database. Everything else is written
+//! under a temporary name and renamed into place, data file before XML. The new index, the
+//! removal of deleted items and the manifest's `last_complete` come last, in that order.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+
+use arca_cryptor::{SafeKeys, write_atomically_private};
+use uuid::Uuid;
+
+use super::data::{DataError, check_or_copy, has_tag, recorded_tag};
+use super::layout::{BackupLayout, DATA_SUFFIX, ShardEntry, XML_SUFFIX, shard_entries};
+use super::manifest::BackupManifest;
+use super::xml::{self, Index, IndexEntry, Record};
+use super::{BackupOptions, BackupReport, ItemProblem};
+use crate::error::{Error, Result};
+use crate::item::{Content, Kind};
+use crate::job::{JobControl, Progress, Reporter};
+use crate::layout::Layout;
+use crate::manifest::Manifest;
+use crate::query::{self, ITEM_COLUMNS};
+use crate::safe::Safe;
+use crate::time;
+
+/// What happened to one item.
+enum Outcome {
+    Done {
+        xml_written: bool,
+        data_copied: Option<u64>,
+        entry: IndexEntry,
+    },
+    /// Its data file in the Safe is missing or damaged.
+    Failed(String),
+}
+
+impl Safe {
+    /// Backs the Safe up into the folder `target` (created if missing; otherwise it must be
+    /// empty or a backup of this Safe). Incremental: items whose data file and attributes are
+    /// unchanged are skipped; changed ones are replaced atomically; items deleted from the Safe
+    /// are removed unless `options.keep_deleted`.
+    ///
+    /// A file whose data file in the Safe is damaged is not copied and is listed in
+    /// [`BackupReport::failed`]; the rest is backed up. Cancelling (through `control`) or a
+    /// crash leaves a backup that verify and restore read correctly and the next run completes.
+    ///
+    /// # Errors
+    /// [`Error::NotABackup`] if `target` is a non-empty folder that is not a backup,
+    /// [`Error::ForeignBackup`] if it is a backup of another Safe, [`Error::NewerFormat`],
+    /// [`Error::DamagedBackup`] for an unreadable `backup.json`, [`Error::Io`] if the target
+    /// cannot be written (disk full…): the next run completes the backup.
+    pub fn backup(
+        &self,
+        target: &Path,
+        options: &BackupOptions,
+        control: &JobControl,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<BackupReport> {
+        let layout = BackupLayout::new(target);
+        let safe_manifest = Manifest::read(&self.layout().manifest())?;
+        let mut manifest = prepare_target(&layout, self.id(), safe_manifest.kdf.iterations)?;
+        manifest.last_started = Some(time::now_ns().max(manifest.last_complete.unwrap_or(0) + 1));
+        manifest.write(&layout.manifest())?;
+        copy_key_files(self.layout(), &layout)?;
+        remove_temporaries(&layout)?;
+
+        let mut report = BackupReport::default();
+        let (records, pending) = self.snapshot()?;
+        for id in &pending {
+            report.pending.push(ItemProblem {
+                item: Some(*id),
+                path: self.path_of(*id).ok(),
+                file: None,
+                problem: "its import has not finished: left out of this run".to_owned(),
+            });
+        }
+        let old_index = read_index(&layout, self.keys());
+        let outcomes = self.back_up_items(&layout, &records, options.threads, control, progress)?;
+
+        let mut index = Index::new();
+        for (record, outcome) in records.iter().zip(outcomes) {
+            let id = record.item.id;
+            match outcome {
+                Some(Outcome::Done {
+                    xml_written,
+                    data_copied,
+                    entry,
+                }) => {
+                    report.items += 1;
+                    report.xml_written += u64::from(xml_written);
+                    if let Some(bytes) = data_copied {
+                        report.data_files_copied += 1;
+                        report.bytes_copied += bytes;
+                    }
+                    if !xml_written && data_copied.is_none() {
+                        report.unchanged += 1;
+                    }
+                    index.insert(id, entry);
+                }
+                Some(Outcome::Failed(problem)) => {
+                    report.failed.push(ItemProblem {
+                        item: Some(id),
+                        path: self.path_of(id).ok(),
+                        file: Some(layout.relative(&self.layout().data_file(id))),
+                        problem,
+                    });
+                    // What an earlier run stored for it stays, consistent as it was.
+                    if let Some(old) = old_index.as_ref().and_then(|old| old.get(&id))
+                        && layout.xml_file(id).exists()
+                    {
+                        index.insert(id, old.clone());
+                    }
+                }
+                None => report.cancelled = true,
+            }
+        }
+        if report.cancelled {
+            return Ok(report);
+        }
+
+        let in_safe: HashSet<Uuid> = records
+            .iter()
+            .map(|record| record.item.id)
+            .chain(pending.iter().copied())
+            .collect();
+        let (doomed_xml, doomed_data) = self.deleted_items(
+            &layout,
+            &in_safe,
+            old_index.as_ref(),
+            options.keep_deleted,
+            &mut index,
+            &mut report,
+        )?;
+        let sealed = xml::index_to_xml(&index)
+            .map_err(|reason| Error::DamagedBackup {
+                path: layout.index(),
+                reason,
+            })
+            .and_then(|text| xml::seal(self.keys(), text.as_bytes()).map_err(Error::Crypto))?;
+        write_atomically_private(&layout.index(), &sealed).map_err(Error::io(layout.index()))?;
+        arca_cryptor::crash_point("backup: index written");
+        // Attribute files before data files: an XML never names a data file already gone; and
+        // what is in a folder before the folder.
+        let doomed_xml = children_first(self.keys(), doomed_xml);
+        for path in doomed_xml.iter().chain(&doomed_data) {
+            match fs::remove_file(path) {
+                Ok(()) => arca_cryptor::crash_point("backup: deleted item removed"),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(Error::io(path)(error)),
+            }
+        }
+        let completed = time::now_ns().max(manifest.last_started.unwrap_or(0) + 1);
+        manifest.last_complete = Some(completed);
+        manifest.write(&layout.manifest())?;
+        arca_cryptor::sync_parent_dir(&layout.manifest()).map_err(Error::io(target))?;
+        report.completed_at = Some(completed);
+        Ok(report)
+    }
+
+    /// Every item with its tags, read in one transaction so the run sees one state of the
+    /// Safe; files still being imported are returned apart.
+    fn snapshot(&self) -> Result<(Vec<Record>, Vec<Uuid>)> {
+        let transaction = self.db().unchecked_transaction()?;
+        let mut tags: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+        {
+            let mut statement = transaction.prepare(
+                "SELECT item_tags.item, tags.name FROM item_tags JOIN tags ON tags.id = item_tags.tag
+                 ORDER BY tags.name",
+            )?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                tags.entry(row.get(0)?).or_default().push(row.get(1)?);
+            }
+        }
+        let items: Vec<crate::item::Item> = transaction
+            .prepare(&format!("SELECT {ITEM_COLUMNS} FROM items ORDER BY id"))?
+            .query_map([], query::item_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        drop(transaction);
+        let mut folders = Vec::new();
+        let mut files = Vec::new();
+        let mut pending = Vec::new();
+        for item in items {
+            if item.kind == Kind::File && item.content == Content::Pending {
+                pending.push(item.id);
+                continue;
+            }
+            let tags = tags.remove(&item.id).unwrap_or_default();
+            match item.kind {
+                Kind::Folder => folders.push(Record { item, tags }),
+                Kind::File => files.push(Record { item, tags }),
+            }
+        }
+        let mut records = parents_first(folders);
+        records.extend(files);
+        Ok((records, pending))
+    }
+
+    /// Backs up every record on worker threads; `None` for records not reached (cancelled).
+    fn back_up_items(
+        &self,
+        layout: &BackupLayout,
+        records: &[Record],
+        threads: Option<usize>,
+        control: &JobControl,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Vec<Option<Outcome>>> {
+        let files = records
+            .iter()
+            .filter(|record| record.item.kind == Kind::File);
+        let mut reporter = Reporter::new(
+            progress,
+            Progress::new(
+                records.len() as u64,
+                files.map(|record| record.item.size).sum(),
+            ),
+        );
+        reporter.report(true);
+        let threads = threads
+            .unwrap_or_else(|| thread::available_parallelism().map_or(1, usize::from))
+            .clamp(1, records.len().max(1));
+        let keys = self.keys();
+        let safe_layout = self.layout();
+        let mut outcomes: Vec<Option<Outcome>> = (0..records.len()).map(|_| None).collect();
+        // Folders first, one after the other, parents before children: an item's XML is never
+        // in the backup before its folder's, so even a killed run restores it in its folder.
+        let folders = records
+            .iter()
+            .take_while(|record| record.item.kind == Kind::Folder)
+            .count();
+        for (index, record) in records[..folders].iter().enumerate() {
+            if !control.proceed() {
+                return Ok(outcomes);
+            }
+            outcomes[index] = Some(back_up_item(keys, safe_layout, layout, record)?);
+            reporter.progress.files_done += 1;
+            reporter.report(false);
+        }
+        let next = AtomicUsize::new(folders);
+        let stop = AtomicBool::new(false);
+        let mut failure = None;
+        thread::scope(|scope| {
+            let (sender, receiver) = mpsc::sync_channel::<(usize, Result<Outcome>)>(threads * 4);
+            for _ in 0..threads {
+                let sender = sender.clone();
+                let (next, stop) = (&next, &stop);
+                scope.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) && control.proceed() {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(record) = records.get(index) else {
+                            break;
+                        };
+                        let outcome = back_up_item(keys, safe_layout, layout, record);
+                        if outcome.is_err() {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        if sender.send((index, outcome)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(sender);
+            for (index, outcome) in receiver.iter() {
+                match outcome {
+                    Ok(outcome) => {
+                        reporter.progress.files_done += 1;
+                        reporter.progress.bytes_done += records[index].item.size;
+                        reporter.report(false);
+                        outcomes[index] = Some(outcome);
+                    }
+                    Err(error) => {
+                        failure.get_or_insert(error);
+                    }
+                }
+            }
+        });
+        reporter.report(true);
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(outcomes),
+        }
+    }
+
+    /// Items in the backup that are no longer in the Safe: with `keep_deleted` they stay (and
+    /// stay in the index), else their files are returned for removal. Data files no attribute
+    /// file refers to (left by an interrupted run) are removed either way.
+    fn deleted_items(
+        &self,
+        layout: &BackupLayout,
+        in_safe: &HashSet<Uuid>,
+        old_index: Option<&Index>,
+        keep_deleted: bool,
+        index: &mut Index,
+        report: &mut BackupReport,
+    ) -> Result<(Vec<std::path::PathBuf>, Vec<std::path::PathBuf>)> {
+        let mut doomed_xml = Vec::new();
+        let mut kept = HashSet::new();
+        for entry in shard_entries(&layout.items_dir(), XML_SUFFIX)? {
+            let ShardEntry::Named(id, path) = entry else {
+                continue;
+            };
+            if in_safe.contains(&id) {
+                continue;
+            }
+            let entry = keep_deleted
+                .then(|| kept_entry(self.keys(), &path, old_index.and_then(|old| old.get(&id))))
+                .flatten();
+            match entry {
+                Some(entry) => {
+                    report.kept_deleted += 1;
+                    kept.insert(id);
+                    index.insert(id, entry);
+                }
+                None => {
+                    report.removed += 1;
+                    doomed_xml.push(path);
+                }
+            }
+        }
+        let mut doomed_data = Vec::new();
+        for entry in shard_entries(&layout.files_dir(), DATA_SUFFIX)? {
+            if let ShardEntry::Named(id, path) = entry
+                && !in_safe.contains(&id)
+                && !kept.contains(&id)
+            {
+                doomed_data.push(path);
+            }
+        }
+        Ok((doomed_xml, doomed_data))
+    }
+}
+
+/// Folders ordered so that each comes after the folder it is in.
+fn parents_first(folders: Vec<Record>) -> Vec<Record> {
+    let ids: HashSet<Uuid> = folders.iter().map(|record| record.item.id).collect();
+    let mut children: BTreeMap<Option<Uuid>, Vec<Record>> = BTreeMap::new();
+    for record in folders {
+        let parent = record.item.parent.filter(|parent| ids.contains(parent));
+        children.entry(parent).or_default().push(record);
+    }
+    let mut ordered = Vec::with_capacity(ids.len());
+    let mut queue: Vec<Option<Uuid>> = vec![None];
+    while let Some(parent) = queue.pop() {
+        for record in children.remove(&parent).unwrap_or_default() {
+            queue.push(Some(record.item.id));
+            ordered.push(record);
+        }
+    }
+    // Only a damaged database has a folder cycle; its folders still get backed up.
+    ordered.extend(children.into_values().flatten());
+    ordered
+}
+
+/// Attribute files of deleted items, deepest first (an unreadable one first of all).
+fn children_first(keys: &SafeKeys, paths: Vec<std::path::PathBuf>) -> Vec<std::path::PathBuf> {
+    let parents: Vec<(Option<Uuid>, Option<Uuid>)> = paths
+        .iter()
+        .map(|path| {
+            fs::read(path)
+                .ok()
+                .and_then(|sealed| xml::open(keys, &sealed).ok())
+                .and_then(|text| Record::from_xml(&text).ok())
+                .map_or((None, None), |record| {
+                    (Some(record.item.id), record.item.parent)
+                })
+        })
+        .collect();
+    let parent_of: BTreeMap<Uuid, Option<Uuid>> = parents
+        .iter()
+        .filter_map(|(id, parent)| id.map(|id| (id, *parent)))
+        .collect();
+    let depth = |id: Option<Uuid>| {
+        let Some(id) = id else { return usize::MAX };
+        let mut depth = 0;
+        let mut next = parent_of.get(&id).copied().flatten();
+        while let Some(parent) = next {
+            depth += 1;
+            if depth > parent_of.len() {
+                break;
+            }
+            next = parent_of.get(&parent).copied().flatten();
+        }
+        depth
+    };
+    let mut ordered: Vec<(usize, std::path::PathBuf)> = parents
+        .iter()
+        .map(|(id, _)| depth(*id))
+        .zip(paths)
+        .collect();
+    ordered.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+    ordered.into_iter().map(|(_, path)| path).collect()
+}
+
+/// The index entry of an item kept although deleted: as the old index has it, else from its
+/// XML; `None` if the XML does not open (it is then removed).
+fn kept_entry(keys: &SafeKeys, path: &Path, old: Option<&IndexEntry>) -> Option<IndexEntry> {
+    let text = fs::read(path)
+        .ok()
+        .and_then(|sealed| xml::open(keys, &sealed).ok())?;
+    let hash = xml::sha256(text.as_bytes());
+    if let Some(old) = old
+        && old.xml_sha256 == hash
+    {
+        return Some(old.clone());
+    }
+    let record = Record::from_xml(&text).ok()?;
+    Some(IndexEntry {
+        xml_sha256: hash,
+        name: record.item.name,
+    })
+}
+
+/// Backs up one item: its data file (if the backup's copy is not the recorded one), then its
+/// XML (if it changed).
+fn back_up_item(
+    keys: &SafeKeys,
+    safe_layout: &Layout,
+    layout: &BackupLayout,
+    record: &Record,
+) -> Result<Outcome> {
+    let item = &record.item;
+    let id = item.id;
+    let mut data_copied = None;
+    if item.kind == Kind::File && item.content == Content::Present {
+        let Some(tag) = recorded_tag(item) else {
+            return Ok(Outcome::Failed(
+                "no valid HMAC tag is recorded for it".to_owned(),
+            ));
+        };
+        let copy = layout.data_file(id);
+        if has_tag(&copy, item.size, &tag)
+            .map_err(Error::io(&copy))?
+            .is_err()
+        {
+            match check_or_copy(keys, item, &safe_layout.data_file(id), Some(&copy), false) {
+                Ok(bytes) => data_copied = Some(bytes),
+                Err(DataError::Source(reason)) => return Ok(Outcome::Failed(reason)),
+                Err(DataError::Io(error)) => return Err(error),
+            }
+        }
+    }
+    let text = record.to_xml().map_err(|reason| Error::DamagedBackup {
+        path: layout.xml_file(id),
+        reason,
+    })?;
+    let hash = xml::sha256(text.as_bytes());
+    let path = layout.xml_file(id);
+    // Decrypting the existing XML (small) rather than trusting the index lets a run repair an
+    // attribute file that was damaged, swapped or deleted in the backup.
+    let unchanged = fs::read(&path)
+        .ok()
+        .and_then(|sealed| xml::open(keys, &sealed).ok())
+        .is_some_and(|existing| existing.as_bytes() == text.as_bytes());
+    if !unchanged {
+        let sealed = xml::seal(keys, text.as_bytes()).map_err(Error::Crypto)?;
+        if let Some(shard) = path.parent() {
+            fs::create_dir_all(shard).map_err(Error::io(shard))?;
+        }
+        write_atomically_private(&path, &sealed).map_err(Error::io(&path))?;
+        arca_cryptor::crash_point("backup: attribute file written");
+    }
+    Ok(Outcome::Done {
+        xml_written: !unchanged,
+        data_copied,
+        entry: IndexEntry {
+            xml_sha256: hash,
+            name: item.name.clone(),
+        },
+    })
+}
+
+/// Checks the target is empty or a backup of this Safe, and returns its manifest.
+fn prepare_target(layout: &BackupLayout, safe_id: Uuid, iterations: u32) -> Result<BackupManifest> {
+    let root = layout.root();
+    match fs::read_dir(root) {
+        Ok(mut entries) => {
+            if let Some(manifest) = BackupManifest::read(&layout.manifest())? {
+                if manifest.safe_id != safe_id {
+                    return Err(Error::ForeignBackup {
+                        expected: safe_id,
+                        found: manifest.safe_id,
+                    });
+                }
+                let mut manifest = manifest;
+                manifest.kdf_iterations = iterations;
+                return Ok(manifest);
+            }
+            if entries.next().is_some() {
+                return Err(Error::NotABackup(root.to_path_buf()));
+            }
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(root).map_err(Error::io(root))?;
+        }
+        Err(error) => return Err(Error::io(root)(error)),
+    }
+    Ok(BackupManifest::new(safe_id, iterations))
+}
+
+/// Copies `safe.key` (and `recovery.key`, if the Safe has one) when the backup's copy differs.
+fn copy_key_files(safe: &Layout, layout: &BackupLayout) -> Result<()> {
+    for (from, to) in [
+        (safe.key_file(), layout.key_file()),
+        (safe.recovery_file(), layout.recovery_file()),
+    ] {
+        let bytes = match fs::read(&from) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(Error::io(&from)(error)),
+        };
+        if fs::read(&to).ok().as_deref() != Some(bytes.as_slice()) {
+            write_atomically_private(&to, &bytes).map_err(Error::io(&to))?;
+            arca_cryptor::crash_point("backup: key file copied");
+        }
+    }
+    Ok(())
+}
+
+/// Temporary files of an interrupted run (at the top, in `items/` and in `files/`).
+fn remove_temporaries(layout: &BackupLayout) -> Result<()> {
+    let mut doomed = Vec::new();
+    for entry in fs::read_dir(layout.root()).map_err(Error::io(layout.root()))? {
+        let path = entry.map_err(Error::io(layout.root()))?.path();
+        if path.is_file() && path.to_string_lossy().ends_with(".tmp") {
+            doomed.push(path);
+        }
+    }
+    for (dir, suffix) in [
+        (layout.items_dir(), XML_SUFFIX),
+        (layout.files_dir(), DATA_SUFFIX),
+    ] {
+        for entry in shard_entries(&dir, suffix)? {
+            if let ShardEntry::Temporary(path) = entry {
+                doomed.push(path);
+            }
+        }
+    }
+    for path in doomed {
+        fs::remove_file(&path).map_err(Error::io(&path))?;
+    }
+    Ok(())
+}
+
+/// The index of the last complete run, if it opens.
+fn read_index(layout: &BackupLayout, keys: &SafeKeys) -> Option<Index> {
+    let sealed = fs::read(layout.index()).ok()?;
+    let text = xml::open(keys, &sealed).ok()?;
+    xml::index_from_xml(&text).ok()
+}
