@@ -1,0 +1,186 @@
+//! How `arca` ends: the one table of exit codes, and the failure a command returns.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+/// Why a command failed, as a script sees it: each kind has its own exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Anything not covered by a more specific kind.
+    General,
+    /// The command line or the password input is not acceptable (clap uses the same code).
+    Usage,
+    /// The password or key is wrong, or the data was modified.
+    Authentication,
+    /// The input is not a well-formed RNCryptor v3 message.
+    Malformed,
+    /// Reading the input or writing the output failed.
+    Io,
+    /// The folder is not a Safe, or nothing is at a path inside the Safe.
+    NotFound,
+    /// A name or folder is taken already.
+    Clash,
+    /// Part of the Safe is damaged or was tampered with (found by reading or by `check`).
+    Damaged,
+    /// The Safe was written by a newer Arca.
+    NewerFormat,
+    /// The command finished, but some files could not be done; each is listed.
+    Incomplete,
+}
+
+/// Every exit code with its meaning; `arca --help` prints this table.
+const TABLE: [(u8, &str); 11] = [
+    (0, "success"),
+    (
+        1,
+        "general failure (anything not listed below, e.g. no system randomness)",
+    ),
+    (
+        2,
+        "usage: invalid arguments, an empty or non-UTF-8 password, IN and OUT the same file, \
+         OUT exists and --force was not given, no terminal to ask a password on, the two \
+         entries of a new password differ, a weak new password without --accept-weak, an \
+         invalid name, or an operation the item's state does not allow (e.g. moving a folder \
+         into itself)",
+    ),
+    (
+        3,
+        "authentication failed: wrong password or key (or wrong --iterations), a wrong Safe \
+         Password or recovery key (or a damaged key file: the two look alike), or the input \
+         was modified",
+    ),
+    (
+        4,
+        "input malformed: not RNCryptor v3 (version or options byte), truncated, or not a \
+         whole number of blocks",
+    ),
+    (
+        5,
+        "I/O error: input missing or unreadable, output not writable, disk full",
+    ),
+    (
+        6,
+        "not found: SAFE is not an Arca Safe, a path inside the Safe does not exist (or is a \
+         file where a folder is needed), or the Safe has no recovery key",
+    ),
+    (
+        7,
+        "name clash: the target already exists (a new Safe's folder, or an item of that name \
+         in the folder)",
+    ),
+    (
+        8,
+        "damaged: part of the Safe is damaged or was tampered with (a file's content, the \
+         database, the manifest, a key file of another Safe), or `check` found problems",
+    ),
+    (
+        9,
+        "newer format: the Safe was written by a newer Arca; it was left untouched",
+    ),
+    (
+        10,
+        "incomplete: some files could not be imported (each is listed); the others were",
+    ),
+];
+
+impl Exit {
+    /// The process exit code; the numbers are the ones in [`TABLE`].
+    pub fn code(self) -> u8 {
+        match self {
+            Self::General => 1,
+            Self::Usage => 2,
+            Self::Authentication => 3,
+            Self::Malformed => 4,
+            Self::Io => 5,
+            Self::NotFound => 6,
+            Self::Clash => 7,
+            Self::Damaged => 8,
+            Self::NewerFormat => 9,
+            Self::Incomplete => 10,
+        }
+    }
+}
+
+/// The "Exit status" section of `arca --help`.
+pub fn help_section() -> String {
+    let mut text = String::from("Exit status:\n");
+    for (code, meaning) in TABLE {
+        let _ = write!(text, "  {code:>2}");
+        // Wrapped by hand: clap prints this section as it is.
+        let mut column = 6;
+        for (index, word) in meaning.split(' ').enumerate() {
+            if index == 0 {
+                text.push_str("  ");
+            } else if column + 1 + word.len() > WIDTH {
+                text.push_str("\n      ");
+                column = 6;
+            } else {
+                text.push(' ');
+                column += 1;
+            }
+            text.push_str(word);
+            column += word.len();
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// The width the exit-code table is wrapped to.
+const WIDTH: usize = 96;
+
+/// A failed command: what failed (with its causes), what to do about it, and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    exit: Exit,
+    error: anyhow::Error,
+    hint: String,
+}
+
+impl Failure {
+    /// A failure of kind `exit`, explained by `error` and `hint`.
+    pub fn new(exit: Exit, error: impl Into<anyhow::Error>, hint: impl Into<String>) -> Self {
+        Self {
+            exit,
+            error: error.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// A usage failure with a message.
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::new(Exit::Usage, anyhow::Error::msg(message.into()), hint)
+    }
+
+    /// Prints `arca: error: …` and `arca: hint: …` on standard error, and gives the exit code.
+    pub fn report(&self) -> ExitCode {
+        eprintln!("arca: error: {:#}", self.error);
+        eprintln!("arca: hint: {}", self.hint);
+        ExitCode::from(self.exit.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_in_the_table() {
+        for exit in [
+            Exit::General,
+            Exit::Usage,
+            Exit::Authentication,
+            Exit::Malformed,
+            Exit::Io,
+            Exit::NotFound,
+            Exit::Clash,
+            Exit::Damaged,
+            Exit::NewerFormat,
+            Exit::Incomplete,
+        ] {
+            assert!(TABLE.iter().any(|(code, _)| *code == exit.code()));
+        }
+        let codes: Vec<u8> = TABLE.iter().map(|(code, _)| *code).collect();
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    }
+}

@@ -1,0 +1,133 @@
+//! `arca`, Arca's command line: parses the arguments, runs one command and turns its failure
+//! into a message and an exit code (see [`exit`]). Each command group is a module.
+
+mod exit;
+mod rncryptor;
+mod safe_cmd;
+mod secret_input;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use safe_cmd::{check, create, items, search, security, tags, transfer};
+
+const ABOUT_PASSWORDS: &str = "\
+Every command that needs the Safe Password asks for it on the terminal, or reads it with
+--password-stdin: all of standard input, minus one trailing line break. `passwd` and
+`recovery reset` need two secrets: with --password-stdin, line 1 is the current password (or
+the recovery key) and line 2 the new password. Paths inside a Safe start at its root, like
+/Photos/2024/a.jpg.";
+
+/// Arca, an encrypted file vault.
+#[derive(Parser)]
+#[command(
+    name = "arca",
+    version,
+    after_help = format!("{ABOUT_PASSWORDS}\n\n{}", exit::help_section())
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make a new, empty Safe (the password is asked twice and its strength shown)
+    Create(create::CreateArgs),
+    /// Show a Safe's id, versions, key settings and what it holds
+    Info(create::InfoArgs),
+    /// Import files and folders into a Safe
+    Import(transfer::ImportArgs),
+    /// Export files and folders from a Safe into a folder
+    Export(transfer::ExportArgs),
+    /// List a folder of a Safe
+    Ls(items::LsArgs),
+    /// Show every attribute of an item
+    Stat(items::StatArgs),
+    /// Write a file's content to standard output, once it has been verified
+    Cat(items::CatArgs),
+    /// Create folders (with missing parents, like mkdir -p)
+    Mkdir(items::MkdirArgs),
+    /// Move or rename an item
+    Mv(items::MvArgs),
+    /// Move items to the trash
+    Rm(items::RmArgs),
+    /// List, restore or empty the trash
+    Trash {
+        #[command(subcommand)]
+        command: items::TrashCommand,
+    },
+    /// Add, remove or list tags
+    Tag {
+        #[command(subcommand)]
+        command: tags::TagCommand,
+    },
+    /// Mark or unmark favorites
+    Fav {
+        #[command(subcommand)]
+        command: tags::FavCommand,
+    },
+    /// Set or clear an item's comment
+    Comment {
+        #[command(subcommand)]
+        command: tags::CommentCommand,
+    },
+    /// Find items by name, comment and tag
+    Search(search::SearchArgs),
+    /// Change the Safe Password (rewrites only the key file)
+    Passwd(security::PasswdArgs),
+    /// Make a recovery key, or use one to set a new password
+    Recovery {
+        #[command(subcommand)]
+        command: security::RecoveryCommand,
+    },
+    /// Check that a Safe is whole; list every problem
+    Check(check::CheckArgs),
+    /// Encrypt and decrypt single files in the RNCryptor v3 data format.
+    Rncryptor {
+        #[command(subcommand)]
+        command: rncryptor::Command,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Create(args) => create::create(args),
+        Command::Info(args) => create::info(args),
+        Command::Import(args) => transfer::import(args),
+        Command::Export(args) => transfer::export(args),
+        Command::Ls(args) => items::ls(args),
+        Command::Stat(args) => items::stat(args),
+        Command::Cat(args) => items::cat(args),
+        Command::Mkdir(args) => items::mkdir(args),
+        Command::Mv(args) => items::mv(args),
+        Command::Rm(args) => items::rm(args),
+        Command::Trash { command } => items::trash(command),
+        Command::Tag { command } => tags::tag(command),
+        Command::Fav { command } => tags::fav(command),
+        Command::Comment { command } => tags::comment(command),
+        Command::Search(args) => search::search(args),
+        Command::Passwd(args) => security::passwd(args),
+        Command::Recovery { command } => security::recovery(command),
+        Command::Check(args) => check::check(args),
+        Command::Rncryptor { command } => rncryptor::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,244 @@
+//! The commands on a Safe (`arca create`, `ls`, `import`, …): what they share is here — naming
+//! the Safe, unlocking it, and turning a Safe error into a message, a hint and an exit code.
+
+pub mod check;
+pub mod create;
+pub mod items;
+pub mod output;
+pub mod search;
+pub mod security;
+pub mod tags;
+pub mod transfer;
+
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+
+use arca_cryptor::Password;
+use arca_safe::{Error, Item, Layout, Manifest, Safe, Strength};
+use clap::Args;
+use uuid::Uuid;
+
+use crate::exit::{Exit, Failure};
+use crate::secret_input;
+
+/// The Safe a command works on, and where its password comes from.
+#[derive(Args)]
+pub struct SafeArg {
+    /// The Safe: the folder that holds safe.json
+    #[arg(id = "safe", value_name = "SAFE")]
+    pub path: PathBuf,
+
+    /// Read the Safe Password from standard input (all of it, minus one trailing line break)
+    /// instead of asking on the terminal
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+impl SafeArg {
+    /// How messages name the Safe.
+    pub fn name(&self) -> String {
+        quoted(&self.path)
+    }
+
+    /// Checks that the folder is a Safe this build can open before any password is asked for,
+    /// so that a typo in SAFE or a newer Safe costs no typing.
+    pub fn check_manifest(&self) -> Result<(), Failure> {
+        Manifest::read(&Layout::new(&self.path).manifest())
+            .map(drop)
+            .map_err(fail(format!("cannot open the Safe {}", self.name())))
+    }
+
+    /// Asks for (or reads) the Safe Password.
+    pub fn password(&self) -> Result<Password, Failure> {
+        if self.password_stdin {
+            secret_input::read_password_stdin()
+        } else {
+            secret_input::prompt(&format!("Safe Password for {}: ", self.name()))
+        }
+    }
+
+    /// Unlocks the Safe with its password.
+    pub fn open(&self) -> Result<Safe, Failure> {
+        self.check_manifest()?;
+        let password = self.password()?;
+        self.open_with(&password)
+    }
+
+    /// Unlocks the Safe with a password already read.
+    pub fn open_with(&self, password: &Password) -> Result<Safe, Failure> {
+        let safe = Safe::open(&self.path, password)
+            .map_err(fail(format!("cannot open the Safe {}", self.name())))?;
+        if let Ok(jobs) = safe.interrupted_imports()
+            && !jobs.is_empty()
+        {
+            eprintln!(
+                "arca: note: {} interrupted import(s) in this Safe; finish them with \
+                 `arca import --resume {}`",
+                jobs.len(),
+                self.path.display()
+            );
+        }
+        Ok(safe)
+    }
+}
+
+/// `'path'`, for messages.
+pub fn quoted(path: &Path) -> String {
+    format!("'{}'", path.display())
+}
+
+/// Turns a Safe error into a failure: `context` says what was being done, the error what went
+/// wrong (naming the thing), and the hint what to do about it.
+pub fn fail(context: impl Display + Send + Sync + 'static) -> impl FnOnce(Error) -> Failure {
+    move |error| {
+        let (exit, hint) = classify(&error);
+        Failure::new(exit, anyhow::Error::new(error).context(context), hint)
+    }
+}
+
+/// Turns a Safe error that names its thing itself (a damaged file names the item) into a
+/// failure, with no context in front.
+pub fn fail_plain(error: Error) -> Failure {
+    let (exit, hint) = classify(&error);
+    Failure::new(exit, error, hint)
+}
+
+/// The exit code and the advice for each kind of Safe error.
+fn classify(error: &Error) -> (Exit, &'static str) {
+    match error {
+        Error::WrongPassword => (
+            Exit::Authentication,
+            "check the Safe Password (it is case-sensitive; nothing was changed); if it is \
+             lost, set a new one with `arca recovery reset SAFE` and the recovery key",
+        ),
+        Error::WrongRecoveryKey => (
+            Exit::Authentication,
+            "check the recovery key as it was written down (dashes and spaces do not matter); \
+             nothing was changed",
+        ),
+        Error::NoRecoveryKey => (
+            Exit::NotFound,
+            "a recovery key is made with `arca recovery create SAFE` while the password is \
+             known; without one, a lost password cannot be replaced",
+        ),
+        Error::NotASafe(_) => (
+            Exit::NotFound,
+            "SAFE is the folder that holds safe.json; check the path, or make a new Safe with \
+             `arca create SAFE`",
+        ),
+        Error::AlreadyExists(_) => (
+            Exit::Clash,
+            "give a folder that does not exist yet (or an empty one) for the new Safe",
+        ),
+        Error::NewerFormat { .. } => (
+            Exit::NewerFormat,
+            "install a newer Arca to open it; this one left it untouched",
+        ),
+        Error::DamagedManifest { .. }
+        | Error::ForeignKeyFile { .. }
+        | Error::DamagedDatabase(_) => (
+            Exit::Damaged,
+            "the Safe itself is damaged or its files were mixed with another Safe's; restore it \
+             from a backup, and run `arca check SAFE` to see what else is affected",
+        ),
+        Error::DamagedFile { .. } => (
+            Exit::Damaged,
+            "the other files are unaffected; restore this one from a backup, and run \
+             `arca check SAFE --full` to find any other damage",
+        ),
+        Error::NotFound { .. } | Error::PathNotFound(_) | Error::NotAFolder(_) => (
+            Exit::NotFound,
+            "paths in a Safe start at its root, like /Photos/2024/a.jpg; see what is there with \
+             `arca ls SAFE /`",
+        ),
+        Error::NameClash { .. } => (
+            Exit::Clash,
+            "choose another name, or move or rename the existing item first",
+        ),
+        Error::InvalidName { .. } => (
+            Exit::Usage,
+            "a name is 1 to 255 bytes without '/' or NUL, and not '.' or '..'",
+        ),
+        Error::MoveIntoItself(_) => (Exit::Usage, "move the folder somewhere outside itself"),
+        Error::TrashState(_) => (
+            Exit::Usage,
+            "see what is in the trash with `arca trash list SAFE`",
+        ),
+        Error::Io { .. } => (
+            Exit::Io,
+            "check that the path exists, is readable or writable, and that the disk has space; \
+             an interrupted import resumes with `arca import --resume SAFE`",
+        ),
+        Error::Crypto(arca_cryptor::Error::EmptyPassword) => {
+            (Exit::Usage, "a Safe Password cannot be empty")
+        }
+        Error::Database(_) => (
+            Exit::General,
+            "another program may be using the Safe; try again, and if it keeps failing run \
+             `arca check SAFE`",
+        ),
+        _ => (Exit::General, "try again; if it keeps failing, report it"),
+    }
+}
+
+/// The live item at `path`, which must not be the root.
+pub fn resolve_item(safe: &Safe, path: &str) -> Result<Item, Failure> {
+    safe.resolve(path)
+        .map_err(fail(format!("cannot find {path:?} in the Safe")))?
+        .ok_or_else(|| {
+            Failure::usage(
+                "the root folder '/' cannot be used here",
+                "name an item inside the Safe, like /Photos",
+            )
+        })
+}
+
+/// The folder at `path` (`None` for the root).
+pub fn resolve_folder(safe: &Safe, path: &str) -> Result<Option<Uuid>, Failure> {
+    safe.resolve_folder(path)
+        .map_err(fail(format!("cannot find the folder {path:?} in the Safe")))
+}
+
+/// Prints zxcvbn's estimate of a new password (on standard error, next to the prompts) and
+/// refuses a weak one unless the user accepted it.
+pub fn judge_new_password(
+    password: &Password,
+    context: &[&str],
+    accept_weak: bool,
+) -> Result<(), Failure> {
+    if password.is_empty() {
+        return Err(Failure::usage(
+            "the new Safe Password is empty",
+            "choose a passphrase of several unrelated words",
+        ));
+    }
+    let strength = arca_safe::password_strength(password, context);
+    eprint!("{}", describe_strength(&strength));
+    if !strength.is_acceptable() && !accept_weak {
+        return Err(Failure::usage(
+            format!(
+                "the new password is weak (score {} of 4; at least {} is needed); nothing was \
+                 changed",
+                strength.score,
+                arca_safe::MIN_SCORE
+            ),
+            "choose a longer passphrase of unrelated words, or pass --accept-weak to use it \
+             anyway",
+        ));
+    }
+    Ok(())
+}
+
+fn describe_strength(strength: &Strength) -> String {
+    let mut text = format!(
+        "Password strength: {} of 4 (an offline attack would take {})\n",
+        strength.score, strength.crack_time
+    );
+    if let Some(warning) = &strength.warning {
+        text.push_str(&format!("  Warning: {warning}\n"));
+    }
+    for suggestion in &strength.suggestions {
+        text.push_str(&format!("  Suggestion: {suggestion}\n"));
+    }
+    text
+}

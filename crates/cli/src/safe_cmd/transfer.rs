@@ -1,0 +1,306 @@
+//! Moving files in and out of a Safe: `arca import` and `arca export`, with a progress bar on
+//! a terminal and a list of every file that could not be done.
+
+use std::fs;
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+
+use arca_safe::{
+    ExportReport, FileProblem, ImportOptions, ImportReport, JobControl, OnClash, Progress,
+};
+use clap::{Args, ValueEnum};
+use indicatif::{BinaryBytes, HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::exit::{Exit, Failure};
+use crate::safe_cmd::output::{self, human_size};
+use crate::safe_cmd::{SafeArg, fail, quoted, resolve_folder, resolve_item};
+
+/// What to do when a name is taken.
+#[derive(Clone, Copy, Default, ValueEnum)]
+pub enum Clash {
+    /// Keep both: the new one is called "name (2).ext"
+    #[default]
+    KeepBoth,
+    /// Leave the existing one and skip the new one
+    Skip,
+    /// Replace the existing one (in a Safe it goes to the trash, so nothing is lost)
+    Replace,
+}
+
+impl From<Clash> for OnClash {
+    fn from(clash: Clash) -> Self {
+        match clash {
+            Clash::KeepBoth => Self::KeepBoth,
+            Clash::Skip => Self::Skip,
+            Clash::Replace => Self::Replace,
+        }
+    }
+}
+
+/// A progress bar on standard error when it is a terminal; nothing otherwise.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new(verb: &'static str) -> Self {
+        let bar = if io::stderr().is_terminal() {
+            ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        if let Ok(style) = ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {binary_bytes}/{binary_total_bytes}  {msg}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(verb);
+        Self(bar)
+    }
+
+    fn update(&self, progress: &Progress) {
+        self.0.set_length(progress.bytes_total);
+        self.0.set_position(progress.bytes_done);
+        let left = progress
+            .time_left()
+            .map_or_else(|| "-".to_owned(), |left| HumanDuration(left).to_string());
+        self.0.set_message(format!(
+            "{}/{} files  {}/s  {left} left",
+            progress.files_done,
+            progress.files_total,
+            BinaryBytes(progress.rate() as u64)
+        ));
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// `arca import SAFE SRC...`.
+#[derive(Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    safe: SafeArg,
+
+    /// Files and folders to import (folders with everything in them; symbolic links are not
+    /// followed)
+    #[arg(value_name = "SRC", required_unless_present = "resume")]
+    sources: Vec<PathBuf>,
+
+    /// The folder in the Safe to import into; it must exist
+    #[arg(long, value_name = "PATH", default_value = "/")]
+    into: String,
+
+    /// What to do when an item of the same name is in that folder already
+    #[arg(long, value_enum, default_value_t)]
+    on_clash: Clash,
+
+    /// First finish the imports that were interrupted (crash, kill, full disk, Ctrl-C)
+    #[arg(long)]
+    resume: bool,
+
+    /// Print the outcome as JSON instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `import --json` prints.
+#[derive(Serialize)]
+struct ImportOutcome {
+    resumed: Vec<ImportReport>,
+    imported: Option<ImportReport>,
+}
+
+/// Imports files and folders; finishes interrupted imports first with `--resume`.
+pub fn import(args: ImportArgs) -> Result<(), Failure> {
+    // A missing SRC is a typo: refused before anything is written.
+    for source in &args.sources {
+        if let Err(error) = fs::symlink_metadata(source) {
+            return Err(Failure::new(
+                Exit::Io,
+                anyhow::Error::new(error).context(format!("cannot import {}", quoted(source))),
+                "check the path; nothing was imported",
+            ));
+        }
+    }
+    args.safe.check_manifest()?;
+    let password = args.safe.password()?;
+    let mut safe = arca_safe::Safe::open(&args.safe.path, &password)
+        .map_err(fail(format!("cannot open the Safe {}", args.safe.name())))?;
+    drop(password);
+    let control = JobControl::new();
+    let mut outcome = ImportOutcome {
+        resumed: Vec::new(),
+        imported: None,
+    };
+    let jobs = safe
+        .interrupted_imports()
+        .map_err(fail("cannot list the interrupted imports"))?;
+    if args.resume {
+        for job in jobs {
+            let bar = Bar::new("resuming");
+            let report = safe
+                .resume_import(job, &control, &mut |progress| bar.update(progress))
+                .map_err(fail(format!("cannot finish the interrupted import {job}")))?;
+            outcome.resumed.push(report);
+        }
+    } else if !jobs.is_empty() {
+        eprintln!(
+            "arca: note: {} interrupted import(s) in this Safe; finish them with \
+             `arca import --resume {}`",
+            jobs.len(),
+            args.safe.path.display()
+        );
+    }
+    if !args.sources.is_empty() {
+        let into = resolve_folder(&safe, &args.into)?;
+        let options = ImportOptions {
+            into,
+            on_clash: args.on_clash.into(),
+            threads: None,
+        };
+        let bar = Bar::new("importing");
+        let report = safe
+            .import(&args.sources, &options, &control, &mut |progress| {
+                bar.update(progress);
+            })
+            .map_err(fail(format!("cannot import into {}", args.into)))?;
+        outcome.imported = Some(report);
+    }
+
+    let reports = outcome.resumed.iter().chain(&outcome.imported);
+    let failed: usize = reports.clone().map(|report| report.failed.len()).sum();
+    if args.json {
+        output::print_json(&outcome)?;
+    } else {
+        let mut text = String::new();
+        for report in &outcome.resumed {
+            text.push_str(&format!(
+                "finished the interrupted import {}: {} files ({})\n",
+                report.job,
+                report.files,
+                human_size(report.bytes)
+            ));
+        }
+        if let Some(report) = &outcome.imported {
+            text.push_str(&format!(
+                "imported {} files ({}) and {} folders into {}\n",
+                report.files,
+                human_size(report.bytes),
+                report.folders,
+                args.into
+            ));
+        }
+        output::write_stdout(text.as_bytes())?;
+    }
+    for report in reports {
+        list_problems("skipped", &report.skipped);
+        list_problems("could not import", &report.failed);
+    }
+    if failed > 0 {
+        return Err(Failure::new(
+            Exit::Incomplete,
+            anyhow::anyhow!(
+                "{failed} file(s) could not be imported (each is listed); the others were"
+            ),
+            "make them readable and import them again (--on-clash skip leaves out what is \
+             already in the Safe)",
+        ));
+    }
+    Ok(())
+}
+
+fn list_problems(what: &str, problems: &[FileProblem]) {
+    for problem in problems {
+        eprintln!(
+            "arca: {what} {}: {}",
+            quoted(&problem.path),
+            problem.problem
+        );
+    }
+}
+
+/// `arca export SAFE PATH... --to DIR`.
+#[derive(Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    safe: SafeArg,
+
+    /// Files and folders to export (folders with everything in them; `/` for everything)
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<String>,
+
+    /// The folder to export into (created if missing)
+    #[arg(long, value_name = "DIR")]
+    to: PathBuf,
+
+    /// What to do when a file or folder of the same name is in DIR already
+    #[arg(long, value_enum, default_value_t)]
+    on_clash: Clash,
+
+    /// Print the outcome as JSON instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+/// Exports items; each file appears only once its content has been verified.
+pub fn export(args: ExportArgs) -> Result<(), Failure> {
+    let safe = args.safe.open()?;
+    let mut ids = Vec::new();
+    for path in &args.paths {
+        match safe
+            .resolve(path)
+            .map_err(fail(format!("cannot export {path:?}")))?
+        {
+            Some(_) => ids.push(resolve_item(&safe, path)?.id),
+            None => ids.extend(
+                safe.children(None, false)
+                    .map_err(fail("cannot list the Safe's root"))?
+                    .into_iter()
+                    .map(|item| item.id),
+            ),
+        }
+    }
+    let report: ExportReport = {
+        let bar = Bar::new("exporting");
+        safe.export(
+            &ids,
+            &args.to,
+            args.on_clash.into(),
+            &JobControl::new(),
+            &mut |progress| bar.update(progress),
+        )
+        .map_err(fail(format!("cannot export to {}", quoted(&args.to))))?
+    };
+    if args.json {
+        output::print_json(&report)?;
+    } else {
+        output::write_stdout(
+            format!(
+                "exported {} files ({}) and {} folders to {}\n",
+                report.files,
+                human_size(report.bytes),
+                report.folders,
+                args.to.display()
+            )
+            .as_bytes(),
+        )?;
+    }
+    list_problems("skipped", &report.skipped);
+    list_problems("could not export", &report.failed);
+    if !report.failed.is_empty() {
+        return Err(Failure::new(
+            Exit::Damaged,
+            anyhow::anyhow!(
+                "{} file(s) could not be exported because their content in the Safe is damaged \
+                 or missing (each is listed); the others were",
+                report.failed.len()
+            ),
+            "restore those files from a backup, and run `arca check SAFE --full` to find any \
+             other damage",
+        ));
+    }
+    Ok(())
+}
