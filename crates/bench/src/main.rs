@@ -1,0 +1,50 @@
+//! `arca-bench`: benchmarks that print figures next to the limits measured in the same run, and
+//! the targets they are held to. They never fail on a slow machine: a figure below its target is
+//! marked `BELOW` and the process still exits 0. Build with `--release`.
+
+mod cryptor;
+mod measure;
+mod safe_bench;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "arca-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// The Cryptor: streaming RNCryptor throughput against raw AES-CBC + HMAC, and unlock time
+    /// against OpenSSL's PBKDF2.
+    Cryptor(cryptor::Options),
+    /// The Safe: import and export against the Cryptor's limit, small files against this disk's
+    /// durable-write limit, `cp -r` and rclone crypt, scaling, listing and search, peak memory.
+    Safe(safe_bench::Options),
+    /// One import or export in a fresh process, printing its peak memory (used by `safe`).
+    #[command(hide = true)]
+    RssChild {
+        operation: String,
+        safe: PathBuf,
+        file: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!("arca-bench: this is a debug build; the figures mean little without --release");
+    }
+    match Cli::parse().bench {
+        Bench::Cryptor(options) => cryptor::run(&options),
+        Bench::Safe(options) => safe_bench::run(&options),
+        Bench::RssChild {
+            operation,
+            safe,
+            file,
+        } => safe_bench::rss_child(&operation, &safe, &file),
+    }
+}
