@@ -103,15 +103,43 @@ impl Safe {
     /// [`Error::Database`] or [`Error::Io`] if checking itself fails.
     pub fn check(&mut self, full: bool, repair: bool) -> Result<CheckReport> {
         let mut report = CheckReport::default();
-        let messages: Vec<String> = self
-            .db()
-            .prepare("PRAGMA integrity_check")?
-            .query_map([], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for message in messages.into_iter().filter(|message| message != "ok") {
-            report.problems.push(Problem::Database { message });
+        // SQLCipher's check verifies every page's HMAC, unused pages included, which SQLite's
+        // never reads; SQLite's fails with an error, not a list, on a page that does not verify.
+        for pragma in ["cipher_integrity_check", "integrity_check"] {
+            match self.integrity_messages(pragma) {
+                Ok(messages) => report.problems.extend(
+                    messages
+                        .into_iter()
+                        .filter(|message| message != "ok")
+                        .map(|message| Problem::Database { message }),
+                ),
+                Err(error) => report.problems.push(Problem::Database {
+                    message: format!("{pragma} failed: {error}"),
+                }),
+            }
         }
+        let damaged_database = !report.problems.is_empty();
+        match self.check_items(&mut report, full, repair) {
+            Err(Error::Database(error)) if damaged_database => {
+                report.problems.push(Problem::Database {
+                    message: format!("the items cannot be read to check their data files: {error}"),
+                });
+                Ok(report)
+            }
+            Err(other) => Err(other),
+            Ok(()) => Ok(report),
+        }
+    }
 
+    fn integrity_messages(&self, pragma: &str) -> rusqlite::Result<Vec<String>> {
+        self.db()
+            .prepare(&format!("PRAGMA {pragma}"))?
+            .query_map([], |row| row.get(0))?
+            .collect()
+    }
+
+    /// Every file's data file, orphans and half-finished work; with `repair`, the fixes.
+    fn check_items(&mut self, report: &mut CheckReport, full: bool, repair: bool) -> Result<()> {
         let files: Vec<Item> = self
             .db()
             .prepare(&format!(
@@ -215,7 +243,7 @@ impl Safe {
 
         if repair {
             self.repair(
-                &mut report,
+                report,
                 &jobs,
                 &missing,
                 &stale_pending,
@@ -223,7 +251,7 @@ impl Safe {
                 &orphans,
             )?;
         }
-        Ok(report)
+        Ok(())
     }
 
     fn check_data_file(&self, item: &Item, full: bool) -> Result<Option<Problem>> {

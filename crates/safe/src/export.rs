@@ -1,7 +1,8 @@
 //! Reading files out of the Safe: exporting to a folder, and decrypting one file.
 
+use std::cell::Cell;
 use std::fs::{self, File, FileTimes};
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -239,10 +240,73 @@ impl Safe {
     }
 
     fn export_file(&self, item: &Item, target: &Path) -> Result<()> {
-        let output = AtomicFile::create(target).map_err(Error::io(target))?;
-        let path = self.read_into(item.id, output)?;
+        let failed = Cell::new(None);
+        let output = ExportSink {
+            file: AtomicFile::create(target).map_err(Error::io(target))?,
+            failed: &failed,
+        };
+        let path =
+            self.read_into(item.id, output)
+                .map_err(|error| match (failed.get(), error) {
+                    (None, error) => error,
+                    (Some(_), Error::Io { source, .. }) => Error::Io {
+                        path: target.to_path_buf(),
+                        source,
+                    },
+                    (Some(kind), _) => Error::Io {
+                        path: target.to_path_buf(),
+                        source: kind.into(),
+                    },
+                })?;
         set_modified(&path, item.modified_at);
         Ok(())
+    }
+}
+
+/// An exported file that remembers whether writing it failed: the decryptor reports read and
+/// write errors alike, and a full destination disk must name the exported file, not the data
+/// file being read.
+struct ExportSink<'a> {
+    file: AtomicFile,
+    failed: &'a Cell<Option<io::ErrorKind>>,
+}
+
+impl ExportSink<'_> {
+    fn note<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        if let Err(error) = &result {
+            self.failed.set(Some(error.kind()));
+        }
+        result
+    }
+}
+
+impl Write for ExportSink<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let result = self.file.write(data);
+        self.note(result)
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        let result = self.file.write_all(data);
+        self.note(result)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let result = self.file.flush();
+        self.note(result)
+    }
+}
+
+impl Sink for ExportSink<'_> {
+    type Output = PathBuf;
+
+    fn commit(self) -> io::Result<PathBuf> {
+        let failed = self.failed;
+        let result = self.file.commit();
+        if let Err(error) = &result {
+            failed.set(Some(error.kind()));
+        }
+        result
     }
 }
 

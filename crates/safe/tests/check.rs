@@ -98,4 +98,8 @@ fn clean_safe_checks_clean_then_each_problem_is_named_and_repaired() {
         &safe.read(d).unwrap()[..],
         "the content of d.txt".repeat(100).as_bytes()
     );
+    assert_no_leaks(
+        safe.layout().root(),
+        &[b"the content of", b"docs", b"a.txt", b"d.txt"],
+    );
 }

@@ -10,6 +10,17 @@ use arca_safe::{Content, Error, ImportOptions, JobControl, Kind, OnClash, Search
 use common::*;
 
 const MARKER: &[u8] = b"CLEARTEXT-MARKER-7f3a";
+/// What must never appear in a Safe's bytes: the marker and the names of `sample_tree`.
+const LEAKS: &[&[u8]] = &[
+    MARKER,
+    b"Holiday Photos",
+    b"beach",
+    b"notes.txt",
+    b"Day 1",
+    b".dotfile",
+    b"empty folder",
+    b"nnnnnnnnnnnnnnnn",
+];
 
 fn sample_tree(root: &std::path::Path) -> PathBuf {
     let src = root.join("Holiday Photos");
@@ -40,7 +51,11 @@ fn import_export_round_trip_keeps_bytes_names_and_dates() {
         .modified()
         .unwrap();
     let mut safe = new_safe(dir.path());
-    let report = import(&mut safe, std::slice::from_ref(&src), &ImportOptions::default());
+    let report = import(
+        &mut safe,
+        std::slice::from_ref(&src),
+        &ImportOptions::default(),
+    );
     assert_eq!(report.files, 7, "{report:?}");
     assert!(report.failed.is_empty());
     assert_eq!(
@@ -107,15 +122,9 @@ fn import_export_round_trip_keeps_bytes_names_and_dates() {
         modified
     );
 
+    assert_no_leaks(safe.layout().root(), LEAKS);
     drop(safe);
-    let bytes = all_bytes(&dir.path().join("test.arca"));
-    for needle in [MARKER, b"Holiday Photos".as_slice(), b"beach", b"notes.txt"] {
-        assert!(
-            !contains(&bytes, needle),
-            "{} leaked into the Safe",
-            String::from_utf8_lossy(needle)
-        );
-    }
+    assert_no_leaks(&dir.path().join("test.arca"), LEAKS);
 }
 
 #[test]
@@ -230,6 +239,14 @@ fn organise_tag_comment_search_and_trash() {
         safe.all_tags().unwrap().is_empty()
             || safe.all_tags().unwrap().iter().all(|t| t.items == 0)
     );
+    assert_no_leaks(
+        safe.layout().root(),
+        &[
+            LEAKS,
+            &[b"Lisbon itinerary", b"travel", b"trip notes", b"Archive"],
+        ]
+        .concat(),
+    );
 }
 
 #[test]
@@ -289,6 +306,7 @@ fn tampered_swapped_and_missing_data_files_are_named() {
         0,
         "no damaged file is exported, not even partly"
     );
+    assert_no_leaks(layout.root(), &[b"content of", b"a.txt", b"d.txt"]);
 }
 
 #[test]
@@ -297,9 +315,17 @@ fn clash_policies_and_unreadable_sources() {
     let src = dir.path().join("report.pdf");
     fs::write(&src, b"v1").unwrap();
     let mut safe = new_safe(dir.path());
-    import(&mut safe, std::slice::from_ref(&src), &ImportOptions::default());
+    import(
+        &mut safe,
+        std::slice::from_ref(&src),
+        &ImportOptions::default(),
+    );
     fs::write(&src, b"v2").unwrap();
-    import(&mut safe, std::slice::from_ref(&src), &ImportOptions::default());
+    import(
+        &mut safe,
+        std::slice::from_ref(&src),
+        &ImportOptions::default(),
+    );
     assert!(safe.resolve("/report (2).pdf").unwrap().is_some());
     let skipped = import(
         &mut safe,
@@ -333,6 +359,10 @@ fn clash_policies_and_unreadable_sources() {
         &ImportOptions::default(),
     );
     assert_eq!(missing.skipped.len(), 1);
+    assert_no_leaks(
+        safe.layout().root(),
+        &[b"report.pdf", b"report (2)", b"does-not-exist"],
+    );
 }
 
 #[test]
@@ -368,4 +398,8 @@ fn cancel_takes_unencrypted_files_out_again() {
     assert_eq!(left.len() as u64, report.files);
     assert!(left.iter().all(|item| item.content == Content::Present));
     assert!(safe.interrupted_imports().unwrap().is_empty());
+    assert_no_leaks(
+        safe.layout().root(),
+        &[b"many", b"xxxxxxxxxxxxxxxx", b"199.txt"],
+    );
 }

@@ -375,7 +375,11 @@ fn kill_during_export_leaves_no_partial_file_under_a_final_name() {
         .unwrap();
     }
     let mut safe = fixture.open();
-    import(&mut safe, std::slice::from_ref(&seed), &ImportOptions::default());
+    import(
+        &mut safe,
+        std::slice::from_ref(&seed),
+        &ImportOptions::default(),
+    );
     fs::remove_dir_all(&seed).unwrap();
     fixture.snapshot(&safe);
     let docs = safe.resolve("/docs").unwrap().unwrap().id;

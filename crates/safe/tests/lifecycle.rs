@@ -1,12 +1,15 @@
 //! Creating, unlocking and re-keying a Safe.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
 use arca_cryptor::{Iterations, Password, RecoveryKey};
 use arca_safe::{Error, Safe};
+use common::assert_no_leaks;
 
 fn iterations() -> Iterations {
     Iterations::new(1_000).unwrap()
@@ -58,6 +61,7 @@ fn create_then_open_with_password() {
         (info.files, info.folders, info.has_recovery_key),
         (0, 0, false)
     );
+    assert_no_leaks(&path, &[b"correct horse battery"]);
 }
 
 #[test]
@@ -79,6 +83,7 @@ fn wrong_password_and_damaged_key_file_are_the_same_error_and_change_nothing() {
         .err()
         .unwrap();
     assert_eq!(damaged.to_string(), wrong.to_string());
+    assert_no_leaks(&path, &[b"right password", b"wrong password"]);
 }
 
 #[test]
@@ -142,6 +147,14 @@ fn change_password_rewrites_only_the_key_file() {
         &RecoveryKey::parse(recovery.expose_for_display()).unwrap(),
     )
     .unwrap();
+    assert_no_leaks(
+        &path,
+        &[
+            b"old password",
+            b"new password",
+            recovery.expose_for_display().as_bytes(),
+        ],
+    );
 }
 
 #[test]
@@ -169,6 +182,15 @@ fn recovery_key_resets_a_forgotten_password() {
     drop(safe);
     Safe::open(&path, &password("brand new")).unwrap();
     assert!(Safe::open(&path, &password("forgotten")).is_err());
+    assert_no_leaks(
+        &path,
+        &[
+            b"forgotten",
+            b"brand new",
+            typed.as_bytes(),
+            recovery.expose_for_display().as_bytes(),
+        ],
+    );
 }
 
 #[test]

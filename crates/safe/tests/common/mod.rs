@@ -3,7 +3,8 @@
 
 pub mod child;
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use arca_cryptor::{Iterations, Password};
@@ -73,4 +74,108 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
         .any(|window| window == needle)
+}
+
+/// Asserts that none of `markers` (file names used in a test, cleartext placed in its files)
+/// appears anywhere in the Safe folder `safe_dir`: in any file or folder name, or in any byte of
+/// any file (data files, the database and its -wal and -shm files, temporary files). Files are
+/// streamed, so a Safe holding gigabytes is scanned in constant memory.
+pub fn assert_no_leaks(safe_dir: &Path, markers: &[&[u8]]) {
+    assert!(
+        markers.iter().all(|marker| !marker.is_empty()),
+        "an empty marker matches everything"
+    );
+    let scanner = LeakScanner::new(markers);
+    let mut stack = vec![safe_dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().as_encoded_bytes();
+            if let Some((marker, _)) = scanner.find(name) {
+                panic!("{} leaked into the name {}", shown(marker), path.display());
+            }
+            let metadata = fs::symlink_metadata(&path).unwrap();
+            if metadata.is_dir() {
+                stack.push(path);
+            } else if metadata.is_file() {
+                if let Some((marker, offset)) = scanner.find_in_file(&path) {
+                    panic!(
+                        "{} leaked into {} at byte {offset}",
+                        shown(marker),
+                        path.display()
+                    );
+                }
+            } else {
+                panic!("unexpected special file {} in the Safe", path.display());
+            }
+        }
+    }
+}
+
+fn shown(marker: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(marker))
+}
+
+/// Finds any of several byte strings at once: a table of their first bytes skips most
+/// positions with one lookup, which keeps a debug build scanning at a usable speed.
+struct LeakScanner<'a> {
+    markers: &'a [&'a [u8]],
+    first_bytes: [bool; 256],
+    longest: usize,
+}
+
+impl<'a> LeakScanner<'a> {
+    fn new(markers: &'a [&'a [u8]]) -> Self {
+        let mut first_bytes = [false; 256];
+        for marker in markers {
+            first_bytes[usize::from(marker[0])] = true;
+        }
+        Self {
+            markers,
+            first_bytes,
+            longest: markers.iter().map(|marker| marker.len()).max().unwrap_or(1),
+        }
+    }
+
+    /// The first marker found in `haystack`, and where.
+    fn find(&self, haystack: &[u8]) -> Option<(&'a [u8], usize)> {
+        for (offset, byte) in haystack.iter().enumerate() {
+            if self.first_bytes[usize::from(*byte)] {
+                let rest = &haystack[offset..];
+                if let Some(marker) = self.markers.iter().find(|marker| rest.starts_with(marker)) {
+                    return Some((marker, offset));
+                }
+            }
+        }
+        None
+    }
+
+    /// Like `find` over a file's bytes, read in chunks that overlap by a marker's length.
+    fn find_in_file(&self, path: &Path) -> Option<(&'a [u8], u64)> {
+        const CHUNK: usize = 1 << 20;
+        let mut file = File::open(path).unwrap();
+        let overlap = self.longest - 1;
+        let mut buffer = vec![0u8; overlap + CHUNK];
+        // `carried` bytes at the front of the buffer are the previous chunk's tail.
+        let (mut carried, mut consumed) = (0usize, 0u64);
+        loop {
+            let read = file.read(&mut buffer[carried..]).unwrap();
+            if read == 0 {
+                return None;
+            }
+            let filled = carried + read;
+            if let Some((marker, offset)) = self.find(&buffer[..filled]) {
+                return Some((marker, consumed - carried as u64 + offset as u64));
+            }
+            consumed += read as u64;
+            let keep = overlap.min(filled);
+            buffer.copy_within(filled - keep..filled, 0);
+            carried = keep;
+        }
+    }
+}
+
+/// The markers of a test as the byte strings `assert_no_leaks` takes.
+pub fn markers<'a>(texts: &[&'a str]) -> Vec<&'a [u8]> {
+    texts.iter().map(|text| text.as_bytes()).collect()
 }
