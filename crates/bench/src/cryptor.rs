@@ -16,7 +16,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use openssl::hash::MessageDigest;
 use sha2::Sha256;
 
-use crate::measure::{Verdict, best_of, line, mb_per_s};
+use crate::measure::{Verdict, best_of, fill_pseudo_random, line, mb_per_s};
 
 /// Encrypt must reach this fraction of the raw encrypt + HMAC limit.
 const ENCRYPT_TARGET: f64 = 0.90;
@@ -306,17 +306,6 @@ fn raw_hmac_then_decrypt(buffer: &mut [u8]) -> [u8; 32] {
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
-
-/// Fills `buffer` with xorshift64 output: no pattern a cache or a compressor could exploit.
-fn fill_pseudo_random(buffer: &mut [u8]) {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    for word in buffer.chunks_mut(8) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        word.copy_from_slice(&state.to_le_bytes()[..word.len()]);
-    }
-}
 
 fn cpu_description() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")

@@ -65,3 +65,21 @@ impl fmt::Display for Verdict {
 pub fn line(label: &str, figure: impl fmt::Display) {
     println!("  {label:<44} {figure}");
 }
+
+/// Fills `buffer` with xorshift64 output: no pattern a cache or a compressor could exploit.
+pub fn fill_pseudo_random(buffer: &mut [u8]) {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for word in buffer.chunks_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        word.copy_from_slice(&state.to_le_bytes()[..word.len()]);
+    }
+}
+
+/// Runs `work` once and returns its result with the time it took.
+pub fn timed<T>(work: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(T, Duration)> {
+    let start = Instant::now();
+    let value = work()?;
+    Ok((value, start.elapsed()))
+}

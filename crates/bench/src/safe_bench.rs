@@ -12,6 +12,8 @@ use anyhow::{Context, Result, bail};
 use arca_cryptor::{Iterations, Password};
 use arca_safe::{ImportOptions, JobControl, OnClash, Safe, SearchQuery};
 
+use crate::measure::{fill_pseudo_random, timed};
+
 const MIB: u64 = 1024 * 1024;
 
 /// Options of `arca-bench safe`.
@@ -30,18 +32,12 @@ fn password() -> Password {
 }
 
 /// Unlock cost is measured by the cryptor benchmark; here it would only add noise.
-fn new_safe(path: &Path) -> Result<Safe> {
+pub fn new_safe(path: &Path) -> Result<Safe> {
     Ok(Safe::create(
         path,
         &password(),
         Iterations::new(1_000).context("iterations")?,
     )?)
-}
-
-fn timed<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
-    let start = Instant::now();
-    let value = work()?;
-    Ok((value, start.elapsed()))
 }
 
 fn mb_per_s(bytes: u64, time: Duration) -> f64 {
@@ -51,13 +47,7 @@ fn mb_per_s(bytes: u64, time: Duration) -> f64 {
 /// Writes `len` bytes of incompressible content.
 fn write_big_file(path: &Path, len: u64) -> Result<()> {
     let mut block = vec![0u8; 4 * MIB as usize];
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    for chunk in block.chunks_mut(8) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
-    }
+    fill_pseudo_random(&mut block);
     let mut file = File::create(path)?;
     let mut left = len;
     while left > 0 {
