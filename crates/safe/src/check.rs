@@ -120,7 +120,7 @@ impl Safe {
         }
         let damaged_database = !report.problems.is_empty();
         match self.check_items(&mut report, full, repair) {
-            Err(Error::Database(error)) if damaged_database => {
+            Err(error @ (Error::Database(_) | Error::DamagedDatabase(_))) if damaged_database => {
                 report.problems.push(Problem::Database {
                     message: format!("the items cannot be read to check their data files: {error}"),
                 });

@@ -118,7 +118,7 @@ pub enum Error {
     },
     /// A database operation failed.
     #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(rusqlite::Error),
     /// A cryptographic operation failed.
     #[error(transparent)]
     Crypto(arca_cryptor::Error),
@@ -136,6 +136,19 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { path, source }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    /// A page that fails its HMAC or does not parse is damage to the Safe, not a failed query:
+    /// it gets the error that says so, wherever it is first read.
+    fn from(error: rusqlite::Error) -> Self {
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                Self::DamagedDatabase(error.to_string())
+            }
+            _ => Self::Database(error),
+        }
     }
 }
 
