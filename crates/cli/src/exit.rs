@@ -60,18 +60,21 @@ const TABLE: [(u8, &str); 11] = [
     ),
     (
         6,
-        "not found: SAFE is not an Arca Safe, a path inside the Safe does not exist (or is a \
-         file where a folder is needed), or the Safe has no recovery key",
+        "not found: SAFE is not an Arca Safe, TARGET is not an Arca backup, a path inside the \
+         Safe (or the backup) does not exist (or is a file where a folder is needed), or the \
+         Safe (or backup) has no recovery key",
     ),
     (
         7,
         "name clash: the target already exists (a new Safe's folder, or an item of that name \
-         in the folder)",
+         in the folder), or the backup folder belongs to another Safe",
     ),
     (
         8,
         "damaged: part of the Safe is damaged or was tampered with (a file's content, the \
-         database, the manifest, a key file of another Safe), or `check` found problems",
+         database, the manifest, a key file of another Safe), or `check` found problems; or \
+         part of a backup is (`backup verify` found problems, items could not be backed up or \
+         restored: each is listed)",
     ),
     (
         9,

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use safe_cmd::{check, create, items, search, security, tags, transfer};
+use safe_cmd::{backup, check, create, items, search, security, tags, transfer};
 
 const ABOUT_PASSWORDS: &str = "\
 Every command that needs the Safe Password asks for it on the terminal, or reads it with
@@ -84,6 +84,10 @@ enum Command {
     },
     /// Check that a Safe is whole; list every problem
     Check(check::CheckArgs),
+    /// Back a Safe up into a folder (incremental; still encrypted), or verify a backup
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new Safe, or chosen items into the Safe backed up
+    Restore(backup::RestoreArgs),
     /// Encrypt and decrypt single files in the RNCryptor v3 data format.
     Rncryptor {
         #[command(subcommand)]
@@ -112,6 +116,8 @@ fn main() -> ExitCode {
         Command::Passwd(args) => security::passwd(args),
         Command::Recovery { command } => security::recovery(command),
         Command::Check(args) => check::check(args),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
         Command::Rncryptor { command } => rncryptor::run(command),
     };
     match result {

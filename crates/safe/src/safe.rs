@@ -8,6 +8,7 @@ use arca_cryptor::{Iterations, Password, RecoveryKey, SafeKeys};
 use rusqlite::Connection;
 use uuid::Uuid;
 
+use crate::backup::Unlock;
 use crate::changes::{self, ChangeSet};
 use crate::db;
 use crate::error::{Error, Result};
@@ -96,10 +97,7 @@ impl Safe {
     /// [`Error::NotASafe`], [`Error::WrongPassword`] (wrong password or damaged key file),
     /// [`Error::NewerFormat`], [`Error::ForeignKeyFile`], [`Error::DamagedDatabase`].
     pub fn open(path: &Path, password: &Password) -> Result<Self> {
-        let layout = Layout::new(path);
-        let manifest = Manifest::read(&layout.manifest())?;
-        let keys = SafeKeys::read_key_file(&layout.key_file(), password, manifest.iterations())
-            .map_err(unlock_error(&layout.key_file(), Error::WrongPassword))?;
+        let (layout, manifest, keys) = Self::unlock_keys(path, Unlock::Password(password))?;
         Self::with_keys(layout, manifest, keys)
     }
 
@@ -108,30 +106,52 @@ impl Safe {
     /// # Errors
     /// [`Error::NoRecoveryKey`], [`Error::WrongRecoveryKey`], and as [`Safe::open`].
     pub fn open_with_recovery_key(path: &Path, recovery_key: &RecoveryKey) -> Result<Self> {
-        let layout = Layout::new(path);
-        let manifest = Manifest::read(&layout.manifest())?;
-        if !layout.recovery_file().exists() {
-            return Err(Error::NoRecoveryKey);
-        }
-        let keys = SafeKeys::read_recovery_file(
-            &layout.recovery_file(),
-            recovery_key,
-            manifest.iterations(),
-        )
-        .map_err(unlock_error(
-            &layout.recovery_file(),
-            Error::WrongRecoveryKey,
-        ))?;
+        let (layout, manifest, keys) = Self::unlock_keys(path, Unlock::RecoveryKey(recovery_key))?;
         Self::with_keys(layout, manifest, keys)
     }
 
-    fn with_keys(layout: Layout, manifest: Manifest, keys: SafeKeys) -> Result<Self> {
+    /// Reads the manifest and unlocks the keys without touching the database, so that a Safe
+    /// whose database is damaged can still have it rebuilt.
+    ///
+    /// # Errors
+    /// As [`Safe::open`] and [`Safe::open_with_recovery_key`], except for the database.
+    pub(crate) fn unlock_keys(
+        path: &Path,
+        unlock: Unlock<'_>,
+    ) -> Result<(Layout, Manifest, SafeKeys)> {
+        let layout = Layout::new(path);
+        let manifest = Manifest::read(&layout.manifest())?;
+        let keys = match unlock {
+            Unlock::Password(password) => {
+                SafeKeys::read_key_file(&layout.key_file(), password, manifest.iterations())
+                    .map_err(unlock_error(&layout.key_file(), Error::WrongPassword))?
+            }
+            Unlock::RecoveryKey(recovery_key) => {
+                if !layout.recovery_file().exists() {
+                    return Err(Error::NoRecoveryKey);
+                }
+                SafeKeys::read_recovery_file(
+                    &layout.recovery_file(),
+                    recovery_key,
+                    manifest.iterations(),
+                )
+                .map_err(unlock_error(
+                    &layout.recovery_file(),
+                    Error::WrongRecoveryKey,
+                ))?
+            }
+        };
         if keys.safe_id() != manifest.safe_id {
             return Err(Error::ForeignKeyFile {
                 expected: manifest.safe_id,
                 found: keys.safe_id(),
             });
         }
+        Ok((layout, manifest, keys))
+    }
+
+    /// Opens the database of a Safe whose keys [`Safe::unlock_keys`] gave.
+    pub(crate) fn with_keys(layout: Layout, manifest: Manifest, keys: SafeKeys) -> Result<Self> {
         let db = db::open(&layout.database(), &keys, false)?;
         Ok(Self {
             layout,

@@ -1,6 +1,7 @@
 //! The commands on a Safe (`arca create`, `ls`, `import`, …): what they share is here — naming
 //! the Safe, unlocking it, and turning a Safe error into a message, a hint and an exit code.
 
+pub mod backup;
 pub mod check;
 pub mod create;
 pub mod items;
@@ -134,9 +135,28 @@ fn classify(error: &Error) -> (Exit, &'static str) {
             Exit::NewerFormat,
             "install a newer Arca to open it; this one left it untouched",
         ),
-        Error::DamagedManifest { .. }
-        | Error::ForeignKeyFile { .. }
-        | Error::DamagedDatabase(_) => (
+        Error::DamagedDatabase(_) => (
+            Exit::Damaged,
+            "the Safe's attribute database (names, folders, tags) cannot be read; rebuild it \
+             from a backup of this Safe with `arca check SAFE --repair --from-backup TARGET` \
+             (the damaged database is kept aside, and the data files stay as they are)",
+        ),
+        Error::NotABackup(_) => (
+            Exit::NotFound,
+            "TARGET is a backup folder (it holds backup.json); a new backup needs an empty or \
+             new folder",
+        ),
+        Error::ForeignBackup { .. } => (
+            Exit::Clash,
+            "this backup folder belongs to another Safe; give this Safe's backup folder, or an \
+             empty or new folder for a new backup",
+        ),
+        Error::DamagedBackup { .. } => (
+            Exit::Damaged,
+            "this part of the backup is needed to open it; use another backup of the Safe, or \
+             make a new one with `arca backup SAFE TARGET` into an empty folder",
+        ),
+        Error::DamagedManifest { .. } | Error::ForeignKeyFile { .. } => (
             Exit::Damaged,
             "the Safe itself is damaged or its files were mixed with another Safe's; restore it \
              from a backup, and run `arca check SAFE` to see what else is affected",

@@ -39,10 +39,11 @@ impl From<Clash> for OnClash {
 }
 
 /// A progress bar on standard error when it is a terminal; nothing otherwise.
-struct Bar(ProgressBar);
+pub struct Bar(ProgressBar);
 
 impl Bar {
-    fn new(verb: &'static str) -> Self {
+    /// A bar whose line starts with `verb`.
+    pub fn new(verb: &'static str) -> Self {
         let bar = if io::stderr().is_terminal() {
             ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
         } else {
@@ -57,7 +58,8 @@ impl Bar {
         Self(bar)
     }
 
-    fn update(&self, progress: &Progress) {
+    /// Shows `progress`.
+    pub fn update(&self, progress: &Progress) {
         self.0.set_length(progress.bytes_total);
         self.0.set_position(progress.bytes_done);
         let left = progress

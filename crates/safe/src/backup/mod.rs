@@ -23,6 +23,7 @@ mod catalogue;
 mod data;
 mod layout;
 mod manifest;
+mod rebuild;
 mod restore;
 mod run;
 mod verify;
@@ -37,6 +38,7 @@ use crate::error::{Error, Result};
 use crate::import::OnClash;
 
 pub use manifest::{BACKUP_FORMAT_NAME, BACKUP_FORMAT_VERSION, BackupManifest};
+pub use rebuild::{RebuildReport, rebuild_database_from_backup};
 pub use restore::restore_backup;
 pub use verify::verify_backup;
 pub use xml::ITEM_XML_VERSION;
