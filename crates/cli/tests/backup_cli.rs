@@ -308,6 +308,47 @@ fn restore_items_into_the_safe_backed_up() {
     .stdout(contains("restored 0 file(s)"))
     .stderr(contains("/Photos/2024/b.bin: skipped"));
 
+    // A folder whose name is taken: skipped once, with everything inside it; nothing is
+    // restored at the root.
+    let listing = fixture.listing(&fixture.safe);
+    let skipped = run(
+        &[
+            &"restore",
+            &fixture.backup,
+            &fixture.safe,
+            &"--items",
+            &"/Photos/2024",
+            &"--on-clash",
+            &"skip",
+        ],
+        PASSWORD,
+    )
+    .success()
+    .stdout(contains("restored 0 file(s)").and(contains("and 0 folder(s)")))
+    .stderr(contains("/Photos/2024: skipped").and(contains("root").not()));
+    let stderr = String::from_utf8(skipped.get_output().stderr.clone()).unwrap();
+    assert_eq!(stderr.matches("skipped").count(), 1, "{stderr}");
+    assert_eq!(fixture.listing(&fixture.safe), listing);
+
+    // `--into /` is the root, not the original folder.
+    run(
+        &[
+            &"restore",
+            &fixture.backup,
+            &fixture.safe,
+            &"--items",
+            &"/Photos/2024/summer",
+            &"--into",
+            &"/",
+        ],
+        PASSWORD,
+    )
+    .success()
+    .stdout(contains("restored 1 file(s)").and(contains("and 1 folder(s)")));
+    fixture.ok(&["stat"], &["/summer/c.txt"]);
+    let in_2024 = fixture.ok(&["ls"], &["/Photos/2024"]);
+    assert!(!in_2024.contains("summer (2)"), "{in_2024}");
+
     // Into another folder, two items at once.
     fixture.ok(&["mkdir"], &["/Elsewhere"]);
     run(

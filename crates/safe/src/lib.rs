@@ -25,8 +25,8 @@ mod time;
 
 pub use backup::{
     BACKUP_FORMAT_NAME, BACKUP_FORMAT_VERSION, BackupManifest, BackupOptions, BackupReport,
-    ITEM_XML_VERSION, ItemProblem, RebuildReport, RestoreItemsOptions, RestoreReport, Unlock,
-    VerifyReport, rebuild_database_from_backup, restore_backup, verify_backup,
+    ITEM_XML_VERSION, ItemProblem, RebuildReport, RestoreInto, RestoreItemsOptions, RestoreReport,
+    Unlock, VerifyReport, rebuild_database_from_backup, restore_backup, verify_backup,
 };
 pub use check::{CheckReport, Problem};
 pub use db::SCHEMA_VERSION;

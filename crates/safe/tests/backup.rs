@@ -9,8 +9,8 @@ use std::fs;
 use std::path::Path;
 
 use arca_safe::{
-    Error, ImportOptions, ItemProblem, JobControl, OnClash, RestoreItemsOptions, Safe, Unlock,
-    restore_backup, verify_backup,
+    Error, ImportOptions, ItemProblem, JobControl, OnClash, RestoreInto, RestoreItemsOptions, Safe,
+    Unlock, restore_backup, verify_backup,
 };
 use backup_common::*;
 use common::child::pseudo_random;
@@ -442,4 +442,199 @@ fn chosen_items_are_restored_into_the_existing_safe() {
         ),
         Err(Error::PathNotFound(_))
     ));
+}
+
+fn restore_items(
+    safe: &mut Safe,
+    target: &Path,
+    paths: &[&str],
+    into: RestoreInto,
+    on_clash: OnClash,
+) -> arca_safe::RestoreReport {
+    let paths: Vec<String> = paths.iter().map(|path| (*path).to_owned()).collect();
+    safe.restore_items(
+        target,
+        &paths,
+        &RestoreItemsOptions { into, on_clash },
+        &JobControl::new(),
+        &mut |_| {},
+    )
+    .unwrap()
+}
+
+fn root_names(safe: &Safe) -> Vec<String> {
+    let mut names: Vec<String> = safe
+        .children(None, false)
+        .unwrap()
+        .into_iter()
+        .map(|item| item.name)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_skipped_folder_takes_everything_in_it_along() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut safe = sample_safe(dir.path());
+    safe.empty_trash().unwrap();
+    let target = dir.path().join("backup");
+    backup(&safe, &target, false);
+    let before = all_items(&safe);
+    let folder = safe.resolve("/Fotos Zoë/日本 旅行").unwrap().unwrap().id;
+
+    // The folder is still there: it is skipped once, with everything inside it, and nothing
+    // lands at the root.
+    let report = restore_items(
+        &mut safe,
+        &target,
+        &["/Fotos Zoë/日本 旅行"],
+        RestoreInto::Original,
+        OnClash::Skip,
+    );
+    assert_eq!(report.skipped.len(), 1, "{report:?}");
+    assert_eq!(report.skipped[0].item, Some(folder));
+    assert_eq!(
+        report.skipped[0].path.as_deref(),
+        Some("/Fotos Zoë/日本 旅行")
+    );
+    assert!(
+        report.skipped[0].problem.contains("日本 旅行"),
+        "{report:?}"
+    );
+    assert!(
+        report.notes.is_empty() && report.failed.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!((report.files, report.folders), (0, 0));
+    assert_eq!(all_items(&safe), before);
+
+    // At the root, on request: the folder comes whole, under new UUIDs (the old are in use).
+    let report = restore_items(
+        &mut safe,
+        &target,
+        &["/Fotos Zoë/日本 旅行"],
+        RestoreInto::Root,
+        OnClash::Skip,
+    );
+    assert!(
+        report.notes.is_empty() && report.skipped.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!((report.folders, report.files), (2, 2), "{report:?}");
+    let copy = safe.resolve("/日本 旅行").unwrap().unwrap();
+    assert_ne!(copy.id, folder);
+    let tokyo = safe.resolve("/日本 旅行/東京 🗼.jpg").unwrap().unwrap();
+    let original = safe
+        .resolve("/Fotos Zoë/日本 旅行/東京 🗼.jpg")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        safe.read(tokyo.id).unwrap(),
+        safe.read(original.id).unwrap()
+    );
+    safe.resolve("/日本 旅行/empty folder").unwrap().unwrap();
+    // Skipped there too now.
+    let count = all_items(&safe).len();
+    let report = restore_items(
+        &mut safe,
+        &target,
+        &["/Fotos Zoë/日本 旅行"],
+        RestoreInto::Root,
+        OnClash::Skip,
+    );
+    assert_eq!(report.skipped.len(), 1, "{report:?}");
+    assert!(report.notes.is_empty() && report.failed.is_empty());
+    assert_eq!(all_items(&safe).len(), count);
+
+    // A chosen item inside another chosen folder stays inside it, whatever the order given.
+    let into = safe.create_folder(None, "Ziel").unwrap();
+    let report = restore_items(
+        &mut safe,
+        &target,
+        &["/Fotos Zoë/日本 旅行/Café ☕.txt", "/Fotos Zoë/日本 旅行"],
+        RestoreInto::Folder(into),
+        OnClash::KeepBoth,
+    );
+    assert_eq!((report.folders, report.files), (2, 2), "{report:?}");
+    safe.resolve("/Ziel/日本 旅行/Café ☕.txt")
+        .unwrap()
+        .unwrap();
+    assert_eq!(safe.children(Some(into), false).unwrap().len(), 1);
+    assert!(safe.check(true, false).unwrap().is_clean());
+}
+
+#[test]
+fn a_folder_the_backup_cannot_read_is_reported_never_spilled_to_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut safe = sample_safe(dir.path());
+    safe.empty_trash().unwrap();
+    let target = dir.path().join("backup");
+    backup(&safe, &target, false);
+    let folder = safe.resolve("/Fotos Zoë/日本 旅行").unwrap().unwrap().id;
+    let mut bytes = fs::read(xml_path(&target, folder)).unwrap();
+    bytes[40] ^= 0x01;
+    fs::write(xml_path(&target, folder), bytes).unwrap();
+    let top = safe.resolve("/Fotos Zoë").unwrap().unwrap().id;
+    safe.trash(top).unwrap();
+    safe.empty_trash().unwrap();
+    let root_before = root_names(&safe);
+
+    // Where the unreadable folder was is unknown: restoring a folder names it as not restored,
+    // with the items the backup still holds inside it, and restores nothing at the root.
+    let report = restore_items(
+        &mut safe,
+        &target,
+        &["/Fotos Zoë"],
+        RestoreInto::Original,
+        OnClash::KeepBoth,
+    );
+    assert_eq!((report.folders, report.files), (2, 2), "{report:?}");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].item, Some(folder));
+    assert_eq!(report.failed[0].path.as_deref(), Some("日本 旅行"));
+    assert!(
+        report.failed[0].problem.contains("the 3 item(s) in it"),
+        "{report:?}"
+    );
+    assert!(report.notes.is_empty(), "{report:?}");
+    let mut root_after = root_before.clone();
+    root_after.push("Fotos Zoë".to_owned());
+    root_after.sort();
+    assert_eq!(root_names(&safe), root_after);
+    safe.resolve("/Fotos Zoë/empty.txt").unwrap().unwrap();
+    safe.resolve("/Fotos Zoë/old stuff").unwrap().unwrap();
+    assert!(safe.resolve("/Fotos Zoë/日本 旅行").is_err());
+    assert!(safe.check(true, false).unwrap().is_clean());
+
+    // Restoring a file says nothing about it.
+    let report = restore_items(
+        &mut safe,
+        &target,
+        &["/top level.md"],
+        RestoreInto::Original,
+        OnClash::Skip,
+    );
+    assert!(report.failed.is_empty(), "{report:?}");
+
+    // A full restore puts what it holds at the root of the new Safe, naming the folder.
+    let restored_path = dir.path().join("restored.arca");
+    let report = restore(&target, &restored_path);
+    assert!(names(&report.failed, folder, "日本 旅行"), "{report:?}");
+    assert_eq!(report.notes.len(), 3, "{report:?}");
+    for note in &report.notes {
+        assert!(
+            note.problem.contains(&format!(
+                "its folder \"日本 旅行\" ({folder}) could not be restored"
+            )) && note.problem.ends_with("restored at the root"),
+            "{note:?}"
+        );
+    }
+    let restored = Safe::open(&restored_path, &password()).unwrap();
+    for name in ["東京 🗼.jpg", "Café ☕.txt", "empty folder"] {
+        restored
+            .resolve(&format!("/{name}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name} is not at the root"));
+    }
 }

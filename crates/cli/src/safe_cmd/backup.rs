@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use arca_cryptor::{Password, RecoveryKey};
 use arca_safe::{
     BackupManifest, BackupOptions, BackupReport, Error, ItemProblem, JobControl, Layout,
-    RestoreItemsOptions, RestoreReport, Safe, Unlock, VerifyReport, restore_backup, verify_backup,
+    RestoreInto, RestoreItemsOptions, RestoreReport, Safe, Unlock, VerifyReport, restore_backup,
+    verify_backup,
 };
 use clap::{Args, Subcommand};
 
@@ -338,8 +339,8 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "PATH", num_args = 1..)]
     items: Vec<String>,
 
-    /// With --items: the folder of SAFE to restore into (default: each item's original folder
-    /// if it is still there, else the root)
+    /// With --items: the folder of SAFE to restore into, `/` for the root (default: each
+    /// item's original folder if it is still there, else the root)
     #[arg(long, value_name = "PATH", requires = "items")]
     into: Option<String>,
 
@@ -448,8 +449,11 @@ fn restore_items(args: &RestoreArgs) -> Result<RestoreReport, Failure> {
             .map_err(fail(format!("cannot open the Safe {}", safe_arg.name())))?,
     };
     let into = match &args.into {
-        Some(path) => resolve_folder(&safe, path)?,
-        None => None,
+        Some(path) => match resolve_folder(&safe, path)? {
+            Some(folder) => RestoreInto::Folder(folder),
+            None => RestoreInto::Root,
+        },
+        None => RestoreInto::Original,
     };
     let options = RestoreItemsOptions {
         into,

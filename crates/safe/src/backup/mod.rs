@@ -141,12 +141,24 @@ impl VerifyReport {
     }
 }
 
+/// Where chosen items are restored to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RestoreInto {
+    /// Each item back into its original folder if that is still in the Safe (and not in the
+    /// trash), else at the root.
+    #[default]
+    Original,
+    /// The root of the Safe.
+    Root,
+    /// This folder of the Safe.
+    Folder(Uuid),
+}
+
 /// How to restore chosen items into an existing Safe.
 #[derive(Debug, Clone, Default)]
 pub struct RestoreItemsOptions {
-    /// The folder to restore into; `None` puts each item back into its original folder if that
-    /// is still in the Safe (and not in the trash), else at the root.
-    pub into: Option<Uuid>,
+    /// Where the chosen items go (what is inside them stays inside them).
+    pub into: RestoreInto,
     /// What to do when a restored item's name is taken (as in import).
     pub on_clash: OnClash,
 }
@@ -160,13 +172,17 @@ pub struct RestoreReport {
     pub folders: u64,
     /// Cleartext bytes restored.
     pub bytes: u64,
-    /// Items not restored, each with the reason; everything else was.
+    /// Items not restored, each with the reason; everything else was. Restoring chosen items,
+    /// what was inside a folder that could not be restored is listed here too, and so, when a
+    /// chosen item is a folder, is every item whose attribute file the backup cannot read
+    /// (where it was is unknown, so it may have been inside).
     pub failed: Vec<ItemProblem>,
-    /// Items restored somewhere else or under another name than in the backup (their folder
-    /// could not be restored, or their name was taken), or restored without content (it was
-    /// missing in the Safe when backed up).
+    /// Items restored somewhere else or under another name than in the backup without being
+    /// asked to (in a full restore, what is inside a folder the backup cannot read goes to the
+    /// root), or restored without content (it was missing in the Safe when backed up).
     pub notes: Vec<ItemProblem>,
-    /// Items left out because their name was taken (`OnClash::Skip`).
+    /// Chosen items left out because their name was taken (`OnClash::Skip`), with everything
+    /// inside them: a skipped folder is listed once.
     pub skipped: Vec<ItemProblem>,
     /// The last backup run had not completed; items it had changed were restored as found.
     pub interrupted_backup: bool,

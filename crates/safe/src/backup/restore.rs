@@ -19,7 +19,7 @@ use super::data::{DataError, check_or_copy};
 use super::layout::{BackupLayout, DATA_SUFFIX, ShardEntry, shard_entries};
 use super::manifest::BackupManifest;
 use super::xml::Record;
-use super::{ItemProblem, RestoreItemsOptions, RestoreReport, Unlock, unlock_keys};
+use super::{ItemProblem, RestoreInto, RestoreItemsOptions, RestoreReport, Unlock, unlock_keys};
 use crate::changes::{self, Change, ChangeSet};
 use crate::db;
 use crate::error::{Error, Result};
@@ -45,6 +45,14 @@ struct Planned {
     source_parent: Option<Uuid>,
     /// For items chosen by the user: the clash rule; others keep both silently.
     on_clash: Option<OnClash>,
+}
+
+/// Why a planned item is not in the Safe after its turn: what is inside it follows it.
+enum LeftOut {
+    /// Its name was taken and the user chose to skip: listed once, with what is inside it.
+    Skipped,
+    /// It could not be restored; its path in the backup, for what is inside it.
+    Failed(String),
 }
 
 /// Restores the backup in `target` into a new Safe at `new_safe`, which gets the backup's key
@@ -162,10 +170,11 @@ fn prepare_new_safe(layout: &BackupLayout, safe: &Layout) -> Result<()> {
 impl Safe {
     /// Restores the items at `paths` (paths in the backed-up Safe, such as `/Photos/2024`), with
     /// everything in them, from the backup in `target` into this Safe, which must be the Safe
-    /// backed up (same keys). Each goes back into its original folder if that is still in the
-    /// Safe (or into `options.into`); a name taken there is handled by `options.on_clash`, as
-    /// in import. Items get new UUIDs only where theirs is still in use. Trashed items inside a
-    /// chosen folder are left out, as in export.
+    /// backed up (same keys). Each goes where `options.into` says; a name taken there is
+    /// handled by `options.on_clash`, as in import, and a folder skipped or not restored takes
+    /// everything inside it along (never to the root). Items get new UUIDs only where theirs
+    /// is still in use. Trashed items inside a chosen folder are left out, as in export. A path
+    /// inside another chosen path is restored as part of it.
     ///
     /// # Errors
     /// [`Error::ForeignBackup`] for a backup of another Safe, [`Error::PathNotFound`] for a path
@@ -187,7 +196,9 @@ impl Safe {
                 found: manifest.safe_id,
             });
         }
-        self.check_folder(options.into)?;
+        if let RestoreInto::Folder(folder) = options.into {
+            self.check_folder(Some(folder))?;
+        }
         let catalogue = Catalogue::load(&layout, &manifest, self.keys())?;
         let tops = paths
             .iter()
@@ -195,18 +206,32 @@ impl Safe {
                 find_path(&catalogue, path).ok_or_else(|| Error::PathNotFound(path.clone()))
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut subtrees: Vec<(Uuid, Vec<Uuid>)> = tops
+            .iter()
+            .map(|top| (*top, subtree_without_trash(&catalogue, *top)))
+            .collect();
+        // A chosen item inside another chosen folder goes with that folder, not on its own.
+        let nested: HashSet<Uuid> = subtrees
+            .iter()
+            .flat_map(|(top, below)| below.iter().filter(move |id| *id != top))
+            .copied()
+            .collect();
+        subtrees.sort_by_key(|(top, _)| nested.contains(top));
         let mut report = RestoreReport {
             interrupted_backup: catalogue.interrupted,
             ..RestoreReport::default()
         };
+        if tops
+            .iter()
+            .any(|top| catalogue.records[top].item.kind == Kind::Folder)
+        {
+            report.failed.extend(unreadable(&catalogue));
+        }
         let mut plan = Vec::new();
         let mut new_ids: HashMap<Uuid, Uuid> = HashMap::new();
         let mut chosen = HashSet::new();
-        for top in tops {
-            for (depth, id) in subtree_without_trash(&catalogue, top)
-                .into_iter()
-                .enumerate()
-            {
+        for (_, subtree) in subtrees {
+            for (depth, id) in subtree.into_iter().enumerate() {
                 if !chosen.insert(id) {
                     continue;
                 }
@@ -222,8 +247,9 @@ impl Safe {
                 if depth == 0 {
                     record.item.trashed_at = None;
                     record.item.parent = match options.into {
-                        Some(into) => Some(into),
-                        None => {
+                        RestoreInto::Folder(folder) => Some(folder),
+                        RestoreInto::Root => None,
+                        RestoreInto::Original => {
                             source_parent.filter(|parent| self.check_folder(Some(*parent)).is_ok())
                         }
                     };
@@ -291,6 +317,50 @@ fn in_trash(catalogue: &Catalogue, id: Uuid) -> bool {
     false
 }
 
+/// The items of the backup whose attribute file cannot be read, each with what the backup can
+/// still read inside it: where they were is unknown, so any of them may have been inside a
+/// chosen folder.
+fn unreadable(catalogue: &Catalogue) -> Vec<ItemProblem> {
+    let mut children: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for record in catalogue.records.values() {
+        if let Some(parent) = record.item.parent {
+            children.entry(parent).or_default().push(record.item.id);
+        }
+    }
+    catalogue
+        .problems
+        .iter()
+        .filter(|problem| problem.item.is_some_and(|id| catalogue.bad.contains(&id)))
+        .map(|problem| {
+            let inside = problem.item.map_or(0, |id| {
+                let mut stack = vec![id];
+                let mut seen = HashSet::from([id]);
+                while let Some(current) = stack.pop() {
+                    for child in children.get(&current).into_iter().flatten() {
+                        if seen.insert(*child) {
+                            stack.push(*child);
+                        }
+                    }
+                }
+                seen.len() - 1
+            });
+            let what = if inside == 0 {
+                "it".to_owned()
+            } else {
+                format!("it and the {inside} item(s) in it")
+            };
+            ItemProblem {
+                problem: format!(
+                    "{}; where it was in the Safe is unknown, so {what} may have been inside a \
+                     chosen folder and could not be restored",
+                    problem.problem
+                ),
+                ..problem.clone()
+            }
+        })
+        .collect()
+}
+
 /// `top` and everything below it that is not in the trash, parents first.
 fn subtree_without_trash(catalogue: &Catalogue, top: Uuid) -> Vec<Uuid> {
     let mut children: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
@@ -352,6 +422,8 @@ fn restore_planned(
     reporter.report(true);
     // Items of the plan now in the Safe (restored earlier or now): children may go below them.
     let mut placed: HashSet<Uuid> = HashSet::new();
+    // Items of the plan that are not: what is inside them stays out too.
+    let mut left_out: HashMap<Uuid, LeftOut> = HashMap::new();
     let mut changes = ChangeSet::begin(db)?;
     let mut in_batch = 0;
     for planned in plan {
@@ -382,14 +454,47 @@ fn restore_planned(
             && let Some(parent) = record.item.parent
             && !placed.contains(&parent)
         {
-            record.item.parent = None;
-            report.notes.push(note(format!(
-                "its folder ({}) could not be restored: restored at the root",
-                source_parent
-                    .or(catalogue.records[&source].item.parent)
-                    .map(|p| p.to_string())
-                    .unwrap_or_default()
-            )));
+            match left_out.get(&parent) {
+                Some(LeftOut::Skipped) => {
+                    left_out.insert(id, LeftOut::Skipped);
+                    continue;
+                }
+                Some(LeftOut::Failed(folder)) => {
+                    let problem = format!("its folder {folder} could not be restored");
+                    left_out.insert(id, LeftOut::Failed(folder.clone()));
+                    report.failed.push(note(problem));
+                    continue;
+                }
+                None => {
+                    // Only in a full restore: its folder is not in the plan because the backup
+                    // cannot read it (listed as failed) or does not hold it.
+                    record.item.parent = None;
+                    let folder = source_parent.or(catalogue.records[&source].item.parent);
+                    let listed = folder.and_then(|folder| {
+                        catalogue
+                            .problems
+                            .iter()
+                            .find(|problem| problem.item == Some(folder))
+                    });
+                    let folder = folder.map(|p| p.to_string()).unwrap_or_default();
+                    report.notes.push(note(match listed {
+                        Some(problem) => format!(
+                            "its folder {}({folder}) could not be restored (it is listed): \
+                             restored at the root",
+                            problem
+                                .path
+                                .as_ref()
+                                .map(|name| format!("{name:?} "))
+                                .unwrap_or_default()
+                        ),
+                        None => {
+                            format!(
+                                "its folder ({folder}) is not in the backup: restored at the root"
+                            )
+                        }
+                    }));
+                }
+            }
         }
         if record.item.trashed_at.is_none()
             && let Some(existing) =
@@ -401,6 +506,7 @@ fn restore_planned(
                         "skipped: {:?} is already in the Safe",
                         record.item.name
                     )));
+                    left_out.insert(id, LeftOut::Skipped);
                     continue;
                 }
                 OnClash::Replace => {
@@ -449,6 +555,10 @@ fn restore_planned(
                             file: Some(layout.relative(&layout.data_file(source))),
                             ..note(reason)
                         });
+                        left_out.insert(
+                            id,
+                            LeftOut::Failed(path.clone().unwrap_or_else(|| source.to_string())),
+                        );
                         continue;
                     }
                     Err(DataError::Io(error)) => return Err(error),
