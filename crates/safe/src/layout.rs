@@ -9,6 +9,8 @@
 //!   files/3f/3f2a…-….data.crypt   one data file per file item, named by its UUID
 //! ```
 
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
@@ -55,11 +57,42 @@ impl Layout {
         self.root.join("files")
     }
 
+    /// Creates `files/` and its 256 shard folders where missing, durably: a data file renamed
+    /// into a shard is only as durable as the shard's own entry in `files/`. Creating them all
+    /// up front also spares every import the check.
+    ///
+    /// # Errors
+    /// If a folder cannot be created or synced.
+    pub fn prepare_shards(&self) -> io::Result<()> {
+        let files = self.files_dir();
+        let created_files = create_if_missing(&files)?;
+        let mut created_shard = false;
+        for shard in 0..=u8::MAX {
+            created_shard |= create_if_missing(&files.join(format!("{shard:02x}")))?;
+        }
+        if created_shard {
+            File::open(&files)?.sync_all()?;
+        }
+        if created_files {
+            arca_cryptor::sync_parent_dir(&files)?;
+        }
+        Ok(())
+    }
+
     /// The data file of item `id`, sharded by the UUID's first two hex digits.
     pub fn data_file(&self, id: Uuid) -> PathBuf {
         let name = id.as_hyphenated().to_string();
         self.files_dir()
             .join(&name[..2])
             .join(format!("{name}.data.crypt"))
+    }
+}
+
+/// Creates the folder `path`; whether it was missing.
+fn create_if_missing(path: &Path) -> io::Result<bool> {
+    match fs::create_dir(path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(error),
     }
 }

@@ -78,7 +78,9 @@ impl Safe {
         let keys = SafeKeys::generate(manifest.safe_id).map_err(Error::Crypto)?;
         keys.write_key_file(&layout.key_file(), password, iterations)
             .map_err(crypto_at(&layout.key_file()))?;
-        fs::create_dir(layout.files_dir()).map_err(Error::io(layout.files_dir()))?;
+        layout
+            .prepare_shards()
+            .map_err(Error::io(layout.files_dir()))?;
         let db = db::open(&layout.database(), &keys, true)?;
         changes::init_device(&db)?;
         manifest.write(&layout.manifest())?;
@@ -153,6 +155,9 @@ impl Safe {
     /// Opens the database of a Safe whose keys [`Safe::unlock_keys`] gave.
     pub(crate) fn with_keys(layout: Layout, manifest: Manifest, keys: SafeKeys) -> Result<Self> {
         let db = db::open(&layout.database(), &keys, false)?;
+        layout
+            .prepare_shards()
+            .map_err(Error::io(layout.files_dir()))?;
         Ok(Self {
             layout,
             manifest,

@@ -452,6 +452,7 @@ fn unwritable_safe_and_destination_give_an_error_naming_the_path() {
         .map(|shard| files.join(format!("{shard:02x}")))
         .collect();
     for blocker in &blockers {
+        fs::remove_dir(blocker).unwrap();
         fs::write(blocker, b"").unwrap();
     }
     let error = safe

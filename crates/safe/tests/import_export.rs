@@ -370,8 +370,10 @@ fn cancel_takes_unencrypted_files_out_again() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("many");
     fs::create_dir(&src).unwrap();
+    // Progress is reported with each batch commit, at least every 250 ms: the files must take
+    // longer than that to encrypt, or the first report comes after the last file.
     for index in 0..200 {
-        fs::write(src.join(format!("{index}.txt")), vec![b'x'; 10_000]).unwrap();
+        fs::write(src.join(format!("{index}.txt")), vec![b'x'; 2 << 20]).unwrap();
     }
     let mut safe = new_safe(dir.path());
     let control = JobControl::new();

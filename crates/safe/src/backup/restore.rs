@@ -152,7 +152,7 @@ fn prepare_new_safe(layout: &BackupLayout, safe: &Layout) -> Result<()> {
             arca_cryptor::crash_point("restore: key file copied");
         }
     }
-    fs::create_dir_all(safe.files_dir()).map_err(Error::io(safe.files_dir()))?;
+    safe.prepare_shards().map_err(Error::io(safe.files_dir()))?;
     for entry in shard_entries(&safe.files_dir(), DATA_SUFFIX)? {
         if let ShardEntry::Temporary(path) = entry {
             fs::remove_file(&path).map_err(Error::io(&path))?;
