@@ -24,7 +24,7 @@ describe("start screen", () => {
     render(App);
 
     expect(screen.getByRole("note")).toHaveTextContent(
-      "Creating and opening Safes arrives with the Safe library.",
+      "Safes open here in the next version; until then every Safe operation is in the arca command.",
     );
     expect(screen.queryAllByRole("button")).toHaveLength(0);
   });
