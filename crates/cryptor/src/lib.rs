@@ -3,6 +3,7 @@
 //! - [RNCryptor data format v3](format) in both directions, streaming in constant memory:
 //!   [`Encryptor`], [`Decryptor`] / [`decrypt`]. Decrypted cleartext goes to a [`Sink`] that
 //!   releases it only after the HMAC has matched ([`CleartextBuffer`], [`AtomicFile`]).
+//!   A large stream can be sealed on two threads with [`encrypt_pipelined`], into the same bytes.
 //! - PBKDF2-HMAC-SHA1 with an explicit [`Iterations`] count; a message's two keys are derived
 //!   in parallel.
 //! - The Safe Key File and Recovery Key File ([`SafeKeys`]), and [`RecoveryKey`]s.
@@ -23,6 +24,7 @@ mod error;
 pub mod format;
 mod kdf;
 mod key_file;
+mod pipelined;
 mod primitives;
 mod recovery;
 mod secret;
@@ -38,6 +40,9 @@ pub use error::{Error, RecoveryKeyTypo};
 pub use format::{HmacTag, Mode};
 pub use kdf::Iterations;
 pub use key_file::{KEY_FILE_PAYLOAD_VERSION, SafeKeys};
+pub use pipelined::{
+    PIPELINE_MIN_LEN, PipelineError, Sealed, encrypt_pipelined, encrypt_pipelined_with_rng,
+};
 pub use recovery::{RECOVERY_KEY_SYMBOLS, RecoveryKey};
 pub use secret::{CipherKeys, EncryptionKey, HmacKey, Password};
 pub use sink::{AtomicFile, CleartextBuffer, Sink, sync_parent_dir, write_atomically_private};

@@ -85,6 +85,15 @@ const BATCH_FILES: usize = 512;
 /// A batch is committed at least this often, so progress and durability keep up.
 const BATCH_INTERVAL: Duration = Duration::from_millis(250);
 const READ_CHUNK: usize = 256 * 1024;
+/// Small files cost an fsync of the file and of its shard folder each: the disk completes
+/// many of those at once, so a job needs more threads than cores to keep it busy.
+const MIN_THREADS: usize = 16;
+
+fn default_threads() -> usize {
+    thread::available_parallelism()
+        .map_or(1, usize::from)
+        .max(MIN_THREADS)
+}
 
 struct Planned {
     item: Item,
@@ -283,16 +292,48 @@ enum Outcome {
     DestinationFailed(Error),
 }
 
-fn encrypt_file(keys: &SafeKeys, source: &Path, destination: &Path, buffer: &mut [u8]) -> Outcome {
+/// Second threads for large files: one per core at most, since with every core already busy
+/// with other files a file's pipeline only adds buffers and switches.
+struct PipelineSlots {
+    free: AtomicUsize,
+}
+
+impl PipelineSlots {
+    fn new() -> Self {
+        Self {
+            free: AtomicUsize::new(thread::available_parallelism().map_or(1, usize::from)),
+        }
+    }
+
+    fn take(&self) -> bool {
+        self.free
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| {
+                free.checked_sub(1)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self) {
+        self.free.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+fn encrypt_file(
+    keys: &SafeKeys,
+    source: &Path,
+    destination: &Path,
+    buffer: &mut [u8],
+    pipelines: &PipelineSlots,
+) -> Outcome {
     let mut file = match File::open(source) {
         Ok(file) => file,
         Err(error) => return Outcome::SourceFailed(format!("cannot open: {error}")),
     };
-    match file.metadata() {
-        Ok(metadata) if metadata.is_file() => {}
+    let expected_len = match file.metadata() {
+        Ok(metadata) if metadata.is_file() => metadata.len(),
         Ok(_) => return Outcome::SourceFailed("is no longer a regular file".to_owned()),
         Err(error) => return Outcome::SourceFailed(format!("cannot read: {error}")),
-    }
+    };
     let destination_error = |error: io::Error| {
         Outcome::DestinationFailed(Error::Io {
             path: destination.to_path_buf(),
@@ -308,6 +349,27 @@ fn encrypt_file(keys: &SafeKeys, source: &Path, destination: &Path, buffer: &mut
         Ok(output) => output,
         Err(error) => return destination_error(error),
     };
+    if expected_len >= arca_cryptor::PIPELINE_MIN_LEN && pipelines.take() {
+        // One large file would keep one core busy while the other waits: split its encryption
+        // from its hashing and writing. (A file that changes size meanwhile is still sealed
+        // whole; the length only chooses the path.)
+        let sealed = arca_cryptor::encrypt_pipelined(keys.data_credentials(), &mut file, output);
+        pipelines.give_back();
+        return match sealed {
+            Ok(sealed) => match sealed.writer.commit() {
+                Ok(_) => Outcome::Done {
+                    size: sealed.cleartext_len,
+                    tag: hex::encode(sealed.tag.as_bytes()),
+                    sha256: hex::encode(sealed.cleartext_sha256),
+                },
+                Err(error) => destination_error(error),
+            },
+            Err(arca_cryptor::PipelineError::Read(error)) => {
+                Outcome::SourceFailed(format!("read failed: {error}"))
+            }
+            Err(arca_cryptor::PipelineError::Encrypt(error)) => destination_error(error.into()),
+        };
+    }
     let mut encryptor = match Encryptor::new(keys.data_credentials(), output) {
         Ok(encryptor) => encryptor,
         Err(error) => return destination_error(error.into()),
@@ -438,25 +500,29 @@ impl Safe {
         control: &JobControl,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<ImportReport> {
+        self.layout()
+            .prepare_shards()
+            .map_err(Error::io(self.layout().files_dir()))?;
         let (tasks, mut totals) = load_tasks(self.db(), job)?;
         self.db().execute(
             "UPDATE import_jobs SET state = 'running' WHERE id = ?1",
             [job],
         )?;
         let threads = threads
-            .unwrap_or_else(|| thread::available_parallelism().map_or(1, usize::from))
+            .unwrap_or_else(default_threads)
             .clamp(1, tasks.len().max(1));
         let (keys, layout, db) = self.parts();
         let mut reporter = Reporter::new(progress, totals.clone());
         reporter.report(true);
         let stop = AtomicBool::new(false);
         let next = AtomicUsize::new(0);
+        let pipelines = PipelineSlots::new();
         let mut failure = None;
         thread::scope(|scope| -> Result<()> {
             let (sender, receiver) = mpsc::sync_channel::<(usize, Outcome)>(threads * 4);
             for _ in 0..threads {
                 let sender = sender.clone();
-                let (tasks, next, stop) = (&tasks, &next, &stop);
+                let (tasks, next, stop, pipelines) = (&tasks, &next, &stop, &pipelines);
                 scope.spawn(move || {
                     let mut buffer = vec![0u8; READ_CHUNK];
                     while !stop.load(Ordering::Relaxed) && control.proceed() {
@@ -467,6 +533,7 @@ impl Safe {
                             &task.source,
                             &layout.data_file(task.item),
                             &mut buffer,
+                            pipelines,
                         );
                         if matches!(outcome, Outcome::DestinationFailed(_)) {
                             stop.store(true, Ordering::Relaxed);

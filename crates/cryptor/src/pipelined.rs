@@ -1,0 +1,254 @@
+//! Encrypting one large stream on two threads.
+//!
+//! AES-CBC encryption is serial, so a single large file cannot be spread over cores by
+//! splitting it. What can be split is the work around the cipher: the calling thread reads and
+//! encrypts, and a second thread hashes the cleartext (SHA-256), authenticates the ciphertext
+//! (HMAC-SHA256) and writes it. The two halves cost about the same, so a large file is sealed
+//! nearly twice as fast as by [`Encryptor`](crate::Encryptor), into the very same bytes.
+//!
+//! Buffers travel between the threads and come back to be reused: a message of any length
+//! costs a few fixed allocations. Cleartext buffers are zeroized when dropped.
+
+use std::io::{self, Read, Write};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::thread;
+
+use getrandom::SysRng;
+use hmac::Mac;
+use rand_core::TryCryptoRng;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::format::{BLOCK_LEN, HmacTag};
+use crate::primitives::{CbcEncryptor, HmacSha256, new_mac, pkcs7_pad};
+
+/// Below this many bytes a second thread costs more than it saves: seal such messages with
+/// [`Encryptor`](crate::Encryptor) (and, to use every core, several of them at once).
+pub const PIPELINE_MIN_LEN: u64 = 1024 * 1024;
+
+/// Cleartext per hand-over: a multiple of the block size, small enough that a chunk and its
+/// ciphertext stay in a core's L2 cache, and as large as [`AtomicFile`](crate::AtomicFile)'s
+/// buffer, so each chunk goes to the file in one write without being copied into it.
+const CHUNK_LEN: usize = 256 * 1024;
+
+/// Chunks in flight: one being encrypted, one being hashed and written, and one spare each way
+/// so neither thread waits on the other's jitter.
+const POOL: usize = 4;
+
+/// A message sealed by [`encrypt_pipelined`].
+pub struct Sealed<W> {
+    /// The writer, flushed, after the message's last byte.
+    pub writer: W,
+    /// The message's HMAC tag (its last 32 bytes).
+    pub tag: HmacTag,
+    /// How many cleartext bytes were read.
+    pub cleartext_len: u64,
+    /// SHA-256 of the cleartext, computed on the way for callers that record it.
+    pub cleartext_sha256: [u8; 32],
+}
+
+/// Why [`encrypt_pipelined`] failed: the side that failed decides who is to blame.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Reading the cleartext failed. Nothing authentic was written: the message has no tag.
+    #[error("reading the cleartext failed: {0}")]
+    Read(#[source] io::Error),
+    /// Starting the message or writing it failed ([`Error::Io`] for the writer's errors).
+    #[error(transparent)]
+    Encrypt(#[from] Error),
+}
+
+/// A cleartext chunk and its ciphertext, handed from the encrypting thread to the writing one.
+struct Chunk {
+    cleartext: Zeroizing<Vec<u8>>,
+    cleartext_len: usize,
+    ciphertext: Vec<u8>,
+    ciphertext_len: usize,
+    /// The chunk that holds the padded final block; the tag follows it.
+    last: bool,
+}
+
+impl Chunk {
+    fn new() -> Self {
+        Self {
+            cleartext: Zeroizing::new(vec![0; CHUNK_LEN]),
+            cleartext_len: 0,
+            // Room for the padding block after a full chunk of cleartext.
+            ciphertext: vec![0; CHUNK_LEN + BLOCK_LEN],
+            ciphertext_len: 0,
+            last: false,
+        }
+    }
+}
+
+/// Reads all of `reader` and writes it to `writer` as one RNCryptor v3 message, encrypting on
+/// the calling thread while a second thread authenticates and writes. The bytes are those
+/// [`Encryptor`](crate::Encryptor) writes for the same salts and IV.
+///
+/// Worth it from [`PIPELINE_MIN_LEN`] bytes on. The writer is used from the second thread only;
+/// the reader only from the calling thread.
+///
+/// # Errors
+/// [`PipelineError::Read`] if `reader` fails; [`PipelineError::Encrypt`] for an empty
+/// password, a failing random number generator or a failing `writer`. After an error the
+/// writer is dropped and may hold the start of a message, never a complete one.
+pub fn encrypt_pipelined<R, W>(
+    credentials: Credentials<'_>,
+    reader: &mut R,
+    writer: W,
+) -> Result<Sealed<W>, PipelineError>
+where
+    R: Read + ?Sized,
+    W: Write + Send,
+{
+    encrypt_pipelined_with_rng(credentials, reader, writer, &mut SysRng)
+}
+
+/// Like [`encrypt_pipelined`], drawing salts and IV from `rng` (so tests can pin them).
+///
+/// # Errors
+/// As [`encrypt_pipelined`].
+pub fn encrypt_pipelined_with_rng<R, W, G>(
+    credentials: Credentials<'_>,
+    reader: &mut R,
+    mut writer: W,
+    rng: &mut G,
+) -> Result<Sealed<W>, PipelineError>
+where
+    R: Read + ?Sized,
+    W: Write + Send,
+    G: TryCryptoRng + ?Sized,
+{
+    let (header, keys) = credentials.new_header(rng)?;
+    let keys = keys.get();
+    let header_bytes = header.to_bytes();
+    let mut mac = new_mac(keys.hmac.0.expose());
+    mac.update(&header_bytes);
+    writer.write_all(&header_bytes).map_err(Error::Io)?;
+    let mut cbc = CbcEncryptor::new(keys.encryption.0.expose(), &header.iv);
+
+    thread::scope(|scope| {
+        let (full_sender, full_receiver) = mpsc::sync_channel::<Chunk>(POOL);
+        let (empty_sender, empty_receiver) = mpsc::channel::<Chunk>();
+        let writing = thread::Builder::new()
+            .name("arca-seal-writer".to_owned())
+            .spawn_scoped(scope, move || {
+                write_chunks(writer, mac, full_receiver, empty_sender)
+            })
+            .map_err(Error::Io)?;
+        // `encrypt_chunks` owns its ends of the channels, so if the reader panics they are
+        // dropped while unwinding and the writing thread ends instead of waiting for ever.
+        let encrypted = encrypt_chunks(reader, &mut cbc, full_sender, empty_receiver);
+        let written = match writing.join() {
+            Ok(written) => written,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        match (encrypted, written) {
+            (Err(EncryptFailure::Read(error)), _) => Err(PipelineError::Read(error)),
+            (_, Err(error)) => Err(PipelineError::Encrypt(Error::Io(error))),
+            // Cannot happen: the writing thread ends early only with an error.
+            (Err(EncryptFailure::WriterGone), Ok(_)) => Err(PipelineError::Encrypt(Error::Io(
+                io::Error::other("the writing thread stopped early"),
+            ))),
+            (Ok(cleartext_len), Ok((writer, tag, cleartext_sha256))) => Ok(Sealed {
+                writer,
+                tag,
+                cleartext_len,
+                cleartext_sha256,
+            }),
+        }
+    })
+}
+
+enum EncryptFailure {
+    Read(io::Error),
+    /// The writing thread stopped (with an error of its own, which wins).
+    WriterGone,
+}
+
+/// The calling thread's half: fill a chunk, encrypt it, hand it over, until the end of the
+/// cleartext. Returns the cleartext length.
+fn encrypt_chunks<R: Read + ?Sized>(
+    reader: &mut R,
+    cbc: &mut CbcEncryptor,
+    full: SyncSender<Chunk>,
+    empty: Receiver<Chunk>,
+) -> Result<u64, EncryptFailure> {
+    let mut allocated = 0;
+    let mut total = 0u64;
+    loop {
+        let mut chunk = match empty.try_recv() {
+            Ok(chunk) => chunk,
+            Err(_) if allocated < POOL => {
+                allocated += 1;
+                Chunk::new()
+            }
+            Err(_) => empty.recv().map_err(|_| EncryptFailure::WriterGone)?,
+        };
+        let len = fill(reader, &mut chunk.cleartext).map_err(EncryptFailure::Read)?;
+        total += len as u64;
+        let whole = len - len % BLOCK_LEN;
+        cbc.encrypt_blocks(&chunk.cleartext[..whole], &mut chunk.ciphertext[..whole]);
+        chunk.cleartext_len = len;
+        chunk.ciphertext_len = whole;
+        // Only a short read ends the stream, so every chunk before the last is full and whole.
+        chunk.last = len < CHUNK_LEN;
+        if chunk.last {
+            let mut block = pkcs7_pad(&chunk.cleartext[whole..len]);
+            cbc.encrypt_blocks_in_place(&mut block);
+            chunk.ciphertext[whole..whole + BLOCK_LEN].copy_from_slice(&block);
+            chunk.ciphertext_len += BLOCK_LEN;
+        }
+        let last = chunk.last;
+        full.send(chunk).map_err(|_| EncryptFailure::WriterGone)?;
+        if last {
+            return Ok(total);
+        }
+    }
+}
+
+/// Reads until `buffer` is full or the stream ends; returns how much was read.
+fn fill<R: Read + ?Sized>(reader: &mut R, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
+}
+
+/// The second thread's half: hash, authenticate and write each chunk, send its buffers back,
+/// and after the last one write the tag. A stream that stops without its last chunk (the
+/// reader failed) gets no tag, so no reader can take it for a complete message.
+fn write_chunks<W: Write>(
+    mut writer: W,
+    mut mac: HmacSha256,
+    full: Receiver<Chunk>,
+    empty: Sender<Chunk>,
+) -> io::Result<(W, HmacTag, [u8; 32])> {
+    let mut sha256 = Sha256::new();
+    for chunk in full {
+        sha256.update(&chunk.cleartext[..chunk.cleartext_len]);
+        let ciphertext = &chunk.ciphertext[..chunk.ciphertext_len];
+        mac.update(ciphertext);
+        writer.write_all(ciphertext)?;
+        if chunk.last {
+            let tag: [u8; 32] = mac.finalize().into_bytes().into();
+            writer.write_all(&tag)?;
+            writer.flush()?;
+            return Ok((writer, HmacTag::from_bytes(tag), sha256.finalize().into()));
+        }
+        // The encrypting thread may have finished with an error and gone: then the buffer is
+        // simply dropped (and zeroized).
+        let _ = empty.send(chunk);
+    }
+    Err(io::Error::other(
+        "the cleartext stream stopped before its end",
+    ))
+}
