@@ -89,8 +89,11 @@ fn small_tree(root: &Path, files: usize, per_folder: usize) -> Result<()> {
     Ok(())
 }
 
-/// The same number of 4 KiB files written and fsynced (file and folder) from 16 threads: the
-/// most a durable import could reach on this disk.
+/// The same number of 4 KiB files written and fsynced (file and folder) from 16 threads, laid
+/// out as a Safe lays out its data files (random UUID names, spread over 256 shard folders by
+/// their first two hex digits): the most a durable import could reach on this disk. Which
+/// shard a file lands in matters to the file system (sequential shards are up to twice as
+/// fast here), so the limit uses the Safe's own pattern.
 fn durable_write_limit(root: &Path, files: usize) -> Result<Duration> {
     fs::create_dir_all(root)?;
     let shards: Vec<PathBuf> = (0..256)
@@ -104,19 +107,17 @@ fn durable_write_limit(root: &Path, files: usize) -> Result<Duration> {
     std::thread::scope(|scope| -> Result<()> {
         let handles: Vec<_> = (0..threads)
             .map(|thread| {
-                let shards = &shards;
                 scope.spawn(move || -> Result<()> {
                     let content = vec![b'b'; 4096];
-                    for index in (thread..files).step_by(threads) {
-                        let shard = &shards[index % shards.len()];
-                        let mut file = File::create(shard.join(format!("{index}.tmp")))?;
+                    for _ in (thread..files).step_by(threads) {
+                        let name = uuid::Uuid::new_v4().as_hyphenated().to_string();
+                        let shard = root.join(&name[..2]);
+                        let temporary = shard.join(format!(".{name}.data.crypt.tmp"));
+                        let mut file = File::create_new(&temporary)?;
                         file.write_all(&content)?;
                         file.sync_all()?;
-                        fs::rename(
-                            shard.join(format!("{index}.tmp")),
-                            shard.join(index.to_string()),
-                        )?;
-                        File::open(shard)?.sync_all()?;
+                        fs::rename(&temporary, shard.join(format!("{name}.data.crypt")))?;
+                        File::open(&shard)?.sync_all()?;
                     }
                     Ok(())
                 })
@@ -322,14 +323,18 @@ fn small_files(root: &Path) -> Result<()> {
     let files = 10_000;
     let small = root.join("small");
     small_tree(&small, files, 100)?;
-    // The disk's state drifts as it fills: the limit is measured before and after Arca's import,
-    // and the faster of the two is the one Arca is held to.
-    let limit_before = durable_write_limit(&root.join("durable-before"), files)?;
-    let mut safe = new_safe(&root.join("small.arca"))?;
-    let (_, import_time) = timed(|| import_tree(&mut safe, &small))?;
-    drop(safe);
-    let limit_after = durable_write_limit(&root.join("durable-after"), files)?;
-    let limit = limit_before.min(limit_after);
+    // This disk's speed drifts by a factor of two from minute to minute (other writes, discards
+    // of deleted files): the limit and Arca's import alternate, and each keeps its best round.
+    let (mut limit, mut import_time) = (Duration::MAX, Duration::MAX);
+    let mut limits = Vec::new();
+    for round in 0..3 {
+        let this_limit = durable_write_limit(&root.join(format!("durable-{round}")), files)?;
+        limits.push(this_limit);
+        limit = limit.min(this_limit);
+        let mut safe = new_safe(&root.join(format!("small-{round}.arca")))?;
+        let (_, time) = timed(|| import_tree(&mut safe, &small))?;
+        import_time = import_time.min(time);
+    }
     let cp = run_command(
         Command::new("cp")
             .arg("-r")
@@ -340,14 +345,17 @@ fn small_files(root: &Path) -> Result<()> {
     let rate = |time: Duration| files as f64 / time.as_secs_f64();
     println!("\n{files} files of 4 KiB in 100 folders");
     println!(
-        "  Arca import (durable: fsync + rename)  {:>8.0} files/s",
+        "  Arca import (durable: fsync + rename)  {:>8.0} files/s   (best of 3 rounds)",
         rate(import_time)
     );
     println!(
-        "  durable-write limit (16 threads)       {:>8.0} files/s   (before {:.0}, after {:.0})",
+        "  durable-write limit (16 threads)       {:>8.0} files/s   (rounds: {})",
         rate(limit),
-        rate(limit_before),
-        rate(limit_after)
+        limits
+            .iter()
+            .map(|time| format!("{:.0}", rate(*time)))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!(
         "  cp -r (no fsync, no encryption)        {:>8.0} files/s",

@@ -74,7 +74,8 @@ impl<'c> ChangeSet<'c> {
         let seq = *seq;
         let clock = serde_json::to_string(&self.clock)
             .map_err(|error| Error::DamagedDatabase(error.to_string()))?;
-        self.transaction.execute(
+        execute_cached(
+            &self.transaction,
             "INSERT INTO operations (device_id, seq, op_id, clock, at, entity, entity_id, action, fields)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![self.device_id, seq, Uuid::new_v4(), clock, self.at, entity, entity_id, action, fields.to_string()],
@@ -101,7 +102,7 @@ impl<'c> ChangeSet<'c> {
         let tx = &self.transaction;
         Ok(match change {
             Change::InsertItem(item) => {
-                tx.execute(
+                execute_cached(tx,
                     "INSERT INTO items (id, parent, kind, name, name_key, size, created_at, modified_at,
                         added_at, trashed_at, favorite, comment, content, hmac_tag, sha256)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
@@ -123,7 +124,8 @@ impl<'c> ChangeSet<'c> {
                         item.sha256,
                     ],
                 )?;
-                tx.execute(
+                execute_cached(
+                    tx,
                     "INSERT INTO item_search (rowid, name, comment, tags) VALUES (last_insert_rowid(), ?1, ?2, '')",
                     params![item.name, item.comment],
                 )?;
@@ -134,20 +136,22 @@ impl<'c> ChangeSet<'c> {
                 ("item", *id, "update", json_value(update)?)
             }
             Change::DeleteItem { id } => {
-                tx.execute(
+                execute_cached(
+                    tx,
                     "DELETE FROM item_search WHERE rowid = (SELECT rowid FROM items WHERE id = ?1)",
                     [id],
                 )?;
-                tx.execute("DELETE FROM item_tags WHERE item = ?1", [id])?;
+                execute_cached(tx, "DELETE FROM item_tags WHERE item = ?1", [id])?;
                 expect_one(
-                    tx.execute("DELETE FROM items WHERE id = ?1", [id])?,
+                    execute_cached(tx, "DELETE FROM items WHERE id = ?1", [id])?,
                     "item",
                     *id,
                 )?;
                 ("item", *id, "delete", json!({}))
             }
             Change::InsertTag { id, name } => {
-                tx.execute(
+                execute_cached(
+                    tx,
                     "INSERT INTO tags (id, name) VALUES (?1, ?2)",
                     params![id, name],
                 )?;
@@ -158,9 +162,9 @@ impl<'c> ChangeSet<'c> {
                     .prepare("SELECT item FROM item_tags WHERE tag = ?1")?
                     .query_map([id], |row| row.get(0))?
                     .collect::<rusqlite::Result<_>>()?;
-                tx.execute("DELETE FROM item_tags WHERE tag = ?1", [id])?;
+                execute_cached(tx, "DELETE FROM item_tags WHERE tag = ?1", [id])?;
                 expect_one(
-                    tx.execute("DELETE FROM tags WHERE id = ?1", [id])?,
+                    execute_cached(tx, "DELETE FROM tags WHERE id = ?1", [id])?,
                     "tag",
                     *id,
                 )?;
@@ -170,7 +174,8 @@ impl<'c> ChangeSet<'c> {
                 ("tag", *id, "delete", json!({}))
             }
             Change::TagItem { item, tag } => {
-                tx.execute(
+                execute_cached(
+                    tx,
                     "INSERT OR IGNORE INTO item_tags (item, tag) VALUES (?1, ?2)",
                     params![item, tag],
                 )?;
@@ -178,7 +183,8 @@ impl<'c> ChangeSet<'c> {
                 ("item_tag", *item, "insert", json!({ "tag": tag }))
             }
             Change::UntagItem { item, tag } => {
-                tx.execute(
+                execute_cached(
+                    tx,
                     "DELETE FROM item_tags WHERE item = ?1 AND tag = ?2",
                     params![item, tag],
                 )?;
@@ -241,13 +247,15 @@ impl<'c> ChangeSet<'c> {
             sets.len() + 1
         );
         values.push(Box::new(id));
-        let changed = tx.execute(
+        let changed = execute_cached(
+            tx,
             &sql,
             rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),
         )?;
         expect_one(changed, "item", id)?;
         if update.name.is_some() || update.comment.is_some() {
-            tx.execute(
+            execute_cached(
+                tx,
                 "UPDATE item_search SET name = items.name, comment = items.comment
                  FROM items WHERE items.id = ?1 AND item_search.rowid = items.rowid",
                 [id],
@@ -257,7 +265,8 @@ impl<'c> ChangeSet<'c> {
     }
 
     fn refresh_search_tags(&self, item: Uuid) -> Result<()> {
-        self.transaction.execute(
+        execute_cached(
+            &self.transaction,
             "UPDATE item_search SET tags = (
                  SELECT ifnull(group_concat(tags.name, ' '), '') FROM item_tags
                  JOIN tags ON tags.id = item_tags.tag WHERE item_tags.item = ?1)
@@ -298,4 +307,14 @@ fn expect_one(changed: usize, entity: &'static str, id: Uuid) -> Result<()> {
     } else {
         Err(Error::NotFound { entity, id })
     }
+}
+
+/// Runs `sql` through the connection's statement cache: each statement here runs once per
+/// change, thousands of times in an import, and parsing it each time cost more than running it.
+fn execute_cached(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    connection.prepare_cached(sql)?.execute(params)
 }

@@ -340,11 +340,6 @@ fn encrypt_file(
             source: error,
         })
     };
-    if let Some(shard) = destination.parent()
-        && let Err(error) = fs::create_dir_all(shard)
-    {
-        return destination_error(error);
-    }
     let output = match AtomicFile::create_private(destination) {
         Ok(output) => output,
         Err(error) => return destination_error(error),
@@ -519,7 +514,8 @@ impl Safe {
         let pipelines = PipelineSlots::new();
         let mut failure = None;
         thread::scope(|scope| -> Result<()> {
-            let (sender, receiver) = mpsc::sync_channel::<(usize, Outcome)>(threads * 4);
+            // Room for several batches: the workers go on while a batch is being committed.
+            let (sender, receiver) = mpsc::sync_channel::<(usize, Outcome)>(BATCH_FILES * 4);
             for _ in 0..threads {
                 let sender = sender.clone();
                 let (tasks, next, stop, pipelines) = (&tasks, &next, &stop, &pipelines);

@@ -41,6 +41,8 @@ pub(crate) fn open(path: &Path, keys: &SafeKeys, create: bool) -> Result<Connect
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", true)?;
     connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Room for every statement of the change log and of an import at once.
+    connection.set_prepared_statement_cache_capacity(64);
     migrations::migrate(&mut connection)?;
     Ok(connection)
 }
