@@ -45,7 +45,10 @@ pub use pipelined::{
 };
 pub use recovery::{RECOVERY_KEY_SYMBOLS, RecoveryKey};
 pub use secret::{CipherKeys, EncryptionKey, HmacKey, Password};
-pub use sink::{AtomicFile, CleartextBuffer, Sink, sync_parent_dir, write_atomically_private};
+pub use sink::{
+    AtomicFile, CleartextBuffer, Sink, sync_parent_dir, write_atomically_deferred,
+    write_atomically_private,
+};
 
 /// Unauthenticated primitives, exposed so that standard test vectors (Wycheproof) and benchmarks
 /// run through the same code the messages use. Never use them to protect data.

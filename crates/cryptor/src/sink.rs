@@ -65,6 +65,8 @@ pub struct AtomicFile {
     file: Option<BufWriter<File>>,
     temp_path: PathBuf,
     final_path: PathBuf,
+    /// Whether commit fsyncs the file and its folder (see [`AtomicFile::create_private_deferred`]).
+    durable: bool,
 }
 
 impl AtomicFile {
@@ -75,6 +77,20 @@ impl AtomicFile {
     /// If the temporary file cannot be created in `path`'s folder.
     pub fn create_private(path: &Path) -> io::Result<Self> {
         Self::create_with_mode(path, 0o600)
+    }
+
+    /// Like [`AtomicFile::create_private`], but its commit only renames: the file is atomic
+    /// against a crash of the process, and durable only once the caller has synced the whole
+    /// file system (thousands of files written together cost one sync instead of two fsyncs
+    /// each). Until then a power loss may leave it empty or partly written under its final
+    /// name, so the caller must be able to tell (an HMAC does).
+    ///
+    /// # Errors
+    /// As [`AtomicFile::create_private`].
+    pub fn create_private_deferred(path: &Path) -> io::Result<Self> {
+        let mut file = Self::create_with_mode(path, 0o600)?;
+        file.durable = false;
+        Ok(file)
     }
 
     /// Starts writing the file that will appear at `path`, with the usual permissions (for
@@ -114,6 +130,7 @@ impl AtomicFile {
             file: Some(BufWriter::with_capacity(256 * 1024, file)),
             temp_path,
             final_path: path.to_path_buf(),
+            durable: true,
         })
     }
 
@@ -157,12 +174,16 @@ impl Sink for AtomicFile {
         let file = writer
             .into_inner()
             .map_err(io::IntoInnerError::into_error)?;
-        file.sync_all()?;
+        if self.durable {
+            file.sync_all()?;
+        }
         drop(file);
         crate::crash_point("atomic file synced");
         fs::rename(&self.temp_path, &self.final_path)?;
         crate::crash_point("atomic file renamed");
-        sync_parent_dir(&self.final_path)?;
+        if self.durable {
+            sync_parent_dir(&self.final_path)?;
+        }
         Ok(std::mem::take(&mut self.final_path))
     }
 }
@@ -191,6 +212,17 @@ pub fn sync_parent_dir(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `bytes` to `path` atomically, durable once the file system is synced (see
+/// [`AtomicFile::create_private_deferred`]).
+///
+/// # Errors
+/// If writing or renaming fails; `path` is then unchanged.
+pub fn write_atomically_deferred(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = AtomicFile::create_private_deferred(path)?;
+    file.write_all(bytes)?;
+    file.commit().map(drop)
+}
+
 /// Writes `bytes` to `path` atomically and durably (see [`AtomicFile`]).
 ///
 /// # Errors
@@ -208,6 +240,21 @@ fn hex_lower(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deferred_atomic_file_replaces_whole_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("copy.data.crypt");
+        fs::write(&path, b"old").unwrap();
+        let mut file = AtomicFile::create_private_deferred(&path).unwrap();
+        file.write_all(b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        file.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        write_atomically_deferred(&path, b"newer").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"newer");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 
     #[test]
     fn atomic_file_appears_only_on_commit() {

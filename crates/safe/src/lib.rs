@@ -42,3 +42,4 @@ pub use safe::{Info, Safe};
 pub use search::SearchQuery;
 pub use strength::{MIN_SCORE, Strength, password_strength};
 pub use tags::TagCount;
+pub use time::UtcTime;

@@ -638,3 +638,56 @@ fn a_folder_the_backup_cannot_read_is_reported_never_spilled_to_the_root() {
             .unwrap_or_else(|| panic!("{name} is not at the root"));
     }
 }
+
+/// A run syncs its copies once, at its end. After a run that did not complete (a power loss
+/// may have torn a copy while its tail reached the disk), the next run reads every copy in full
+/// instead of trusting its trailing tag, and replaces the torn one.
+#[test]
+fn after_an_interrupted_run_a_copy_with_an_intact_tail_is_read_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = sample_safe(dir.path());
+    let target = dir.path().join("backup");
+    backup(&safe, &target, false);
+    let tokyo = safe
+        .resolve("/Fotos Zoë/日本 旅行/東京 🗼.jpg")
+        .unwrap()
+        .unwrap()
+        .id;
+    let copy = data_path(&target, tokyo);
+    let torn = |copy: &Path| {
+        let mut bytes = fs::read(copy).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle..middle + 4096].fill(0);
+        fs::write(copy, bytes).unwrap();
+    };
+
+    // After a complete run, the tail is trusted: only `verify --full` finds the damage.
+    torn(&copy);
+    let trusted = backup(&safe, &target, false);
+    assert_eq!(trusted.data_files_copied, 0, "{trusted:?}");
+    assert!(!verify(&target, true).is_clean());
+
+    // Mark the last run as interrupted, as a power loss during it would leave it.
+    let manifest_path = target.join("backup.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(&manifest_path).unwrap()).unwrap();
+    let complete = manifest["last_complete"].as_i64().unwrap();
+    manifest["last_started"] = serde_json::json!(complete + 1);
+    fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+
+    let repaired = backup(&safe, &target, false);
+    assert_eq!(repaired.data_files_copied, 1, "{repaired:?}");
+    assert!(verify(&target, true).is_clean());
+    assert_same_safe(
+        &safe,
+        &restore_into(&target, dir.path()),
+        "after the repair",
+    );
+}
+
+fn restore_into(target: &Path, dir: &Path) -> Safe {
+    let restored = dir.join("restored.arca");
+    let report = restore(target, &restored);
+    assert!(report.failed.is_empty(), "{report:?}");
+    Safe::open(&restored, &password()).unwrap()
+}

@@ -289,11 +289,7 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
             report.items,
             report.files_checked,
             if args.full { " decrypted" } else { " checked" },
-            match report.problems.len() {
-                0 => "no problems".to_owned(),
-                1 => "1 problem".to_owned(),
-                n => format!("{n} problems"),
-            }
+            output::problems(report.problems.len())
         );
         for problem in &report.problems {
             text.push_str(&format!("problem: {}\n", describe(problem)));

@@ -101,11 +101,7 @@ pub fn check(args: CheckArgs) -> Result<(), Failure> {
             "checked the database and {} data file(s){}: {}\n",
             report.files_checked,
             if args.full { ", decrypting each" } else { "" },
-            match report.problems.len() {
-                0 => "no problems".to_owned(),
-                1 => "1 problem".to_owned(),
-                n => format!("{n} problems"),
-            }
+            output::problems(report.problems.len())
         );
         for problem in &report.problems {
             text.push_str(&format!("problem: {}\n", describe(problem)));

@@ -99,6 +99,15 @@ impl Entry {
     }
 }
 
+/// "no problems", "1 problem", "N problems".
+pub fn problems(count: usize) -> String {
+    match count {
+        0 => "no problems".to_owned(),
+        1 => "1 problem".to_owned(),
+        n => format!("{n} problems"),
+    }
+}
+
 /// A size for people: bytes below 1 KiB, else binary units with one decimal.
 pub fn human_size(bytes: u64) -> String {
     if bytes < 1024 {
@@ -115,36 +124,11 @@ pub fn time_or_dash(nanos: Option<i64>) -> String {
 
 /// Nanoseconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
 pub fn utc(nanos: i64) -> String {
-    let seconds = nanos.div_euclid(1_000_000_000);
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
+    let t = arca_safe::UtcTime::from_ns(nanos);
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm),
-/// so that no date crate is needed for one format.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

@@ -100,16 +100,32 @@ fn source_reason(error: &arca_cryptor::Error) -> String {
     }
 }
 
+/// Where a checked data file is copied to, and how durably.
+#[derive(Clone, Copy)]
+pub(crate) enum CopyTo<'a> {
+    /// Nowhere: only check.
+    Nowhere,
+    /// Into a Safe: durable when committed, since the database records it right after.
+    Durable(&'a Path),
+    /// Into a backup: durable once the run syncs the file system before it completes.
+    Deferred(&'a Path),
+}
+
 /// Decrypts `from` without keeping anything, checking it against the item's tag, size and (with
-/// `hash`) SHA-256; if `to` is given, copies its bytes there atomically, committed only after
-/// every check passed. Returns the cleartext length.
+/// `hash`) SHA-256; copies its bytes to `to`, atomically, committed only after every check
+/// passed. Returns the cleartext length.
 pub(crate) fn check_or_copy(
     keys: &SafeKeys,
     item: &Item,
     from: &Path,
-    to: Option<&Path>,
+    to: CopyTo<'_>,
     hash: bool,
 ) -> Result<u64, DataError> {
+    let (to, deferred) = match to {
+        CopyTo::Nowhere => (None, false),
+        CopyTo::Durable(path) => (Some(path), false),
+        CopyTo::Deferred(path) => (Some(path), true),
+    };
     let Some(tag) = recorded_tag(item) else {
         return Err(DataError::Source(
             "no valid HMAC tag is recorded for it".to_owned(),
@@ -128,10 +144,12 @@ pub(crate) fn check_or_copy(
                 fs::create_dir_all(shard)
                     .map_err(|error| DataError::Io(Error::io(shard)(error)))?;
             }
-            Some(
+            let file = if deferred {
+                AtomicFile::create_private_deferred(to)
+            } else {
                 AtomicFile::create_private(to)
-                    .map_err(|error| DataError::Io(Error::io(to)(error)))?,
-            )
+            };
+            Some(file.map_err(|error| DataError::Io(Error::io(to)(error)))?)
         }
         None => None,
     };

@@ -123,6 +123,22 @@ impl BackupManifest {
         Self::read(path)?.ok_or_else(|| Error::NotABackup(root.to_path_buf()))
     }
 
+    /// Reads the manifest of the backup in `root`, which must be one of the Safe `safe_id`.
+    ///
+    /// # Errors
+    /// [`Error::ForeignBackup`] for a backup of another Safe, else as
+    /// [`BackupManifest::read_existing`].
+    pub(crate) fn read_of_safe(root: &Path, path: &Path, safe_id: Uuid) -> Result<Self> {
+        let manifest = Self::read_existing(root, path)?;
+        if manifest.safe_id != safe_id {
+            return Err(Error::ForeignBackup {
+                expected: safe_id,
+                found: manifest.safe_id,
+            });
+        }
+        Ok(manifest)
+    }
+
     /// Writes `backup.json` atomically.
     ///
     /// # Errors

@@ -25,11 +25,12 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::catalogue::Catalogue;
-use super::data::{DataError, check_or_copy, has_tag, recorded_tag};
+use super::data::{CopyTo, DataError, check_or_copy, has_tag, recorded_tag};
 use super::layout::{BackupLayout, DATA_SUFFIX, ShardEntry, shard_entries};
 use super::manifest::BackupManifest;
+use super::restore::insert_tagged;
 use super::{ItemProblem, Unlock};
-use crate::changes::{self, Change, ChangeSet};
+use crate::changes::{self, ChangeSet};
 use crate::db;
 use crate::error::{Error, Result};
 use crate::item::{Content, Item, Kind};
@@ -39,6 +40,7 @@ use crate::organise::free_name_where;
 use crate::query;
 use crate::safe::Safe;
 use crate::time;
+use crate::time::UtcTime;
 
 /// Items recorded per transaction.
 const BATCH: usize = 256;
@@ -109,13 +111,8 @@ pub fn rebuild_database_from_backup(
 ) -> Result<(Safe, RebuildReport)> {
     let (layout, manifest, keys) = Safe::unlock_keys(safe, unlock)?;
     let backup = BackupLayout::new(target);
-    let backup_manifest = BackupManifest::read_existing(target, &backup.manifest())?;
-    if backup_manifest.safe_id != manifest.safe_id {
-        return Err(Error::ForeignBackup {
-            expected: manifest.safe_id,
-            found: backup_manifest.safe_id,
-        });
-    }
+    let backup_manifest =
+        BackupManifest::read_of_safe(target, &backup.manifest(), manifest.safe_id)?;
     let Some(damage) = find_damage(&layout, &keys)? else {
         return Ok((
             Safe::with_keys(layout, manifest, keys)?,
@@ -308,25 +305,7 @@ fn fill(
             (Kind::Folder, _) => report.folders += 1,
         }
         let tags = std::mem::take(&mut record.tags);
-        changes.apply(Change::InsertItem(record.item))?;
-        for tag in tags {
-            let tag_id = match tag_ids.get(&tag) {
-                Some(tag_id) => *tag_id,
-                None => {
-                    let tag_id = Uuid::new_v4();
-                    changes.apply(Change::InsertTag {
-                        id: tag_id,
-                        name: tag.clone(),
-                    })?;
-                    tag_ids.insert(tag, tag_id);
-                    tag_id
-                }
-            };
-            changes.apply(Change::TagItem {
-                item: id,
-                tag: tag_id,
-            })?;
-        }
+        insert_tagged(&mut changes, record.item, tags, &mut tag_ids)?;
         placed.insert(id);
         in_batch += 1;
         if in_batch >= BATCH {
@@ -387,7 +366,13 @@ fn put_data_file(
         }
         Ok(())
     };
-    match check_or_copy(keys, item, &backup.data_file(item.id), Some(&path), true) {
+    match check_or_copy(
+        keys,
+        item,
+        &backup.data_file(item.id),
+        CopyTo::Durable(&path),
+        true,
+    ) {
         Ok(bytes) => Ok(DataFile::Copied { bytes, set_aside }),
         Err(DataError::Source(in_backup)) => {
             put_back(&set_aside)?;
@@ -459,28 +444,10 @@ fn move_damaged_aside(layout: &Layout) -> Result<Option<PathBuf>> {
 
 /// Nanoseconds since the epoch as `YYYYMMDDTHHMMSSZ` (UTC), for file names.
 fn utc_stamp(nanos: i64) -> String {
-    let seconds = nanos.div_euclid(1_000_000_000);
-    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil algorithm: no date crate for one file name.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let t = UtcTime::from_ns(nanos);
     format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 

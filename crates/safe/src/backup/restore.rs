@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::catalogue::Catalogue;
-use super::data::{DataError, check_or_copy};
+use super::data::{CopyTo, DataError, check_or_copy};
 use super::layout::{BackupLayout, DATA_SUFFIX, ShardEntry, shard_entries};
 use super::manifest::BackupManifest;
 use super::xml::Record;
@@ -24,7 +24,7 @@ use crate::changes::{self, Change, ChangeSet};
 use crate::db;
 use crate::error::{Error, Result};
 use crate::import::OnClash;
-use crate::item::{Content, ItemUpdate, Kind};
+use crate::item::{Content, Item, ItemUpdate, Kind};
 use crate::job::{JobControl, Progress, Reporter};
 use crate::layout::Layout;
 use crate::manifest::Manifest;
@@ -189,13 +189,7 @@ impl Safe {
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<RestoreReport> {
         let layout = BackupLayout::new(target);
-        let manifest = BackupManifest::read_existing(target, &layout.manifest())?;
-        if manifest.safe_id != self.id() {
-            return Err(Error::ForeignBackup {
-                expected: self.id(),
-                found: manifest.safe_id,
-            });
-        }
+        let manifest = BackupManifest::read_of_safe(target, &layout.manifest(), self.id())?;
         if let RestoreInto::Folder(folder) = options.into {
             self.check_folder(Some(folder))?;
         }
@@ -543,7 +537,7 @@ fn restore_planned(
                     keys,
                     &source_item,
                     &layout.data_file(source),
-                    Some(&safe_layout.data_file(id)),
+                    CopyTo::Durable(&safe_layout.data_file(id)),
                     true,
                 ) {
                     Ok(bytes) => {
@@ -577,25 +571,7 @@ fn restore_planned(
             (Kind::Folder, _) => report.folders += 1,
         }
         let tags = std::mem::take(&mut record.tags);
-        changes.apply(Change::InsertItem(record.item))?;
-        for tag in tags {
-            let tag_id = match tag_ids.get(&tag) {
-                Some(tag_id) => *tag_id,
-                None => {
-                    let tag_id = Uuid::new_v4();
-                    changes.apply(Change::InsertTag {
-                        id: tag_id,
-                        name: tag.clone(),
-                    })?;
-                    tag_ids.insert(tag, tag_id);
-                    tag_id
-                }
-            };
-            changes.apply(Change::TagItem {
-                item: id,
-                tag: tag_id,
-            })?;
-        }
+        insert_tagged(&mut changes, record.item, tags, &mut tag_ids)?;
         placed.insert(id);
         in_batch += 1;
         if in_batch >= BATCH {
@@ -608,5 +584,36 @@ fn restore_planned(
     changes.commit()?;
     arca_cryptor::crash_point("restore: batch recorded");
     reporter.report(true);
+    Ok(())
+}
+
+/// Inserts `item` with its tags, creating each tag the Safe does not have yet (`tag_ids` maps
+/// the names known so far to their UUIDs).
+pub(super) fn insert_tagged(
+    changes: &mut ChangeSet<'_>,
+    item: Item,
+    tags: Vec<String>,
+    tag_ids: &mut HashMap<String, Uuid>,
+) -> Result<()> {
+    let id = item.id;
+    changes.apply(Change::InsertItem(item))?;
+    for tag in tags {
+        let tag_id = match tag_ids.get(&tag) {
+            Some(tag_id) => *tag_id,
+            None => {
+                let tag_id = Uuid::new_v4();
+                changes.apply(Change::InsertTag {
+                    id: tag_id,
+                    name: tag.clone(),
+                })?;
+                tag_ids.insert(tag, tag_id);
+                tag_id
+            }
+        };
+        changes.apply(Change::TagItem {
+            item: id,
+            tag: tag_id,
+        })?;
+    }
     Ok(())
 }

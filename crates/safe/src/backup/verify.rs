@@ -7,7 +7,7 @@ use std::path::Path;
 use arca_cryptor::SafeKeys;
 
 use super::catalogue::Catalogue;
-use super::data::{DataError, check_or_copy, has_tag, recorded_tag};
+use super::data::{CopyTo, DataError, check_or_copy, has_tag, recorded_tag};
 use super::layout::{BackupLayout, ShardEntry};
 use super::manifest::BackupManifest;
 use super::{ItemProblem, Unlock, VerifyReport, unlock_keys};
@@ -51,13 +51,7 @@ impl Safe {
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<VerifyReport> {
         let layout = BackupLayout::new(target);
-        let manifest = BackupManifest::read_existing(target, &layout.manifest())?;
-        if manifest.safe_id != self.id() {
-            return Err(Error::ForeignBackup {
-                expected: self.id(),
-                found: manifest.safe_id,
-            });
-        }
+        let manifest = BackupManifest::read_of_safe(target, &layout.manifest(), self.id())?;
         verify_with(&layout, &manifest, self.keys(), full, control, progress)
     }
 }
@@ -117,7 +111,7 @@ fn verify_with(
         let file = Some(layout.relative(&path));
         report.files_checked += 1;
         let outcome = if full {
-            match check_or_copy(keys, item, &path, None, true) {
+            match check_or_copy(keys, item, &path, CopyTo::Nowhere, true) {
                 Ok(bytes) => {
                     report.bytes_decrypted += bytes;
                     Ok(())
