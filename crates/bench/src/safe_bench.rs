@@ -385,20 +385,26 @@ fn scaling(root: &Path, many: usize) -> Result<()> {
     let few = 10_000;
     let mut per_file = Vec::new();
     let mut last = None;
-    for files in [few, many] {
+    // The smaller set runs before and after the larger one and keeps its faster time, so that
+    // a slow minute of the disk does not make the ratio look better than it is.
+    for files in [few, many, few] {
+        let run = per_file.len();
         let tree = root.join(format!("flat-{files}"));
         small_tree(&tree, files, files)?;
-        let mut safe = new_safe(&root.join(format!("flat-{files}.arca")))?;
+        let mut safe = new_safe(&root.join(format!("flat-{files}-{run}.arca")))?;
         let (_, time) = timed(|| import_tree(&mut safe, &tree))?;
         per_file.push(time.as_secs_f64() / files as f64);
         fs::remove_dir_all(&tree)?;
-        last = Some(safe);
+        if files == many {
+            last = Some(safe);
+        }
     }
-    let ratio = per_file[1] / per_file[0];
+    let small_best = per_file[0].min(per_file[2]);
+    let ratio = per_file[1] / small_best;
     println!("\nScaling: {few} vs {many} files of 4 KiB, each set in one folder");
     println!(
         "  {:>9.1} µs/file vs {:>9.1} µs/file   ratio {ratio:.2}  (target <= 1.20)  {}",
-        per_file[0] * 1e6,
+        small_best * 1e6,
         per_file[1] * 1e6,
         if ratio <= 1.2 { "PASS" } else { "ABOVE" }
     );

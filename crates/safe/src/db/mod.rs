@@ -39,6 +39,10 @@ pub(crate) fn open(path: &Path, keys: &SafeKeys, create: bool) -> Result<Connect
     connection
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     connection.pragma_update(None, "synchronous", "FULL")?;
+    // Items are keyed by random UUIDs, so a large import touches pages all over the tables;
+    // with SQLite's default 2 MB cache every touch would read and decrypt a page again. The
+    // cache grows only as pages are used.
+    connection.pragma_update(None, "cache_size", -32_768)?;
     connection.pragma_update(None, "foreign_keys", true)?;
     connection.busy_timeout(std::time::Duration::from_secs(10))?;
     // Room for every statement of the change log and of an import at once.
