@@ -280,7 +280,7 @@ fn big_file(root: &Path) -> Result<()> {
     drop(safe);
     let import_rate = mb_per_s(1024 * MIB, import_time);
     let export_rate = mb_per_s(1024 * MIB, export_time);
-    println!("\n1 GiB file (durable: written, fsynced and renamed)");
+    println!("\n1 GiB file (durable: written, synced and renamed)");
     println!("  Cryptor limit, AES-256-CBC + HMAC-SHA256 in one pass, this run: {limit:.0} MB/s");
     println!(
         "  import  {import_rate:>8.0} MB/s   ({:.2} s)",
@@ -345,7 +345,7 @@ fn small_files(root: &Path) -> Result<()> {
     let rate = |time: Duration| files as f64 / time.as_secs_f64();
     println!("\n{files} files of 4 KiB in 100 folders");
     println!(
-        "  Arca import (durable: fsync + rename)  {:>8.0} files/s   (best of 3 rounds)",
+        "  Arca import (durable: synced per batch) {:>8.0} files/s   (best of 3 rounds)",
         rate(import_time)
     );
     println!(

@@ -2,9 +2,10 @@
 //!
 //! Phase 1 walks the sources and records, in one transaction, every item (files with content
 //! *pending*) and the job's work list. Phase 2 encrypts each file to a temporary data file on
-//! several threads, fsyncs and renames it, and then marks it *present*, a batch of files per
-//! transaction. A crash or kill at any point leaves a Safe that opens, has lost nothing that was
-//! present before, and resumes the job with [`Safe::resume_import`].
+//! several threads and renames it into place; a batch of files at a time is then made durable
+//! by one file-system sync and marked *present* in one transaction. A crash or kill at any point
+//! leaves a Safe that opens, has lost nothing that was present before, and resumes the job with
+//! [`Safe::resume_import`].
 
 use std::collections::HashSet;
 use std::fs::{self, File, Metadata};
@@ -24,6 +25,7 @@ use crate::changes::{Change, ChangeSet};
 use crate::error::{Error, Result};
 use crate::item::{Content, Item, ItemUpdate, Kind, name_key};
 use crate::job::{JobControl, Progress, Reporter};
+use crate::layout::Layout;
 use crate::organise::free_name_where;
 use crate::query;
 use crate::safe::Safe;
@@ -340,7 +342,9 @@ fn encrypt_file(
             source: error,
         })
     };
-    let output = match AtomicFile::create_private(destination) {
+    // Made durable with the rest of its batch, by one file-system sync before the batch's
+    // rows say it is present.
+    let output = match AtomicFile::create_private_deferred(destination) {
         Ok(output) => output,
         Err(error) => return destination_error(error),
     };
@@ -554,11 +558,13 @@ impl Safe {
                     };
                     batch.push((index, outcome));
                     if batch.len() >= BATCH_FILES || last_commit.elapsed() >= BATCH_INTERVAL {
+                        sync_batch(layout)?;
                         commit_batch(db, job, &tasks, &mut batch, &mut reporter.progress)?;
                         last_commit = Instant::now();
                         reporter.report(false);
                     }
                 }
+                sync_batch(layout)?;
                 commit_batch(db, job, &tasks, &mut batch, &mut reporter.progress)
             })();
             if result.is_err() {
@@ -642,6 +648,14 @@ fn load_tasks(db: &Connection, job: Uuid) -> Result<(Vec<Task>, Progress)> {
         }
     }
     Ok((tasks, progress))
+}
+
+/// Makes the data files of a batch durable (contents and names) before its rows are committed.
+fn sync_batch(layout: &Layout) -> Result<()> {
+    let files = layout.files_dir();
+    crate::layout::sync_file_system(&files).map_err(Error::io(&files))?;
+    arca_cryptor::crash_point("import batch synced");
+    Ok(())
 }
 
 /// Records a batch of finished files in one transaction: present ones with their tag and hash,

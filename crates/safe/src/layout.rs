@@ -96,3 +96,22 @@ fn create_if_missing(path: &Path) -> io::Result<bool> {
         Err(error) => Err(error),
     }
 }
+
+/// Flushes every write to the file system holding `path` (Linux `syncfs`): one call makes the
+/// thousands of files an import batch or a backup run wrote durable, instead of two fsyncs
+/// each.
+///
+/// # Errors
+/// If `path` cannot be opened or the file system cannot be synced.
+pub(crate) fn sync_file_system(path: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        rustix::fs::syncfs(File::open(path)?).map_err(io::Error::from)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        rustix::fs::sync();
+        Ok(())
+    }
+}

@@ -153,7 +153,7 @@ impl Safe {
         )?;
         // Every copy and attribute file of this run reaches the disk before the index and the
         // manifest say the run is complete.
-        sync_file_system(target)?;
+        crate::layout::sync_file_system(target).map_err(Error::io(target))?;
         let sealed = xml::index_to_xml(&index)
             .map_err(|reason| Error::DamagedBackup {
                 path: layout.index(),
@@ -595,20 +595,4 @@ fn read_index(layout: &BackupLayout, keys: &SafeKeys) -> Option<Index> {
     let sealed = fs::read(layout.index()).ok()?;
     let text = xml::open(keys, &sealed).ok()?;
     xml::index_from_xml(&text).ok()
-}
-
-/// Flushes every write to the file system holding `target` (Linux `syncfs`): one call for the
-/// thousands of files of a run instead of two fsyncs each.
-fn sync_file_system(target: &Path) -> Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        let folder = fs::File::open(target).map_err(Error::io(target))?;
-        rustix::fs::syncfs(&folder).map_err(|error| Error::io(target)(error.into()))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = target;
-        rustix::fs::sync();
-        Ok(())
-    }
 }
