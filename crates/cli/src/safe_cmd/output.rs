@@ -99,6 +99,15 @@ impl Entry {
     }
 }
 
+/// "1 file", "2 files": a count with its noun.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// "no problems", "1 problem", "N problems".
 pub fn problems(count: usize) -> String {
     match count {

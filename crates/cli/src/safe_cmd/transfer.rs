@@ -180,18 +180,18 @@ pub fn import(args: ImportArgs) -> Result<(), Failure> {
         let mut text = String::new();
         for report in &outcome.resumed {
             text.push_str(&format!(
-                "finished the interrupted import {}: {} files ({})\n",
+                "finished the interrupted import {}: {} ({})\n",
                 report.job,
-                report.files,
+                output::count(report.files, "file"),
                 human_size(report.bytes)
             ));
         }
         if let Some(report) = &outcome.imported {
             text.push_str(&format!(
-                "imported {} files ({}) and {} folders into {}\n",
-                report.files,
+                "imported {} ({}) and {} into {}\n",
+                output::count(report.files, "file"),
                 human_size(report.bytes),
-                report.folders,
+                output::count(report.folders, "folder"),
                 args.into
             ));
         }
@@ -281,10 +281,10 @@ pub fn export(args: ExportArgs) -> Result<(), Failure> {
     } else {
         output::write_stdout(
             format!(
-                "exported {} files ({}) and {} folders to {}\n",
-                report.files,
+                "exported {} ({}) and {} to {}\n",
+                output::count(report.files, "file"),
                 human_size(report.bytes),
-                report.folders,
+                output::count(report.folders, "folder"),
                 args.to.display()
             )
             .as_bytes(),
