@@ -8,10 +8,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use arca_safe::{BackupOptions, ImportOptions, JobControl, Safe};
+use arca_safe::{BackupOptions, JobControl, Safe};
 
 use crate::measure::{Verdict, fill_pseudo_random, line, timed};
-use crate::safe_bench::new_safe;
+use crate::safe_bench::{import_tree, new_safe};
 
 /// Cleartext sizes in a repeating pattern: about 106 KB on average, 1.06 GB for 10,000 files.
 const SIZES: [usize; 6] = [2_000, 8_000, 32_000, 96_000, 200_000, 300_000];
@@ -44,15 +44,7 @@ pub fn run(options: &Options) -> Result<()> {
     );
 
     let mut safe = new_safe(&root.join("bench.arca"))?;
-    let report = safe.import(
-        std::slice::from_ref(&tree),
-        &ImportOptions::default(),
-        &JobControl::new(),
-        &mut |_| {},
-    )?;
-    if !report.failed.is_empty() {
-        bail!("import failed for {} files", report.failed.len());
-    }
+    import_tree(&mut safe, &tree)?;
     // Both sides read warm files: the tree and the Safe's data files were just written.
 
     let target = root.join("backup");

@@ -166,7 +166,7 @@ fn rclone_crypt_copy(source: &Path, target: &Path) -> Result<Option<Duration>> {
     Ok(Some(time))
 }
 
-fn import_tree(safe: &mut Safe, source: &Path) -> Result<arca_safe::ImportReport> {
+pub fn import_tree(safe: &mut Safe, source: &Path) -> Result<arca_safe::ImportReport> {
     let report = safe.import(
         &[source.to_path_buf()],
         &ImportOptions::default(),
