@@ -25,7 +25,6 @@ use arca_safe::{Error, ImportOptions, JobControl, Kind, OnClash, Problem, Safe};
 use common::child::*;
 use common::*;
 use tempfile::TempDir;
-use uuid::Uuid;
 
 const SAFE: &str = "test.arca";
 const MARKER: &str = "CLEARTEXT-MARKER-diskfull-93c1";
@@ -152,7 +151,7 @@ fn budgets(total: u64) -> Vec<u64> {
 struct Fixture {
     dir: TempDir,
     /// Every file in the Safe, with its bytes.
-    existing: Vec<(Uuid, Vec<u8>)>,
+    existing: Existing,
 }
 
 impl Fixture {
@@ -174,7 +173,7 @@ impl Fixture {
         fs::remove_dir_all(&seed).unwrap();
         let mut fixture = Self {
             dir,
-            existing: Vec::new(),
+            existing: Existing::default(),
         };
         fixture.snapshot(&safe);
         fixture
@@ -189,34 +188,15 @@ impl Fixture {
     }
 
     fn snapshot(&mut self, safe: &Safe) {
-        self.existing = safe_tree(safe, None)
-            .into_iter()
-            .filter(|(_, item)| item.kind == Kind::File)
-            .map(|(_, item)| (item.id, safe.read(item.id).unwrap().to_vec()))
-            .collect();
+        self.existing = Existing::of(safe);
     }
 
     fn instance(&self) -> TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        copy_dir(self.path(), dir.path());
-        dir
+        instance_of(self.path())
     }
 
     fn assert_existing_intact(&self, safe: &Safe, context: &str) {
-        for (id, bytes) in &self.existing {
-            let item = safe.item(*id).unwrap_or_else(|error| {
-                panic!("{context}: a file present before is gone: {error}")
-            });
-            assert_eq!(item.trashed_at, None, "{context}: {} trashed", item.name);
-            let read = safe
-                .read(*id)
-                .unwrap_or_else(|error| panic!("{context}: {} unreadable: {error}", item.name));
-            assert!(
-                read.as_slice() == bytes.as_slice(),
-                "{context}: {} changed",
-                item.name
-            );
-        }
+        self.existing.assert_intact(safe, context);
     }
 }
 

@@ -98,7 +98,7 @@ fn child_main() {
 struct Fixture {
     dir: TempDir,
     /// The files in the Safe before the operation, with their bytes.
-    existing: Vec<(Uuid, Vec<u8>)>,
+    existing: Existing,
     /// The recovery key the Safe has before the operation, if any.
     recovery: Option<String>,
 }
@@ -127,7 +127,7 @@ impl Fixture {
         fs::remove_dir_all(&seed).unwrap();
         let mut fixture = Self {
             dir,
-            existing: Vec::new(),
+            existing: Existing::default(),
             recovery: None,
         };
         fixture.snapshot(&safe);
@@ -148,40 +148,17 @@ impl Fixture {
 
     /// Records every file now in the Safe as "present before".
     fn snapshot(&mut self, safe: &Safe) {
-        self.existing = safe_tree(safe, None)
-            .into_iter()
-            .filter(|(_, item)| item.kind == Kind::File)
-            .map(|(_, item)| (item.id, safe.read(item.id).unwrap().to_vec()))
-            .collect();
+        self.existing = Existing::of(safe);
     }
 
     /// A fresh copy of the fixture: the Safe and the files beside it.
     fn instance(&self) -> TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        copy_dir(self.path(), dir.path());
-        dir
+        instance_of(self.path())
     }
 
     /// Asserts every file present before is still there with the same bytes.
     fn assert_existing_intact(&self, safe: &Safe, context: &str) {
-        for (id, bytes) in &self.existing {
-            let item = safe.item(*id).unwrap_or_else(|error| {
-                panic!("{context}: a file present before is gone: {error}")
-            });
-            assert_eq!(
-                item.trashed_at, None,
-                "{context}: {} was trashed",
-                item.name
-            );
-            let read = safe
-                .read(*id)
-                .unwrap_or_else(|error| panic!("{context}: {} unreadable: {error}", item.name));
-            assert!(
-                read.as_slice() == bytes.as_slice(),
-                "{context}: {} changed",
-                item.name
-            );
-        }
+        self.existing.assert_intact(safe, context);
     }
 }
 

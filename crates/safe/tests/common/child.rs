@@ -210,3 +210,46 @@ pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Every file in a Safe with its bytes: what "nothing present before is lost" is checked
+/// against after a kill or a full disk.
+#[derive(Default)]
+pub struct Existing(Vec<(Uuid, Vec<u8>)>);
+
+impl Existing {
+    /// Records every file now in `safe`.
+    pub fn of(safe: &Safe) -> Self {
+        Self(
+            safe_tree(safe, None)
+                .into_iter()
+                .filter(|(_, item)| item.kind == Kind::File)
+                .map(|(_, item)| (item.id, safe.read(item.id).unwrap().to_vec()))
+                .collect(),
+        )
+    }
+
+    /// Asserts every recorded file is still there, outside the trash, with the same bytes.
+    pub fn assert_intact(&self, safe: &Safe, context: &str) {
+        for (id, bytes) in &self.0 {
+            let item = safe.item(*id).unwrap_or_else(|error| {
+                panic!("{context}: a file present before is gone: {error}")
+            });
+            assert_eq!(item.trashed_at, None, "{context}: {} trashed", item.name);
+            let read = safe
+                .read(*id)
+                .unwrap_or_else(|error| panic!("{context}: {} unreadable: {error}", item.name));
+            assert!(
+                read.as_slice() == bytes.as_slice(),
+                "{context}: {} changed",
+                item.name
+            );
+        }
+    }
+}
+
+/// A fresh copy of the fixture folder `path`, for one run.
+pub fn instance_of(path: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(path, dir.path());
+    dir
+}
