@@ -4,6 +4,9 @@
 //! [`with_commands`]; `capabilities/default.json` says which window may call
 //! them.
 
+mod bindings;
+pub mod dto;
+
 use serde::Serialize;
 use tauri::{AppHandle, Builder, Runtime};
 

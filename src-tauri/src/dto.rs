@@ -1,0 +1,544 @@
+//! What crosses the IPC between the window and the Rust side: every command's arguments and
+//! answers, every event. The TypeScript declarations in `ui/src/lib/bindings/` are generated
+//! from these types (`cargo test -p arca-desktop` checks they are current; set
+//! `ARCA_UPDATE_BINDINGS=1` to rewrite them), so the two sides never disagree.
+//!
+//! Conventions: field names are camelCase; times are milliseconds since the Unix epoch (the
+//! library's nanoseconds exceed JavaScript's safe integers); sizes are bytes; item ids are
+//! UUID strings; the root folder is `null`. Nothing here holds a key, and no path inside a
+//! Safe's store ever appears: an item is named by its id and its path inside the Safe.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A failed command, as the window sees it: `kind` decides what the window shows (its own,
+/// translated text), `message` is the library's English explanation for details and logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// With `tryLater`: seconds until the next unlock attempt is allowed.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u32>,
+    /// With `recoveryKeyTypo`: what is wrong with the typed recovery key.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typo: Option<RecoveryKeyTypo>,
+}
+
+/// The kinds of failure the window tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorKind {
+    /// Wrong Safe Password (or a damaged key file: the two look alike by design).
+    WrongPassword,
+    /// Wrong recovery key (well-formed, but it does not open the recovery key file).
+    WrongRecoveryKey,
+    /// The recovery key as typed is not well-formed; see `typo`.
+    RecoveryKeyTypo,
+    /// Too many wrong attempts: wait `retryAfterSeconds`.
+    TryLater,
+    /// The Safe has no recovery key.
+    NoRecoveryKey,
+    /// The folder is not an Arca Safe.
+    NotASafe,
+    /// A new Safe's folder (or a restore's target) exists already.
+    AlreadyExists,
+    /// Written by a newer Arca; left untouched.
+    NewerFormat,
+    /// Part of the Safe or backup is damaged or was tampered with.
+    Damaged,
+    /// The attribute database is damaged: it can be rebuilt from a backup.
+    DamagedDatabase,
+    /// No such item, tag, job or backup.
+    NotFound,
+    /// The name is taken in that folder.
+    NameClash,
+    /// The name breaks the name rule.
+    InvalidName,
+    /// A folder cannot go into itself.
+    MoveIntoItself,
+    /// The item is (or is not) in the trash.
+    TrashState,
+    /// Another program is writing to this Safe (or backup); the message names it.
+    LockedByOther,
+    /// The Safe is on read-only media (or opened read-only): nothing can be changed.
+    ReadOnly,
+    /// The disk is full.
+    DiskFull,
+    /// Reading or writing a file failed.
+    Io,
+    /// No Safe is unlocked (it was locked meanwhile).
+    SafeLocked,
+    /// The new password is too weak and `acceptWeak` was not given.
+    WeakPassword,
+    /// The arguments of the command are not acceptable.
+    InvalidInput,
+    /// A backup folder is needed: this folder is not one (and is not empty).
+    NotABackup,
+    /// The backup belongs to another Safe.
+    ForeignBackup,
+    /// Anything else.
+    Internal,
+}
+
+/// What is wrong with a mistyped recovery key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum RecoveryKeyTypo {
+    /// Too few or too many characters (spaces and dashes do not count).
+    Length { found: u32, expected: u32 },
+    /// A character that recovery keys never use (1-based position among the characters).
+    Character { position: u32, character: String },
+    /// Every character is valid but the checksum does not match: one is mistyped.
+    Checksum,
+}
+
+/// The app's name and version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// A Safe as the start screen shows it (recent Safes, a folder just chosen).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SafeSummary {
+    /// The Safe's folder.
+    pub path: String,
+    /// Its name: the folder name without `.arca`.
+    pub name: String,
+    /// What is at the path now.
+    pub status: SafeStatus,
+    /// Whether it has a recovery key file.
+    pub has_recovery_key: bool,
+    /// Seconds until an unlock is allowed (after wrong passwords); 0 when it is allowed now.
+    pub retry_after_seconds: u32,
+    /// When this app last opened it, if it is a recent Safe.
+    pub last_opened_ms: Option<i64>,
+}
+
+/// What is at a Safe's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum SafeStatus {
+    /// A Safe this Arca can open.
+    Ready,
+    /// Nothing there (a removed USB stick, a moved folder).
+    Missing,
+    /// A folder that is not a Safe.
+    NotASafe,
+    /// A Safe of a newer format.
+    Newer,
+    /// Its `safe.json` is damaged.
+    Damaged,
+}
+
+/// The Safe just unlocked or created.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenedSafe {
+    pub id: String,
+    pub name: String,
+    pub path: String,
+    /// Opened read-only (read-only media, or another program is writing to it): browsing,
+    /// search, preview and export work, changes do not.
+    pub read_only: bool,
+    /// Why it is read-only, for the banner.
+    pub read_only_reason: Option<String>,
+    pub has_recovery_key: bool,
+    pub info: SafeInfo,
+    /// Imports interrupted earlier (crash, lock, full disk), to offer resume or abandon.
+    pub interrupted_imports: Vec<InterruptedImport>,
+}
+
+/// What a Safe holds (not counting the trash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SafeInfo {
+    pub files: u64,
+    pub folders: u64,
+    pub bytes: u64,
+    /// Items at the top of the trash.
+    pub trashed: u64,
+}
+
+/// An import that did not finish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct InterruptedImport {
+    pub job_id: String,
+    pub created_ms: i64,
+    /// It was paused by the person (rather than stopped by a crash or a lock).
+    pub paused: bool,
+    pub files_done: u64,
+    pub files_left: u64,
+    pub bytes_left: u64,
+    /// The folders and files the person chose to import (paths on this computer).
+    pub sources: Vec<String>,
+}
+
+/// zxcvbn's estimate of a new password. `warning` and `suggestions` are keys the window
+/// translates (zxcvbn's own feedback kinds, e.g. `commonPassword`, `useAFewWords`).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Strength {
+    /// 0 (guessed at once) to 4 (very unguessable).
+    pub score: u8,
+    /// Whether the score is high enough to use without confirming a weak password.
+    pub acceptable: bool,
+    pub warning: Option<String>,
+    pub suggestions: Vec<String>,
+    /// Estimated time of an offline attack at ten billion guesses a second.
+    pub crack_seconds: f64,
+}
+
+/// File or folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    File,
+    Folder,
+}
+
+/// Where a file's content stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum Content {
+    /// A folder.
+    None,
+    /// Its import has not finished: shown greyed, cannot be opened yet.
+    Pending,
+    /// Readable.
+    Present,
+    /// Its data file was found missing or damaged: restore it from a backup.
+    Missing,
+}
+
+/// One row of a list (a folder's page, search, favorites, recent, trash, a tag).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    pub id: String,
+    /// The containing folder (`null`: the root).
+    pub parent: Option<String>,
+    pub name: String,
+    pub kind: Kind,
+    pub size: u64,
+    pub modified_ms: Option<i64>,
+    pub added_ms: i64,
+    /// When it was put in the trash (only for items at the top of the trash).
+    pub trashed_ms: Option<i64>,
+    pub favorite: bool,
+    pub tags: Vec<String>,
+    pub content: Content,
+}
+
+/// How a folder's page is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum SortKey {
+    Name,
+    Size,
+    Modified,
+    Kind,
+}
+
+/// Which rows of a folder to list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ListRequest {
+    /// The folder; `null` for the root.
+    pub folder: Option<String>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub offset: u32,
+    /// At most 1,000.
+    pub limit: u32,
+}
+
+/// A page of rows and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    pub total: u32,
+    pub offset: u32,
+    pub rows: Vec<Row>,
+}
+
+/// A folder in the tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderNode {
+    pub id: String,
+    pub name: String,
+    pub has_subfolders: bool,
+}
+
+/// One step of a breadcrumb, from the root (`id: null`, the Safe's name) down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Crumb {
+    pub id: Option<String>,
+    pub name: String,
+}
+
+/// Everything the info panel shows about one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemDetails {
+    pub row: Row,
+    /// Its path inside the Safe (`/Photos/2024/beach.jpg`).
+    pub path: String,
+    pub created_ms: Option<i64>,
+    pub comment: String,
+    /// Inside the trash (itself, or a folder it is in).
+    pub in_trash: bool,
+    /// For a folder: files and folders inside it, at any depth (trash excluded).
+    pub items_inside: u64,
+    /// The kind of preview the window can show for it.
+    pub preview: PreviewKind,
+}
+
+/// What preview the window offers for a file (by its name's extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum PreviewKind {
+    Image,
+    Text,
+    Pdf,
+    Audio,
+    Video,
+    None,
+}
+
+/// A search.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchRequest {
+    /// Words; each must match the start of a word of the name, comment or a tag.
+    pub text: String,
+    /// Only inside this folder (at any depth); `null` for the whole Safe.
+    pub folder: Option<String>,
+    pub tag: Option<String>,
+    pub favorites_only: bool,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// A search result: the row and the path of the folder it is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    pub row: Row,
+    /// The path of the folder it is in (`/` for the root).
+    pub folder_path: String,
+}
+
+/// A page of search results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage {
+    pub total: u32,
+    pub offset: u32,
+    pub hits: Vec<SearchHit>,
+}
+
+/// A tag and how many items carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TagCount {
+    pub name: String,
+    pub items: u64,
+}
+
+/// The long operations, each shown in the jobs panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum JobKind {
+    Import,
+    Export,
+    Backup,
+    VerifyBackup,
+    RestoreBackup,
+    RestoreItems,
+    Check,
+    Rebuild,
+}
+
+/// What a job is doing now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum JobPhase {
+    Planning,
+    Encrypting,
+    Decrypting,
+    Verifying,
+    Copying,
+    Recording,
+    CleaningUp,
+    Finished,
+}
+
+/// Whether a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum JobState {
+    Running,
+    Paused,
+    /// Finished; `problems` may list items it could not do.
+    Finished,
+    /// Stopped by an error (`error`); where the job is resumable, it is offered again.
+    Failed,
+    Cancelled,
+}
+
+/// A long operation, as the jobs panel shows it. Sent again (event `job`) as it moves.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub id: String,
+    pub kind: JobKind,
+    /// What it works on, for the panel ("3 items to ~/Desktop", "Photos", a backup folder).
+    pub title: String,
+    pub state: JobState,
+    pub phase: JobPhase,
+    /// The item it is on (a path inside the Safe or on this computer).
+    pub current: Option<String>,
+    pub files_done: u64,
+    pub files_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub bytes_per_second: f64,
+    pub seconds_left: Option<f64>,
+    /// Items it could not do, as they happen.
+    pub problems: Vec<Problem>,
+    pub error: Option<AppError>,
+    /// One line for a finished job ("1,204 files imported").
+    pub summary: Option<String>,
+}
+
+/// One item a job could not do (or did differently).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// What kind of problem (the library's problem kind, e.g. `unreadable`, `damaged`).
+    pub kind: String,
+    /// The item (a path inside the Safe, or a path on this computer for a source).
+    pub path: Option<String>,
+    pub message: String,
+}
+
+/// One item of a backup, as it was at the backup's last run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupEntry {
+    pub path: String,
+    pub kind: Kind,
+    pub size: u64,
+    pub modified_ms: Option<i64>,
+    pub in_trash: bool,
+}
+
+/// What a backup folder holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupListing {
+    /// When its last complete run ended.
+    pub last_complete_ms: Option<i64>,
+    /// The last run did not complete.
+    pub interrupted: bool,
+    pub entries: Vec<BackupEntry>,
+}
+
+/// The recovery key, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryKeySheet {
+    /// Grouped for writing down: `7K3QF-9XW2M-…`.
+    pub key: String,
+    pub safe_name: String,
+    pub safe_id: String,
+    pub created_ms: i64,
+}
+
+/// The app's settings (kept in its config folder, never a password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// Lock after this many idle minutes; `null`: never.
+    pub auto_lock_minutes: Option<u32>,
+    /// Lock when the system sleeps or the screen locks.
+    pub lock_on_sleep: bool,
+    pub theme: Theme,
+    pub language: Language,
+}
+
+/// Light, dark, or as the system says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum Theme {
+    System,
+    Light,
+    Dark,
+}
+
+/// The window's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum Language {
+    System,
+    En,
+    De,
+}
+
+/// Why the Safe was locked (event `locked`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum LockReason {
+    /// The Lock button (or the shortcut).
+    User,
+    /// Idle for the auto-lock time.
+    Idle,
+    /// The system went to sleep or the screen was locked.
+    Sleep,
+}
+
+/// Event `locked`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LockedEvent {
+    pub reason: LockReason,
+}
+
+/// Event `changed`: items were added, changed or removed (by a job or another window); the
+/// window reloads what it shows of these folders. `null` in `folders` is the root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangedEvent {
+    pub folders: Vec<Option<String>>,
+}
+
+/// What a native file dialog is for (it picks the title and whether files or folders).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum DialogPurpose {
+    /// The folder a new Safe is created in.
+    NewSafeLocation,
+    /// An existing Safe's folder.
+    OpenSafe,
+    /// Files to import.
+    ImportFiles,
+    /// A folder to import.
+    ImportFolder,
+    /// The folder to export into.
+    ExportTo,
+    /// A backup folder (new or existing).
+    BackupTarget,
+    /// The folder a restored Safe is created in.
+    RestoreLocation,
+}

@@ -1,0 +1,140 @@
+// The one interface the window talks to. `TauriBackend` implements it with the commands of
+// src-tauri (src-tauri/src/commands.rs, one method per command, same name in snake_case);
+// `MemoryBackend` implements it in memory for tests, the browser test and demos. Every type
+// comes from ../bindings, generated from src-tauri/src/dto.rs: never declare one here.
+//
+// A failing call rejects with a `BackendError` whose `error` is the AppError of the Rust side.
+import type {
+  AppInfo,
+  BackupListing,
+  Crumb,
+  DialogPurpose,
+  FolderNode,
+  ItemDetails,
+  Job,
+  ListRequest,
+  OpenedSafe,
+  Page,
+  RecoveryKeySheet,
+  RecoveryKeyTypo,
+  SafeInfo,
+  SafeSummary,
+  SearchPage,
+  SearchRequest,
+  Settings,
+  Strength,
+  TagCount,
+  ChangedEvent,
+  LockedEvent,
+} from "../bindings";
+
+/** Stops listening to an event. */
+export type Unlisten = () => void;
+
+export interface Backend {
+  // --- The app and the start screen -------------------------------------------------------
+  appInfo(): Promise<AppInfo>;
+  /** Safes opened before, most recent first (never their passwords). */
+  recentSafes(): Promise<SafeSummary[]>;
+  forgetRecentSafe(path: string): Promise<void>;
+  /** What is at `path` (a folder the person chose or dropped on the start screen). */
+  inspectSafe(path: string): Promise<SafeSummary>;
+  /** A native dialog; `null` when cancelled. Files for `importFiles`, else one folder. */
+  chooseFolder(purpose: DialogPurpose): Promise<string | null>;
+  chooseFiles(purpose: DialogPurpose): Promise<string[]>;
+  passwordStrength(password: string, context: string[]): Promise<Strength>;
+  /** Checks the form of a typed recovery key without trying it: `null` when well-formed. */
+  recoveryKeyTypo(text: string): Promise<RecoveryKeyTypo | null>;
+  /** Creates `<parent>/<name>.arca` and opens it. Fails with `weakPassword` unless acceptable or `acceptWeak`. */
+  createSafe(parent: string, name: string, password: string, acceptWeak: boolean): Promise<OpenedSafe>;
+  /** Fails with `wrongPassword`, or `tryLater` with `retryAfterSeconds`. */
+  unlockSafe(path: string, password: string): Promise<OpenedSafe>;
+  /** Opens with the recovery key and sets `newPassword` as the Safe Password. */
+  unlockWithRecoveryKey(
+    path: string,
+    recoveryKey: string,
+    newPassword: string,
+    acceptWeak: boolean,
+  ): Promise<OpenedSafe>;
+  /** Cancels running jobs (imports stay resumable), closes previews, drops every key. */
+  lockSafe(): Promise<void>;
+
+  // --- Browsing (all on the unlocked Safe) ---------------------------------------------
+  safeInfo(): Promise<SafeInfo>;
+  listFolder(request: ListRequest): Promise<Page>;
+  /** The subfolders of `folder` (`null`: the root), by name. */
+  folderChildren(folder: string | null): Promise<FolderNode[]>;
+  breadcrumb(folder: string | null): Promise<Crumb[]>;
+  itemDetails(id: string): Promise<ItemDetails>;
+  favorites(offset: number, limit: number): Promise<Page>;
+  /** Most recently added or changed files. */
+  recentItems(offset: number, limit: number): Promise<Page>;
+  /** Items at the top of the trash, most recently trashed first. */
+  trashItems(offset: number, limit: number): Promise<Page>;
+  tags(): Promise<TagCount[]>;
+  taggedItems(tag: string, offset: number, limit: number): Promise<Page>;
+  search(request: SearchRequest): Promise<SearchPage>;
+
+  // --- Organising ------------------------------------------------------------------------
+  createFolder(parent: string | null, name: string): Promise<string>;
+  renameItem(id: string, name: string): Promise<void>;
+  moveItems(ids: string[], folder: string | null): Promise<void>;
+  moveToTrash(ids: string[]): Promise<void>;
+  /** Back into their folders; returns where each went (a path inside the Safe). */
+  restoreFromTrash(ids: string[]): Promise<string[]>;
+  /** Deletes everything in the trash for good; returns how many items. */
+  emptyTrash(): Promise<number>;
+  setFavorite(ids: string[], favorite: boolean): Promise<void>;
+  setComment(id: string, comment: string): Promise<void>;
+  addTag(ids: string[], tag: string): Promise<void>;
+  removeTag(ids: string[], tag: string): Promise<void>;
+  renameTag(from: string, to: string): Promise<void>;
+  deleteTag(name: string): Promise<void>;
+
+  // --- Jobs ------------------------------------------------------------------------------
+  /** Imports files and folders of this computer into `into` (`null`: the root). */
+  importPaths(paths: string[], into: string | null): Promise<Job>;
+  exportItems(ids: string[], to: string): Promise<Job>;
+  jobs(): Promise<Job[]>;
+  pauseJob(id: string): Promise<void>;
+  resumeJob(id: string): Promise<void>;
+  cancelJob(id: string): Promise<void>;
+  /** Removes a finished, failed or cancelled job from the panel. */
+  dismissJob(id: string): Promise<void>;
+  resumeImport(jobId: string): Promise<Job>;
+  /** Removes what an interrupted import had added (nothing else). */
+  abandonImport(jobId: string): Promise<void>;
+
+  // --- Preview -----------------------------------------------------------------------------
+  /** A URL (custom protocol, supports range requests) the window loads into <img>, <video>, … */
+  previewUrl(id: string): Promise<string>;
+  /** A small image for the list, made in memory; `null` when the file is no image. */
+  thumbnailUrl(id: string): Promise<string | null>;
+
+  // --- Backup ------------------------------------------------------------------------------
+  backupTo(target: string): Promise<Job>;
+  verifyBackup(target: string, full: boolean): Promise<Job>;
+  listBackup(target: string): Promise<BackupListing>;
+  /** Restores items (paths in the backed-up Safe) into the open Safe: `into` a folder, or `null` for where they were. */
+  restoreItems(target: string, paths: string[], into: string | null): Promise<Job>;
+  /** Restores a whole backup into a new Safe `<parent>/<name>.arca` (no Safe needs to be open). */
+  restoreBackup(target: string, password: string, parent: string, name: string): Promise<Job>;
+  /** Rebuilds a damaged attribute database from a backup, then opens the Safe. */
+  rebuildDatabase(safePath: string, password: string, target: string): Promise<Job>;
+
+  // --- Security and settings (the Safe Password is asked again) ---------------------------
+  changePassword(current: string, newPassword: string, acceptWeak: boolean): Promise<void>;
+  createRecoveryKey(password: string): Promise<RecoveryKeySheet>;
+  settings(): Promise<Settings>;
+  /** `password` is needed when the auto-lock settings change (a security setting). */
+  saveSettings(settings: Settings, password: string | null): Promise<void>;
+  /** The person did something: resets the idle timer of auto-lock (call at most every few seconds). */
+  activity(): Promise<void>;
+
+  // --- Events ------------------------------------------------------------------------------
+  onJob(listener: (job: Job) => void): Promise<Unlisten>;
+  onLocked(listener: (event: LockedEvent) => void): Promise<Unlisten>;
+  onChanged(listener: (event: ChangedEvent) => void): Promise<Unlisten>;
+  /** Files dropped on the window from the desktop, with the drop position in CSS pixels. */
+  onFilesDropped(listener: (paths: string[], x: number, y: number) => void): Promise<Unlisten>;
+}

@@ -1,0 +1,237 @@
+// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit:
+// change the Rust types and run `ARCA_UPDATE_BINDINGS=1 cargo test -p arca-desktop bindings`.
+
+export type AppError = { kind: ErrorKind, message: string, 
+/**
+ * With `tryLater`: seconds until the next unlock attempt is allowed.
+ */
+retryAfterSeconds?: number, 
+/**
+ * With `recoveryKeyTypo`: what is wrong with the typed recovery key.
+ */
+typo?: RecoveryKeyTypo, };
+
+export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "internal";
+
+export type RecoveryKeyTypo = { "kind": "length", found: number, expected: number, } | { "kind": "character", position: number, character: string, } | { "kind": "checksum" };
+
+export type AppInfo = { name: string, version: string, };
+
+export type SafeSummary = { 
+/**
+ * The Safe's folder.
+ */
+path: string, 
+/**
+ * Its name: the folder name without `.arca`.
+ */
+name: string, 
+/**
+ * What is at the path now.
+ */
+status: SafeStatus, 
+/**
+ * Whether it has a recovery key file.
+ */
+hasRecoveryKey: boolean, 
+/**
+ * Seconds until an unlock is allowed (after wrong passwords); 0 when it is allowed now.
+ */
+retryAfterSeconds: number, 
+/**
+ * When this app last opened it, if it is a recent Safe.
+ */
+lastOpenedMs: number | null, };
+
+export type SafeStatus = "ready" | "missing" | "notASafe" | "newer" | "damaged";
+
+export type OpenedSafe = { id: string, name: string, path: string, 
+/**
+ * Opened read-only (read-only media, or another program is writing to it): browsing,
+ * search, preview and export work, changes do not.
+ */
+readOnly: boolean, 
+/**
+ * Why it is read-only, for the banner.
+ */
+readOnlyReason: string | null, hasRecoveryKey: boolean, info: SafeInfo, 
+/**
+ * Imports interrupted earlier (crash, lock, full disk), to offer resume or abandon.
+ */
+interruptedImports: Array<InterruptedImport>, };
+
+export type SafeInfo = { files: number, folders: number, bytes: number, 
+/**
+ * Items at the top of the trash.
+ */
+trashed: number, };
+
+export type InterruptedImport = { jobId: string, createdMs: number, 
+/**
+ * It was paused by the person (rather than stopped by a crash or a lock).
+ */
+paused: boolean, filesDone: number, filesLeft: number, bytesLeft: number, 
+/**
+ * The folders and files the person chose to import (paths on this computer).
+ */
+sources: Array<string>, };
+
+export type Strength = { 
+/**
+ * 0 (guessed at once) to 4 (very unguessable).
+ */
+score: number, 
+/**
+ * Whether the score is high enough to use without confirming a weak password.
+ */
+acceptable: boolean, warning: string | null, suggestions: Array<string>, 
+/**
+ * Estimated time of an offline attack at ten billion guesses a second.
+ */
+crackSeconds: number, };
+
+export type Kind = "file" | "folder";
+
+export type Content = "none" | "pending" | "present" | "missing";
+
+export type Row = { id: string, 
+/**
+ * The containing folder (`null`: the root).
+ */
+parent: string | null, name: string, kind: Kind, size: number, modifiedMs: number | null, addedMs: number, 
+/**
+ * When it was put in the trash (only for items at the top of the trash).
+ */
+trashedMs: number | null, favorite: boolean, tags: Array<string>, content: Content, };
+
+export type SortKey = "name" | "size" | "modified" | "kind";
+
+export type ListRequest = { 
+/**
+ * The folder; `null` for the root.
+ */
+folder: string | null, sort: SortKey, descending: boolean, offset: number, 
+/**
+ * At most 1,000.
+ */
+limit: number, };
+
+export type Page = { total: number, offset: number, rows: Array<Row>, };
+
+export type FolderNode = { id: string, name: string, hasSubfolders: boolean, };
+
+export type Crumb = { id: string | null, name: string, };
+
+export type ItemDetails = { row: Row, 
+/**
+ * Its path inside the Safe (`/Photos/2024/beach.jpg`).
+ */
+path: string, createdMs: number | null, comment: string, 
+/**
+ * Inside the trash (itself, or a folder it is in).
+ */
+inTrash: boolean, 
+/**
+ * For a folder: files and folders inside it, at any depth (trash excluded).
+ */
+itemsInside: number, 
+/**
+ * The kind of preview the window can show for it.
+ */
+preview: PreviewKind, };
+
+export type PreviewKind = "image" | "text" | "pdf" | "audio" | "video" | "none";
+
+export type SearchRequest = { 
+/**
+ * Words; each must match the start of a word of the name, comment or a tag.
+ */
+text: string, 
+/**
+ * Only inside this folder (at any depth); `null` for the whole Safe.
+ */
+folder: string | null, tag: string | null, favoritesOnly: boolean, offset: number, limit: number, };
+
+export type SearchHit = { row: Row, 
+/**
+ * The path of the folder it is in (`/` for the root).
+ */
+folderPath: string, };
+
+export type SearchPage = { total: number, offset: number, hits: Array<SearchHit>, };
+
+export type TagCount = { name: string, items: number, };
+
+export type JobKind = "import" | "export" | "backup" | "verifyBackup" | "restoreBackup" | "restoreItems" | "check" | "rebuild";
+
+export type JobPhase = "planning" | "encrypting" | "decrypting" | "verifying" | "copying" | "recording" | "cleaningUp" | "finished";
+
+export type JobState = "running" | "paused" | "finished" | "failed" | "cancelled";
+
+export type Job = { id: string, kind: JobKind, 
+/**
+ * What it works on, for the panel ("3 items to ~/Desktop", "Photos", a backup folder).
+ */
+title: string, state: JobState, phase: JobPhase, 
+/**
+ * The item it is on (a path inside the Safe or on this computer).
+ */
+current: string | null, filesDone: number, filesTotal: number, bytesDone: number, bytesTotal: number, bytesPerSecond: number, secondsLeft: number | null, 
+/**
+ * Items it could not do, as they happen.
+ */
+problems: Array<Problem>, error: AppError | null, 
+/**
+ * One line for a finished job ("1,204 files imported").
+ */
+summary: string | null, };
+
+export type Problem = { 
+/**
+ * What kind of problem (the library's problem kind, e.g. `unreadable`, `damaged`).
+ */
+kind: string, 
+/**
+ * The item (a path inside the Safe, or a path on this computer for a source).
+ */
+path: string | null, message: string, };
+
+export type BackupEntry = { path: string, kind: Kind, size: number, modifiedMs: number | null, inTrash: boolean, };
+
+export type BackupListing = { 
+/**
+ * When its last complete run ended.
+ */
+lastCompleteMs: number | null, 
+/**
+ * The last run did not complete.
+ */
+interrupted: boolean, entries: Array<BackupEntry>, };
+
+export type RecoveryKeySheet = { 
+/**
+ * Grouped for writing down: `7K3QF-9XW2M-…`.
+ */
+key: string, safeName: string, safeId: string, createdMs: number, };
+
+export type Settings = { 
+/**
+ * Lock after this many idle minutes; `null`: never.
+ */
+autoLockMinutes: number | null, 
+/**
+ * Lock when the system sleeps or the screen locks.
+ */
+lockOnSleep: boolean, theme: Theme, language: Language, };
+
+export type Theme = "system" | "light" | "dark";
+
+export type Language = "system" | "en" | "de";
+
+export type LockReason = "user" | "idle" | "sleep";
+
+export type LockedEvent = { reason: LockReason, };
+
+export type ChangedEvent = { folders: Array<string | null>, };
+
+export type DialogPurpose = "newSafeLocation" | "openSafe" | "importFiles" | "importFolder" | "exportTo" | "backupTarget" | "restoreLocation";
