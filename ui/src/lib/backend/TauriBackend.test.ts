@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { TauriBackend } from "./TauriBackend";
+import { BackendError } from "./BackendError";
+
+function recording(answer: unknown = null) {
+  const calls: Array<{ cmd: string; args: unknown }> = [];
+  mockIPC((cmd, args) => {
+    calls.push({ cmd, args });
+    return answer;
+  });
+  return calls;
+}
+
+describe("TauriBackend", () => {
+  it("names each command after its method in snake_case, with camelCase arguments", async () => {
+    const calls = recording();
+    const backend = new TauriBackend();
+    await backend.unlockSafe("/s/A.arca", "pw");
+    await backend.unlockWithRecoveryKey("/s/A.arca", "KEY", "new", true);
+    await backend.listFolder({ folder: null, sort: "name", descending: false, offset: 0, limit: 200 });
+    await backend.moveItems(["a", "b"], "f");
+    await backend.rebuildDatabase("/s/A.arca", "pw", "/b");
+    await backend.resumeImport("job-1");
+    await backend.lockSafe();
+    expect(calls).toEqual([
+      { cmd: "unlock_safe", args: { path: "/s/A.arca", password: "pw" } },
+      { cmd: "unlock_with_recovery_key", args: { path: "/s/A.arca", recoveryKey: "KEY", newPassword: "new", acceptWeak: true } },
+      { cmd: "list_folder", args: { request: { folder: null, sort: "name", descending: false, offset: 0, limit: 200 } } },
+      { cmd: "move_items", args: { ids: ["a", "b"], folder: "f" } },
+      { cmd: "rebuild_database", args: { safePath: "/s/A.arca", password: "pw", target: "/b" } },
+      { cmd: "resume_import", args: { jobId: "job-1" } },
+      { cmd: "lock_safe", args: {} },
+    ]);
+  });
+
+  it("covers every method of the Backend interface with a command", async () => {
+    const calls = recording([]);
+    const backend = new TauriBackend() as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const events = new Set(["onJob", "onLocked", "onChanged", "onFilesDropped"]);
+    const methods = Object.keys(backend).filter((m) => !events.has(m));
+    expect(methods.length).toBeGreaterThan(50);
+    for (const method of methods) await backend[method]!("x", "y", "z", "w");
+    const expected = methods.map((m) => m.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+    expect(calls.map((c) => c.cmd)).toEqual(expected);
+  });
+
+  it("wraps the AppError of a rejected command in a BackendError", async () => {
+    mockIPC(() => {
+      throw { kind: "tryLater", message: "wait", retryAfterSeconds: 8 };
+    });
+    const error = await new TauriBackend().unlockSafe("/a", "b").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).error).toEqual({ kind: "tryLater", message: "wait", retryAfterSeconds: 8 });
+  });
+
+  it("turns anything else a command rejects with into an internal error", async () => {
+    mockIPC(() => {
+      throw "command list_folder not found";
+    });
+    const error = await new TauriBackend().tags().catch((e: unknown) => e);
+    expect((error as BackendError).error).toEqual({ kind: "internal", message: "command list_folder not found" });
+  });
+
+  it("passes event payloads to listeners and stops on unlisten", async () => {
+    mockIPC(() => null, { shouldMockEvents: true });
+    const { emit } = await import("@tauri-apps/api/event");
+    const backend = new TauriBackend();
+    const seen: unknown[] = [];
+    const unlisten = await backend.onLocked((e) => seen.push(e));
+    await emit("locked", { reason: "idle" });
+    unlisten();
+    await emit("locked", { reason: "user" });
+    expect(seen).toEqual([{ reason: "idle" }]);
+  });
+});
