@@ -1,0 +1,33 @@
+// Moving items by dragging them inside the window: the dragged ids travel as JSON under a type
+// of our own, so a drag from elsewhere (files from the desktop) is never taken for a move.
+export const DRAG_TYPE = "application/x-arca-items";
+
+export function isItemDrag(event: DragEvent): boolean {
+  return !!event.dataTransfer && [...event.dataTransfer.types].includes(DRAG_TYPE);
+}
+
+export function draggedIds(event: DragEvent): string[] {
+  try {
+    const ids: unknown = JSON.parse(event.dataTransfer?.getData(DRAG_TYPE) ?? "[]");
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The folder a drop lands on: an element with data-drop-folder ("" is the root). */
+export function dropFolderAt(target: EventTarget | null): { el: HTMLElement; folder: string | null } | null {
+  const el = (target as HTMLElement | null)?.closest?.<HTMLElement>("[data-drop-folder]");
+  if (!el) return null;
+  const id = el.dataset.dropFolder ?? "";
+  return { el, folder: id === "" ? null : id };
+}
+
+let highlighted: HTMLElement | null = null;
+
+export function highlight(el: HTMLElement | null): void {
+  if (highlighted === el) return;
+  highlighted?.classList.remove("drop-target");
+  highlighted = el;
+  el?.classList.add("drop-target");
+}
