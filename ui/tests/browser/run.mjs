@@ -1,0 +1,260 @@
+// The UI in real Chromium against the in-memory backend: the main flows, scrolling a folder of
+// 100,000 items (frame times printed, not asserted), an accessibility scan (axe: no serious or
+// critical violations), and screenshots of the main screens in light and dark.
+//
+// Needs the built UI (npm run build) and Debian's chromium at /usr/bin/chromium.
+import { chromium } from "playwright-core";
+import { mkdir } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+import { serve } from "./server.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ui = join(here, "..", "..");
+const shots = join(ui, "test-results", "screenshots");
+const require = createRequire(import.meta.url);
+const axePath = require.resolve("axe-core/axe.min.js");
+
+const results = { passed: 0, failed: 0 };
+const failures = [];
+async function step(name, body) {
+  const started = Date.now();
+  try {
+    await body();
+    results.passed += 1;
+    console.log(`  ok  ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.failed += 1;
+    failures.push(name);
+    console.log(`  FAIL ${name}\n${error.stack ?? error}`);
+  }
+}
+
+await mkdir(shots, { recursive: true });
+const server = await serve(join(ui, "dist"), { "/__axe.js": axePath });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+
+async function newPage(colorScheme) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme, locale: "en-US", reducedMotion: "reduce" });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && !/favicon/.test(m.text()) && errors.push(m.text()));
+  page.errors = errors;
+  await page.goto(server.url);
+  await page.getByRole("button", { name: "Create a Safe" }).waitFor();
+  return page;
+}
+
+const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`) });
+
+async function axe(page, what) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ url: "/__axe.js" });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  });
+  const bad = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of result) console.log(`      axe ${what}: ${v.impact} ${v.id} — ${v.help} ${JSON.stringify(v.nodes)}`);
+  assert.deepEqual(bad, [], `serious or critical accessibility violations on ${what}`);
+}
+
+async function unlock(page, name, password) {
+  await page.getByRole("button", { name: new RegExp(`^${name}`) }).first().click();
+  await page.getByLabel("Safe Password").fill(password);
+  await page.getByRole("button", { name: "Unlock" }).click();
+}
+
+const grid = (page) => page.getByRole("grid");
+const row = (page, name) => grid(page).getByRole("row").filter({ hasText: name }).first();
+
+console.log(`browser test against ${server.url}`);
+const light = await newPage("light");
+
+await step("start screen: recent Safes with their status, accessible", async () => {
+  const page = light;
+  for (const status of ["Not found", "Not a Safe", "Needs a newer Arca"]) await page.getByText(status).waitFor();
+  await shot(page, "start-light");
+  await axe(page, "start screen");
+});
+
+await step("create a Safe with the meter, a recovery key, then an empty Safe", async () => {
+  const page = light;
+  await page.getByRole("button", { name: "Create a Safe" }).click();
+  await page.getByRole("button", { name: "Choose…" }).click();
+  await page.getByLabel("Name").fill("Holiday");
+  await page.getByLabel("Safe Password").fill("password");
+  await page.getByText("This is a very common password.").waitFor();
+  await page.getByLabel("Repeat the password").fill("password");
+  await page.getByText("I understand this password is weak").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Create Safe" }).isDisabled(), true);
+  await page.getByLabel("Safe Password").fill("violet granite orbit ketch");
+  await page.getByLabel("Repeat the password").fill("violet granite orbit ketch");
+  await page.getByText(/Strong|Very strong/).first().waitFor();
+  await shot(page, "create-light");
+  await page.getByRole("button", { name: "Create Safe" }).click();
+  await page.getByText("“Holiday” is ready").waitFor();
+  await page.getByRole("button", { name: "Make a recovery key" }).click();
+  const dialog = page.getByRole("dialog", { name: "Your recovery key" });
+  await dialog.waitFor();
+  await shot(page, "recovery-key-light");
+  await axe(page, "recovery key dialog");
+  await dialog.getByLabel("I have printed or written down the key.").check();
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await grid(page).waitFor();
+  await page.getByText("This folder is empty").waitFor();
+});
+
+await step("new folder, import, tag, search, preview an image", async () => {
+  const page = light;
+  await page.getByRole("button", { name: "New folder" }).click();
+  const input = page.getByLabel("New name for New folder");
+  await input.fill("Trips");
+  await input.press("Enter");
+  await row(page, "Trips").waitFor();
+  await page.getByRole("button", { name: "Import" }).click();
+  await page.getByRole("menuitem", { name: "Files…" }).click();
+  await page.getByRole("region", { name: "Activity" }).or(page.getByRole("heading", { name: "Activity" })).first().waitFor();
+  await page.getByText(/Import: 2 files imported/).first().waitFor({ timeout: 15000 });
+  await row(page, "whiteboard.jpg").click();
+  await page.getByLabel("Add a tag").fill("ideas");
+  await page.getByRole("button", { name: "Add", exact: true }).click();
+  await page.getByRole("button", { name: /^ideas/ }).waitFor();
+  const comment = page.getByRole("textbox", { name: "Comment", exact: true });
+  await comment.fill("Sketch from the planning meeting");
+  await comment.blur();
+  await page.getByLabel("Search names, tags and comments").fill("planning");
+  await row(page, "whiteboard.jpg").waitFor();
+  await page.getByText("Search: “planning”").waitFor();
+  await row(page, "whiteboard.jpg").dblclick();
+  const preview = page.getByRole("dialog", { name: "Preview of whiteboard.jpg" });
+  await preview.getByRole("img", { name: "whiteboard.jpg" }).waitFor();
+  await page.keyboard.press("Escape");
+  await preview.waitFor({ state: "detached" });
+});
+
+await step("lock, wrong password starts the countdown, then unlock", async () => {
+  const page = light;
+  await page.keyboard.press("Control+l");
+  await page.getByRole("button", { name: "Create a Safe" }).waitFor();
+  await unlock(page, "Holiday", "not the password");
+  await page.getByRole("alert").filter({ hasText: "That password is not right" }).waitFor();
+  await page.getByRole("button", { name: /Try again in 0:0[12]/ }).waitFor();
+  await shot(page, "wrong-password-light");
+  await page.getByRole("button", { name: "Unlock" }).waitFor({ timeout: 5000 });
+  await page.getByLabel("Safe Password").fill("violet granite orbit ketch");
+  await page.getByRole("button", { name: "Unlock" }).click();
+  await row(page, "Trips").waitFor();
+  await page.keyboard.press("Control+l");
+  await page.getByRole("button", { name: "Create a Safe" }).waitFor();
+});
+
+await step("the demo Safe: browse, info, PDF and text preview, dialogs, accessible", async () => {
+  const page = light;
+  await unlock(page, "Demo", "demo");
+  await row(page, "Photos").waitFor();
+  await row(page, "Photos").dblclick();
+  await row(page, "beach.jpg").click();
+  await page.waitForFunction(() => document.querySelector("textarea")?.value.startsWith("Sunset at the north beach"));
+  await shot(page, "browser-light");
+  await axe(page, "browser");
+  await page.getByRole("button", { name: "Demo" }).first().click();
+  await row(page, "Documents").dblclick();
+  await row(page, "Passport scan.pdf").dblclick();
+  await page.getByRole("img", { name: "Page 1 of 2" }).waitFor({ timeout: 15000 });
+  await shot(page, "preview-pdf-light");
+  // Left goes to the file before it in the list: notes.md, a text file.
+  await page.keyboard.press("ArrowLeft");
+  await page.getByText("Notes kept in an Arca Safe").waitFor();
+  await axe(page, "preview");
+  await page.keyboard.press("Escape");
+  await page.getByRole("button", { name: "Settings" }).click();
+  await page.getByRole("dialog", { name: "Settings" }).waitFor();
+  await axe(page, "settings dialog");
+  await shot(page, "settings-light");
+  await page.keyboard.press("Escape");
+  await page.getByRole("button", { name: "Activity (0 running)" }).click();
+  await page.getByRole("button", { name: "Backup" }).click();
+  await page.getByRole("dialog", { name: "Backup" }).waitFor();
+  await page.keyboard.press("Escape");
+});
+
+let scroll = null;
+await step("scroll the 100,000-item folder from top to bottom", async () => {
+  const page = light;
+  await page.getByRole("button", { name: "Scans" }).first().click();
+  await row(page, "scan-000001.jpg").waitFor({ timeout: 15000 });
+  assert.equal(await grid(page).getAttribute("aria-rowcount"), "100001");
+  scroll = await page.evaluate(async () => {
+    const scroller = document.querySelector("[role=grid]");
+    const steps = 1200;
+    const max = scroller.scrollHeight - scroller.clientHeight;
+    const frames = [];
+    let rows = 0;
+    let last = performance.now();
+    for (let i = 1; i <= steps; i++) {
+      scroller.scrollTop = Math.round((max * i) / steps);
+      await new Promise((r) => requestAnimationFrame(r));
+      const now = performance.now();
+      frames.push(now - last);
+      last = now;
+      rows = Math.max(rows, scroller.querySelectorAll("[role=row]").length);
+    }
+    frames.sort((a, b) => a - b);
+    const at = (q) => frames[Math.min(frames.length - 1, Math.floor(q * frames.length))];
+    return { frames: frames.length, p50: at(0.5), p95: at(0.95), max: frames.at(-1), rows, distance: max };
+  });
+  await row(page, "scan-100000.jpg").waitFor({ timeout: 10000 });
+  await shot(page, "scans-bottom-light");
+  console.log(
+    `      scroll: ${scroll.frames} frames over ${(scroll.distance / 1e6).toFixed(2)} M px; frame time p50 ${scroll.p50.toFixed(1)} ms, ` +
+      `p95 ${scroll.p95.toFixed(1)} ms, max ${scroll.max.toFixed(1)} ms; at most ${scroll.rows} rows in the DOM`,
+  );
+  assert.ok(scroll.rows < 200, "the list is virtualised");
+});
+
+await step("no errors in the page", async () => {
+  assert.deepEqual(light.errors, []);
+});
+
+await step("dark theme: start, browser, preview", async () => {
+  const page = await newPage("dark");
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+  await shot(page, "start-dark");
+  await axe(page, "start screen (dark)");
+  await unlock(page, "Demo", "demo");
+  await row(page, "Photos").dblclick();
+  await row(page, "Holiday 2024").dblclick();
+  await row(page, "IMG_4105.jpg").click();
+  await page.waitForTimeout(400);
+  await shot(page, "browser-dark");
+  await axe(page, "browser (dark)");
+  await row(page, "IMG_4105.jpg").dblclick();
+  await page.getByRole("img", { name: "IMG_4105.jpg" }).waitFor();
+  await shot(page, "preview-image-dark");
+  await page.keyboard.press("Escape");
+  await page.getByRole("button", { name: "Settings" }).click();
+  await page.getByRole("tab", { name: "Appearance" }).click();
+  await page.getByLabel("Language").selectOption("de");
+  await page.getByRole("tab", { name: "Darstellung" }).waitFor();
+  await page.keyboard.press("Escape");
+  await shot(page, "browser-dark-de");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+await light.context().close();
+await browser.close();
+await server.close();
+console.log(`\nbrowser: ${results.passed} passed, ${results.failed} failed`);
+if (scroll) console.log(`scroll figures: p50 ${scroll.p50.toFixed(1)} ms, p95 ${scroll.p95.toFixed(1)} ms, max ${scroll.max.toFixed(1)} ms, ${scroll.rows} rows rendered at most`);
+if (failures.length) {
+  console.log(`failed: ${failures.join("; ")}`);
+  process.exit(1);
+}
