@@ -6,3 +6,10 @@ import { clearMocks } from "@tauri-apps/api/mocks";
 afterEach(() => {
   clearMocks();
 });
+
+// jsdom lays nothing out: bind:clientHeight needs a ResizeObserver to exist, not to fire.
+globalThis.ResizeObserver ??= class {
+  observe() {}
+  unobserve() {}
+  disconnect() {}
+};

@@ -15,6 +15,7 @@ i18next.init({
   initAsync: false,
   interpolation: { escapeValue: false }, // Svelte escapes what it renders.
   returnNull: false,
+  showSupportNotice: false,
 });
 
 const state = $state({ locale: "en" as Locale });
