@@ -1,5 +1,3 @@
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ErrorKind } from "../bindings";
 import { en } from "./en";
@@ -97,20 +95,15 @@ describe("translations", () => {
   });
 
   it("know every key the components ask for", () => {
-    const root = join(__dirname, "..", "..");
-    const files: string[] = [];
-    const walk = (dir: string) => {
-      for (const name of readdirSync(dir)) {
-        const path = join(dir, name);
-        if (statSync(path).isDirectory()) walk(path);
-        else if (/\.(svelte|ts)$/.test(name) && !name.endsWith(".test.ts")) files.push(path);
-      }
-    };
-    walk(root);
+    const sources = import.meta.glob(["../../**/*.svelte", "../../**/*.ts", "!../../**/*.test.ts"], {
+      query: "?raw",
+      import: "default",
+      eager: true,
+    }) as Record<string, string>;
     const known = new Set(keys(en).map((k) => k.replace(/_(one|other)$/, "")));
     const asked = new Set<string>();
-    for (const file of files) {
-      for (const match of readFileSync(file, "utf8").matchAll(/\bt\(\s*"([a-zA-Z0-9_.]+)"/g)) asked.add(match[1]!);
+    for (const text of Object.values(sources)) {
+      for (const match of text.matchAll(/\bt\(\s*"([a-zA-Z0-9_.]+)"/g)) asked.add(match[1]!);
     }
     expect(asked.size).toBeGreaterThan(150);
     expect([...asked].filter((key) => !known.has(key))).toEqual([]);
