@@ -50,8 +50,23 @@ export function hasKey(key: string): boolean {
   return i18next.exists(key, { lng: state.locale });
 }
 
+// Intl formatters are slow to make and a scrolling list asks for hundreds a second: one each.
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
+function numberFormat(options: Intl.NumberFormatOptions = {}): Intl.NumberFormat {
+  const key = `n|${state.locale}|${JSON.stringify(options)}`;
+  let format = formatters.get(key) as Intl.NumberFormat | undefined;
+  if (!format) formatters.set(key, (format = new Intl.NumberFormat(state.locale, options)));
+  return format;
+}
+function dateFormat(options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `d|${state.locale}|${JSON.stringify(options)}`;
+  let format = formatters.get(key) as Intl.DateTimeFormat | undefined;
+  if (!format) formatters.set(key, (format = new Intl.DateTimeFormat(state.locale, options)));
+  return format;
+}
+
 export function formatNumber(value: number): string {
-  return new Intl.NumberFormat(state.locale).format(value);
+  return numberFormat().format(value);
 }
 
 const UNITS = ["B", "kB", "MB", "GB", "TB"];
@@ -65,20 +80,19 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   const digits = unit === 0 || value >= 100 ? 0 : 1;
-  return `${new Intl.NumberFormat(state.locale, { maximumFractionDigits: digits }).format(value)} ${UNITS[unit]}`;
+  return `${numberFormat({ maximumFractionDigits: digits }).format(value)} ${UNITS[unit]}`;
 }
 
 export function formatDate(ms: number | null): string {
   if (ms === null) return "—";
   const date = new Date(ms);
-  const now = new Date();
-  const sameDay = date.toDateString() === now.toDateString();
-  return new Intl.DateTimeFormat(state.locale, sameDay ? { timeStyle: "short" } : { dateStyle: "medium" }).format(date);
+  const sameDay = date.toDateString() === new Date().toDateString();
+  return dateFormat(sameDay ? { timeStyle: "short" } : { dateStyle: "medium" }).format(date);
 }
 
 export function formatDateTime(ms: number | null): string {
   if (ms === null) return "—";
-  return new Intl.DateTimeFormat(state.locale, { dateStyle: "long", timeStyle: "short" }).format(new Date(ms));
+  return dateFormat({ dateStyle: "long", timeStyle: "short" }).format(new Date(ms));
 }
 
 /** "3 min", "1 h 20 min": time left of a job, a countdown. */
