@@ -118,7 +118,7 @@ await step("new folder, import, tag, search, preview an image", async () => {
   await input.fill("Trips");
   await input.press("Enter");
   await row(page, "Trips").waitFor();
-  await page.getByRole("button", { name: "Import" }).click();
+  await page.getByRole("button", { name: "Import", exact: true }).click();
   await page.getByRole("menuitem", { name: "Files…" }).click();
   await page.getByRole("region", { name: "Activity" }).or(page.getByRole("heading", { name: "Activity" })).first().waitFor();
   await page.getByText(/Import: 2 files imported/).first().waitFor({ timeout: 15000 });
@@ -185,6 +185,22 @@ await step("the demo Safe: browse, info, PDF and text preview, dialogs, accessib
   await page.keyboard.press("Escape");
 });
 
+await step("an import with a problem, paused and resumed in the jobs panel", async () => {
+  const page = light;
+  await page.getByRole("button", { name: "Demo" }).first().click();
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await page.getByRole("menuitem", { name: "A folder…" }).click();
+  await page.getByRole("button", { name: "Pause Garden" }).click();
+  await page.getByRole("button", { name: "Resume Garden" }).waitFor();
+  await row(page, "Garden").waitFor();
+  await shot(page, "jobs-light");
+  await axe(page, "jobs panel");
+  await page.getByRole("button", { name: "Resume Garden" }).click();
+  await page.getByText("1 item could not be done").waitFor({ timeout: 15000 });
+  await page.getByRole("button", { name: "Remove Garden from the list" }).waitFor({ timeout: 15000 });
+  await page.getByRole("button", { name: "Hide activity" }).click();
+});
+
 let scroll = null;
 await step("scroll the 100,000-item folder from top to bottom", async () => {
   const page = light;
@@ -217,6 +233,28 @@ await step("scroll the 100,000-item folder from top to bottom", async () => {
       `p95 ${scroll.p95.toFixed(1)} ms, max ${scroll.max.toFixed(1)} ms; at most ${scroll.rows} rows in the DOM`,
   );
   assert.ok(scroll.rows < 200, "the list is virtualised");
+});
+
+await step("a read-only Safe says so and offers no changes", async () => {
+  const page = light;
+  await page.keyboard.press("Control+l");
+  await unlock(page, "Archive 2019", "demo");
+  await page.getByText("Read-only: you can browse").waitFor();
+  assert.equal(await page.getByRole("button", { name: "New folder" }).isDisabled(), true);
+  await page.getByRole("button", { name: "Lock" }).click();
+});
+
+await step("a damaged index is rebuilt from a backup, then the Safe opens", async () => {
+  const page = light;
+  await unlock(page, "Accounts", "demo");
+  const dialog = page.getByRole("dialog", { name: "Rebuild the Safe's index" });
+  await dialog.waitFor();
+  await dialog.getByRole("button", { name: "Choose…" }).click();
+  await dialog.getByLabel("Safe Password").fill("demo");
+  await shot(page, "rebuild-light");
+  await dialog.getByRole("button", { name: "Rebuild and open" }).click();
+  await row(page, "Statements").waitFor({ timeout: 15000 });
+  await page.getByRole("button", { name: "Lock" }).click();
 });
 
 await step("no errors in the page", async () => {

@@ -65,6 +65,7 @@ export class MemoryBackend implements Backend {
     dropped: new Set<(paths: string[], x: number, y: number) => void>(),
   };
   private readonly bigFolderSize: number;
+  private damagedSeen: string | null = null;
   private readonly storage: Storage | null;
   /** What the fake native dialogs answer, by purpose (tests may change it). */
   dialogAnswers: Record<DialogPurpose, string | string[] | null> = {
@@ -257,6 +258,9 @@ export class MemoryBackend implements Backend {
   }
 
   async chooseFolder(purpose: DialogPurpose): Promise<string | null> {
+    // Choosing a backup to rebuild a damaged Safe: the demo offers that Safe's own backup.
+    const damaged = this.damagedSeen ? EXTRA_SAFES.find((e) => e.path === this.damagedSeen)?.backup : undefined;
+    if (purpose === "backupTarget" && !this.open && damaged) return later(damaged);
     const answer = this.dialogAnswers[purpose];
     return later(Array.isArray(answer) ? (answer[0] ?? null) : answer);
   }
@@ -294,7 +298,10 @@ export class MemoryBackend implements Backend {
     const safe = this.safeAt(path);
     if (!safe) fail("notFound", `nothing at ${path}`);
     this.checkPassword(safe, password);
-    if (safe.damagedDatabase) fail("damagedDatabase", "the attribute database is damaged (page 12)");
+    if (safe.damagedDatabase) {
+      this.damagedSeen = path;
+      fail("damagedDatabase", "the attribute database is damaged (page 12)");
+    }
     return this.opened(safe);
   }
 
