@@ -201,6 +201,24 @@ await step("an import with a problem, paused and resumed in the jobs panel", asy
   await page.getByRole("button", { name: "Hide activity" }).click();
 });
 
+await step("audio and video play in the preview, with native controls", async () => {
+  const page = light;
+  await page.getByRole("button", { name: "Music" }).first().click();
+  await row(page, "Morning chime.wav").dblclick();
+  const audio = page.locator("audio");
+  await audio.waitFor();
+  await page.waitForFunction(() => (document.querySelector("audio")?.duration ?? 0) > 1);
+  await page.evaluate(() => { document.querySelector("audio").currentTime = 2; });
+  await page.waitForFunction(() => Math.abs(document.querySelector("audio").currentTime - 2) < 0.1);
+  await page.keyboard.press("Escape");
+  await page.getByRole("button", { name: "Videos" }).first().click();
+  await row(page, "First steps.mp4").dblclick();
+  await page.locator("video").waitFor();
+  await page.waitForFunction(() => (document.querySelector("video")?.readyState ?? 0) >= 1, null, { timeout: 15000 });
+  await shot(page, "preview-video-light");
+  await page.keyboard.press("Escape");
+});
+
 let scroll = null;
 await step("scroll the 100,000-item folder from top to bottom", async () => {
   const page = light;
