@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mockIPC } from "@tauri-apps/api/mocks";
+import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import { TauriBackend } from "./TauriBackend";
 import { BackendError } from "./BackendError";
 
@@ -72,5 +72,20 @@ describe("TauriBackend", () => {
     unlisten();
     await emit("locked", { reason: "user" });
     expect(seen).toEqual([{ reason: "idle" }]);
+  });
+
+  it("reports files dropped from the desktop with the position in CSS pixels", async () => {
+    mockWindows("main");
+    mockIPC(() => null, { shouldMockEvents: true });
+    const { emit } = await import("@tauri-apps/api/event");
+    const scale = window.devicePixelRatio;
+    Object.defineProperty(window, "devicePixelRatio", { value: 2, configurable: true });
+    const drops: unknown[] = [];
+    const unlisten = await new TauriBackend().onFilesDropped((paths, x, y) => drops.push([paths, x, y]));
+    await emit("tauri://drag-over", { position: { x: 1, y: 1 } });
+    await emit("tauri://drag-drop", { paths: ["/home/me/a.jpg"], position: { x: 200, y: 90 } });
+    unlisten();
+    Object.defineProperty(window, "devicePixelRatio", { value: scale, configurable: true });
+    expect(drops).toEqual([[["/home/me/a.jpg"], 100, 45]]);
   });
 });
