@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { fireEvent, render, screen, within } from "@testing-library/svelte";
+import type { Job } from "../bindings";
+import { MemoryBackend } from "../backend/memory/MemoryBackend";
+import { clearJobs, upsertJob } from "../state/jobs.svelte";
+import Harness from "./JobsPanel.harness.svelte";
+
+function job(fields: Partial<Job>): Job {
+  return {
+    id: "job-1", kind: "import", title: "Garden", state: "running", phase: "encrypting", current: "/home/me/Garden/IMG_0004.jpg",
+    filesDone: 4, filesTotal: 37, bytesDone: 17_700_000, bytesTotal: 116_000_000, bytesPerSecond: 42_000_000, secondsLeft: 150,
+    problems: [], error: null, summary: null, ...fields,
+  };
+}
+
+describe("the jobs panel", () => {
+  afterEach(() => clearJobs());
+
+  it("shows phase, files, bytes, rate and time left, and pauses through the backend", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 1 });
+    const pause = vi.spyOn(backend, "pauseJob").mockResolvedValue();
+    upsertJob(job({}));
+    render(Harness, { backend });
+    const panel = screen.getByRole("region", { name: "Activity" });
+    expect(panel).toHaveTextContent("Encrypting");
+    expect(panel).toHaveTextContent("4 of 37 files · 17.7 MB / 116 MB · 3 minutes left");
+    expect(panel).toHaveTextContent("42 MB/s");
+    expect(panel).toHaveTextContent("/home/me/Garden/IMG_0004.jpg");
+    await fireEvent.click(within(panel).getByRole("button", { name: "Pause Garden" }));
+    expect(pause).toHaveBeenCalledWith("job-1");
+  });
+
+  it("lists problems as they come and says how a finished job ended, in its own words", async () => {
+    upsertJob(job({
+      state: "finished", phase: "finished", filesDone: 37,
+      problems: [{ kind: "unreadable", path: "/home/me/Garden/desktop.lock", message: "Permission denied (os error 13)" }],
+      summary: "36 files imported",
+    }));
+    upsertJob(job({ id: "job-2", kind: "backup", title: "/media/usb", state: "failed", error: { kind: "diskFull", message: "No space left on device" } }));
+    render(Harness, { backend: new MemoryBackend({ bigFolderSize: 1 }) });
+    expect(screen.getByText("36 files imported")).toBeInTheDocument();
+    expect(screen.getByText("1 item could not be done")).toBeInTheDocument();
+    expect(screen.getByText("Could not read")).toBeInTheDocument();
+    expect(screen.getByText("The disk is full. Free some space and try again.")).toBeInTheDocument();
+    expect(screen.queryByText("No space left on device")).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Remove Garden from the list" })).toBeInTheDocument();
+  });
+});
