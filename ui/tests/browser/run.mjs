@@ -108,7 +108,7 @@ await step("create a Safe with the meter, a recovery key, then an empty Safe", a
   await dialog.getByLabel("I have printed or written down the key.").check();
   await dialog.getByRole("button", { name: "Done" }).click();
   await grid(page).waitFor();
-  await page.getByText("This folder is empty").waitFor();
+  await page.getByText("This folder is empty", { exact: true }).waitFor();
   await shot(page, "empty-safe-light");
 });
 
