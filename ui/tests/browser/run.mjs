@@ -180,6 +180,10 @@ await step("the demo Safe: browse, info, PDF and text preview, dialogs, accessib
   await page.getByRole("dialog", { name: "Settings" }).waitFor();
   await axe(page, "settings dialog");
   await shot(page, "settings-light");
+  await page.getByRole("tab", { name: "Security" }).focus();
+  await page.keyboard.press("ArrowRight");
+  await page.getByRole("tab", { name: "Appearance", selected: true }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), "Appearance");
   await page.keyboard.press("Escape");
   await page.getByRole("button", { name: "Activity (0 running)" }).click();
   await page.getByRole("button", { name: "Backup" }).click();
