@@ -141,6 +141,29 @@ await step("new folder, import, tag, search, preview an image", async () => {
   await preview.waitFor({ state: "detached" });
 });
 
+await step("the row menu: move into a folder, rename; from the mouse and from the keys", async () => {
+  const page = light;
+  await page.getByRole("button", { name: "Holiday" }).first().click();
+  await row(page, "Quarterly report.pdf").click({ button: "right" });
+  await page.getByRole("menuitem", { name: "Move to…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Move 1 item" });
+  await dialog.getByRole("button", { name: "Trips" }).click();
+  await dialog.getByRole("button", { name: "Move into “Trips”" }).click();
+  await row(page, "Quarterly report.pdf").waitFor({ state: "detached" });
+  await row(page, "whiteboard.jpg").click();
+  await page.keyboard.press("Shift+F10");
+  await page.getByRole("menu").waitFor();
+  await shot(page, "row-menu-light");
+  await axe(page, "row menu");
+  await page.getByRole("menuitem", { name: "Rename" }).click();
+  const input = page.getByLabel("New name for whiteboard.jpg");
+  await input.fill("Whiteboard sketch.jpg");
+  await input.press("Enter");
+  await row(page, "Whiteboard sketch.jpg").waitFor();
+  await row(page, "Trips").dblclick();
+  await row(page, "Quarterly report.pdf").waitFor();
+});
+
 await step("lock, wrong password starts the countdown, then unlock", async () => {
   const page = light;
   await page.keyboard.press("Control+l");

@@ -232,6 +232,20 @@ export const de: Messages = {
     restoredTo_one: "Wiederhergestellt nach {{where}}", restoredTo_other: "{{count}} Objekte wiederhergestellt",
     moved_one: "{{count}} Objekt verschoben", moved_other: "{{count}} Objekte verschoben",
   },
+  menu: {
+    label: "Aktionen für die ausgewählten Objekte",
+    open: "Öffnen",
+    rename: "Umbenennen",
+    favorite: "Zu Favoriten hinzufügen",
+    unfavorite: "Aus Favoriten entfernen",
+    moveTo: "Verschieben nach…",
+  },
+  move: {
+    title_one: "{{count}} Objekt verschieben", title_other: "{{count}} Objekte verschieben",
+    folders: "Ordner hier",
+    noSubfolders: "Hier sind keine Ordner.",
+    here: "Nach „{{name}}“ verschieben",
+  },
   trash: {
     emptyTitle: "Papierkorb leeren?",
     emptyMessage_one: "Das Objekt im Papierkorb wird endgültig gelöscht. Das lässt sich nicht rückgängig machen.",

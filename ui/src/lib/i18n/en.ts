@@ -231,6 +231,20 @@ export const en = {
     restoredTo_one: "Restored to {{where}}", restoredTo_other: "Restored {{count}} items",
     moved_one: "Moved {{count}} item", moved_other: "Moved {{count}} items",
   },
+  menu: {
+    label: "Actions for the chosen items",
+    open: "Open",
+    rename: "Rename",
+    favorite: "Add to favorites",
+    unfavorite: "Remove from favorites",
+    moveTo: "Move to…",
+  },
+  move: {
+    title_one: "Move {{count}} item", title_other: "Move {{count}} items",
+    folders: "Folders here",
+    noSubfolders: "No folders in here.",
+    here: "Move into “{{name}}”",
+  },
   trash: {
     emptyTitle: "Empty the trash?",
     emptyMessage_one: "The item in the trash will be deleted for good. This cannot be undone.",
