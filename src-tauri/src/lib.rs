@@ -4,6 +4,7 @@
 //! [`with_commands`]; `capabilities/default.json` says which window may call
 //! them.
 
+#[cfg(test)]
 mod bindings;
 pub mod dto;
 

@@ -31,9 +31,15 @@ fn arca_binary() -> PathBuf {
     binary
 }
 
+/// The state folder of this user (the back-off after wrong passwords lives there).
+fn state_home() -> PathBuf {
+    std::env::temp_dir().join(format!("arca-journey-state-{}", std::process::id()))
+}
+
 /// Runs `arca ARGS --password-stdin` with `stdin`.
 fn arca(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(arca_binary())
+        .env("XDG_STATE_HOME", state_home())
         .args(args)
         .arg("--password-stdin")
         .stdin(Stdio::piped())
@@ -50,8 +56,30 @@ fn arca(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn ok(args: &[&str], stdin: &str) -> String {
+/// Runs a command as a person would after a wrong password: told to wait (exit 11, "try
+/// again in N s"), they wait and try again.
+fn patiently(args: &[&str], stdin: &str) -> Output {
     let output = arca(args, stdin);
+    if output.status.code() != Some(11) {
+        return output;
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let seconds: u64 = stderr
+        .split("try again in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("exit 11 without the seconds to wait: {stderr}"));
+    assert!(
+        seconds <= 4,
+        "a wait of {seconds} s after one or two wrong passwords"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(seconds));
+    arca(args, stdin)
+}
+
+fn ok(args: &[&str], stdin: &str) -> String {
+    let output = patiently(args, stdin);
     assert!(
         output.status.success(),
         "arca {args:?} failed ({}): {}",
@@ -153,6 +181,7 @@ fn a_year_with_a_safe() {
     let found = ok(&["search", safe, "accountant"], PASSWORD);
     assert!(found.contains("/Documents/Taxes"), "{found}");
     let cat = Command::new(arca_binary())
+        .env("XDG_STATE_HOME", state_home())
         .args([
             "cat",
             safe,
@@ -200,7 +229,7 @@ fn a_year_with_a_safe() {
         &["recovery", "reset", safe],
         &format!("{recovery_key}\n{NEW_PASSWORD}\n"),
     );
-    assert_eq!(arca(&["ls", safe], PASSWORD).status.code(), Some(3));
+    assert_eq!(patiently(&["ls", safe], PASSWORD).status.code(), Some(3));
     assert_eq!(listing(safe, NEW_PASSWORD), before);
 
     // Then the disk damages the attribute database: the backup rebuilds it.

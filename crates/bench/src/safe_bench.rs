@@ -430,12 +430,12 @@ fn scaling(root: &Path, many: usize) -> Result<()> {
     println!(
         "  search exact  {:>8.1} ms   ({} found)",
         search_time.as_secs_f64() * 1e3,
-        found.len()
+        found.1
     );
     println!(
         "  search prefix {:>8.1} ms   ({} found)",
         prefix_time.as_secs_f64() * 1e3,
-        prefix.len()
+        prefix.1
     );
     Ok(())
 }

@@ -26,10 +26,14 @@ pub enum Exit {
     NewerFormat,
     /// The command finished, but some files could not be done; each is listed.
     Incomplete,
+    /// Too many wrong passwords in a row: the next attempt must wait.
+    TryLater,
+    /// Another program is writing to the Safe or backup.
+    InUse,
 }
 
 /// Every exit code with its meaning; `arca --help` prints this table.
-const TABLE: [(u8, &str); 11] = [
+const TABLE: [(u8, &str); 13] = [
     (0, "success"),
     (
         1,
@@ -37,11 +41,11 @@ const TABLE: [(u8, &str); 11] = [
     ),
     (
         2,
-        "usage: invalid arguments, an empty or non-UTF-8 password, IN and OUT the same file, \
-         OUT exists and --force was not given, no terminal to ask a password on, the two \
-         entries of a new password differ, a weak new password without --accept-weak, an \
-         invalid name, or an operation the item's state does not allow (e.g. moving a folder \
-         into itself)",
+        "usage: invalid arguments, an empty or non-UTF-8 password, a mistyped recovery key, IN \
+         and OUT the same file, OUT exists and --force was not given, no terminal to ask a \
+         password on, the two entries of a new password differ, a weak new password without \
+         --accept-weak, an invalid name, a source that holds the Safe, or an operation the \
+         item's state does not allow (e.g. moving a folder into itself)",
     ),
     (
         3,
@@ -56,7 +60,8 @@ const TABLE: [(u8, &str); 11] = [
     ),
     (
         5,
-        "I/O error: input missing or unreadable, output not writable, disk full",
+        "I/O error: input missing or unreadable, output not writable, disk full, read-only \
+         media (a Safe there can be read, not changed)",
     ),
     (
         6,
@@ -82,7 +87,17 @@ const TABLE: [(u8, &str); 11] = [
     ),
     (
         10,
-        "incomplete: some files could not be imported (each is listed); the others were",
+        "incomplete: some items could not be imported (unreadable, a link or special file, \
+         changed meanwhile: each is listed); the others were",
+    ),
+    (
+        11,
+        "try later: too many wrong passwords or recovery keys in a row; the error says how \
+         many seconds to wait (2, 4, 8 … up to 300)",
+    ),
+    (
+        12,
+        "in use: another program is writing to the Safe (or the backup); the error names it",
     ),
 ];
 
@@ -100,6 +115,8 @@ impl Exit {
             Self::Damaged => 8,
             Self::NewerFormat => 9,
             Self::Incomplete => 10,
+            Self::TryLater => 11,
+            Self::InUse => 12,
         }
     }
 }
@@ -150,6 +167,13 @@ impl Failure {
         }
     }
 
+    /// The same failure with other advice.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = hint.into();
+        self
+    }
+
     /// A usage failure with a message.
     pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self::new(Exit::Usage, anyhow::Error::msg(message.into()), hint)
@@ -180,10 +204,12 @@ mod tests {
             Exit::Damaged,
             Exit::NewerFormat,
             Exit::Incomplete,
+            Exit::TryLater,
+            Exit::InUse,
         ] {
             assert!(TABLE.iter().any(|(code, _)| *code == exit.code()));
         }
         let codes: Vec<u8> = TABLE.iter().map(|(code, _)| *code).collect();
-        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     }
 }

@@ -96,6 +96,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    if let Err(error) = arca_cryptor::keep_secrets_out_of_core_dumps() {
+        eprintln!(
+            "arca: warning: cannot turn core dumps off ({error}); a crash could leave keys on disk"
+        );
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Create(args) => create::create(args),

@@ -25,10 +25,12 @@ const EXAMPLES: &str = "\
 Examples:
   arca rncryptor encrypt --password-stdin notes.txt notes.rncryptor < password-file
   printf '%s' \"$PASSWORD\" | arca rncryptor decrypt --password-stdin notes.rncryptor notes.txt
+  arca rncryptor decrypt --keys-file keys.txt blob.bin blob.out
   arca rncryptor decrypt --enc-key \"$ENC_HEX\" --hmac-key \"$HMAC_HEX\" blob.bin blob.out
 
-Keys given on the command line are visible to other local users (e.g. in `ps`); prefer
---password-stdin on shared machines.";
+A keys file (or --keys-stdin) holds two lines: the AES-256 key, then the HMAC-SHA256 key, each
+as 64 hex digits. Keys given on the command line are visible to other local users (e.g. in
+`ps`); prefer --keys-file, --keys-stdin or --password-stdin on shared machines.";
 
 /// The `arca rncryptor` subcommands.
 #[derive(Subcommand)]
@@ -44,6 +46,7 @@ pub enum Command {
 fn usage(command: &str) -> String {
     format!(
         "arca rncryptor {command} --password-stdin [--iterations N] [--force] IN OUT\n       \
+         arca rncryptor {command} --keys-file FILE | --keys-stdin [--force] IN OUT\n       \
          arca rncryptor {command} --enc-key HEX64 --hmac-key HEX64 [--force] IN OUT"
     )
 }
@@ -57,7 +60,7 @@ fn after_help() -> String {
 #[command(group(
     ArgGroup::new("credentials")
         .required(true)
-        .args(["password_stdin", "enc_key"])
+        .args(["password_stdin", "enc_key", "keys_file", "keys_stdin"])
 ))]
 pub struct Options {
     /// Read the password from standard input: all of it, minus one trailing line break ("\n" or
@@ -71,9 +74,18 @@ pub struct Options {
         value_name = "N",
         default_value_t = Iterations::RNCRYPTOR.get(),
         value_parser = clap::value_parser!(u32).range(1..),
-        conflicts_with_all = ["enc_key", "hmac_key"]
+        conflicts_with_all = ["enc_key", "hmac_key", "keys_file", "keys_stdin"]
     )]
     iterations: u32,
+
+    /// Read the two keys of a key-based message from this file: the AES-256 key on line 1,
+    /// the HMAC-SHA256 key on line 2, each as 64 hex digits
+    #[arg(long, value_name = "FILE")]
+    keys_file: Option<PathBuf>,
+
+    /// Read the two keys from standard input, as in a keys file
+    #[arg(long)]
+    keys_stdin: bool,
 
     /// The AES-256 key of a key-based message, as 64 hex digits
     #[arg(long, value_name = "HEX64", requires = "hmac_key")]
@@ -175,7 +187,11 @@ impl Job {
                 secret_input::encryption_key(encryption)?,
                 secret_input::hmac_key(hmac)?,
             )),
-            _ => None,
+            _ => match (&options.keys_file, options.keys_stdin) {
+                (Some(file), _) => Some(secret_input::keys_from_file(file)?),
+                (None, true) => Some(secret_input::keys_from_stdin()?),
+                (None, false) => None,
+            },
         };
         let iterations = Iterations::new(options.iterations).ok_or_else(|| {
             Failure::usage(
@@ -190,10 +206,10 @@ impl Job {
             ));
         }
         let source = if options.input.as_os_str() == "-" {
-            if keys.is_none() {
+            if keys.is_none() || options.keys_stdin {
                 return Err(Failure::usage(
-                    "IN cannot be `-` (standard input) with --password-stdin: the password is \
-                     read from there",
+                    "IN cannot be `-` (standard input) with --password-stdin or --keys-stdin: \
+                     the secret is read from there",
                     "give IN as a file path",
                 ));
             }
@@ -224,7 +240,7 @@ impl Job {
     }
 
     fn create_output(&self) -> Result<AtomicFile, Failure> {
-        AtomicFile::create(&self.output).map_err(|error| {
+        AtomicFile::create_exported(&self.output).map_err(|error| {
             Failure::new(
                 Exit::Io,
                 anyhow::Error::new(error)

@@ -6,7 +6,7 @@
 
 use std::io::{self, IsTerminal, Read};
 
-use arca_cryptor::{EncryptionKey, HmacKey, Password, RecoveryKey};
+use arca_cryptor::{CipherKeys, EncryptionKey, HmacKey, Password, RecoveryKey};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::exit::{Exit, Failure};
@@ -82,14 +82,63 @@ pub fn prompt(prompt: &str) -> Result<Password, Failure> {
             "pass --password-stdin and pipe the password into arca (see `arca help COMMAND`)",
         ));
     }
-    let text = rpassword::prompt_password(prompt).map_err(|error| {
+    eprint!("{prompt}");
+    let typed = read_line_without_echo().map_err(|error| {
         Failure::new(
             Exit::Io,
             anyhow::Error::new(error).context("cannot read the password from the terminal"),
             "type it at the prompt, or pass --password-stdin and pipe it into arca",
         )
-    })?;
-    Ok(Password::new(text))
+    });
+    eprintln!();
+    let mut bytes = typed?;
+    if bytes.last() == Some(&b'\n') {
+        let kept = bytes.len() - 1;
+        bytes.truncate(kept);
+    }
+    password_from_bytes(bytes)
+}
+
+/// Reads one line from the terminal on standard input with echo off, into a buffer that
+/// leaves no copy of what was typed behind (a `String` read line by line would, each time it
+/// grows). Echo is restored whatever happens.
+fn read_line_without_echo() -> io::Result<Zeroizing<Vec<u8>>> {
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    let stdin = io::stdin();
+    let saved = tcgetattr(&stdin)?;
+    let mut quiet = saved.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    quiet.local_modes.insert(LocalModes::ECHONL);
+    tcsetattr(&stdin, OptionalActions::Flush, &quiet)?;
+    let read = read_line_zeroizing(stdin.lock());
+    let restored = tcsetattr(&stdin, OptionalActions::Flush, &saved);
+    let line = read?;
+    restored?;
+    Ok(line)
+}
+
+/// Reads up to and including the first line break, one byte at a time (a terminal in line
+/// mode hands over whole lines anyway), growing without leaving copies.
+fn read_line_zeroizing(mut reader: impl Read) -> io::Result<Zeroizing<Vec<u8>>> {
+    let mut line = Zeroizing::new(Vec::with_capacity(256));
+    let mut byte = Zeroizing::new([0u8; 1]);
+    loop {
+        match reader.read(&mut byte[..]) {
+            Ok(0) => return Ok(line),
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        }
+        if line.len() == line.capacity() {
+            let mut grown = Zeroizing::new(Vec::with_capacity(2 * line.capacity()));
+            grown.extend_from_slice(&line);
+            line = grown;
+        }
+        line.push(byte[0]);
+        if byte[0] == b'\n' {
+            return Ok(line);
+        }
+    }
 }
 
 /// Reads a new password typed twice at no-echo prompts; the two entries must be the same.
@@ -201,6 +250,65 @@ fn key_failure(error: arca_cryptor::Error) -> Failure {
     )
 }
 
+/// The two keys in the text of a keys file: the encryption key on the first line, the HMAC
+/// key on the second, each as 64 hex digits (surrounding white space ignored).
+fn keys_from_text(mut bytes: Zeroizing<Vec<u8>>, source: &str) -> Result<CipherKeys, Failure> {
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => text,
+        Err(_) => {
+            bytes.zeroize();
+            return Err(Failure::usage(
+                format!("{source} is not text"),
+                "give the two keys as 64 hex digits each, one per line",
+            ));
+        }
+    };
+    let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
+    let (Some(encryption), Some(hmac), None) = (lines.next(), lines.next(), lines.next()) else {
+        return Err(Failure::usage(
+            format!("{source} must hold exactly two lines: the AES-256 key, then the HMAC key"),
+            "give each key as 64 hex digits on a line of its own",
+        ));
+    };
+    Ok(CipherKeys::new(
+        encryption_key(encryption.to_owned())?,
+        hmac_key(hmac.to_owned())?,
+    ))
+}
+
+/// The keys of a key-based message from a keys file.
+pub fn keys_from_file(path: &std::path::Path) -> Result<CipherKeys, Failure> {
+    let file = std::fs::File::open(path).map_err(|error| {
+        Failure::new(
+            Exit::Io,
+            anyhow::Error::new(error)
+                .context(format!("cannot read the keys file '{}'", path.display())),
+            "check the path of --keys-file",
+        )
+    })?;
+    let bytes = read_all_zeroizing(file.take(4096)).map_err(|error| {
+        Failure::new(
+            Exit::Io,
+            anyhow::Error::new(error)
+                .context(format!("cannot read the keys file '{}'", path.display())),
+            "check the path of --keys-file",
+        )
+    })?;
+    keys_from_text(bytes, "the keys file")
+}
+
+/// The keys of a key-based message from standard input.
+pub fn keys_from_stdin() -> Result<CipherKeys, Failure> {
+    let bytes = read_all_zeroizing(io::stdin().lock().take(4096)).map_err(|error| {
+        Failure::new(
+            Exit::Io,
+            anyhow::Error::new(error).context("cannot read the keys from standard input"),
+            "pipe the two keys into arca, one per line",
+        )
+    })?;
+    keys_from_text(bytes, "standard input")
+}
+
 /// The encryption key given to `--enc-key`.
 pub fn encryption_key(hex_text: String) -> Result<EncryptionKey, Failure> {
     let bytes = decode_key("--enc-key", hex_text)?;
@@ -260,6 +368,15 @@ mod tests {
     #[test]
     fn invalid_utf8_is_refused() {
         assert!(password_from_bytes(Zeroizing::new(b"ab\xff".to_vec())).is_err());
+    }
+
+    #[test]
+    fn a_typed_line_ends_at_its_line_break() {
+        let line = read_line_zeroizing(&b"a long passphrase\nnext"[..]).unwrap();
+        assert_eq!(&line[..], b"a long passphrase\n");
+        let long = "x".repeat(1000);
+        let line = read_line_zeroizing(long.as_bytes()).unwrap();
+        assert_eq!(&line[..], long.as_bytes());
     }
 
     #[test]

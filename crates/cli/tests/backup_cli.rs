@@ -20,8 +20,17 @@ const NOT_FOUND: i32 = 6;
 const CLASH: i32 = 7;
 const DAMAGED: i32 = 8;
 
+/// The `arca` binary, with a state folder of its own for each run: the back-off after wrong
+/// passwords (tested on its own in exit_codes.rs) never slows down another test.
 fn arca() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_arca"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_arca"));
+    command.env(
+        "XDG_STATE_HOME",
+        std::env::temp_dir()
+            .join("arca-cli-tests")
+            .join(uuid::Uuid::new_v4().to_string()),
+    );
+    command
 }
 
 /// `arca ARGS... --password-stdin` with `stdin`.

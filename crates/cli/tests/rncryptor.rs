@@ -27,8 +27,17 @@ const MALFORMED: i32 = 4;
 const IO: i32 = 5;
 const USAGE: i32 = 2;
 
+/// The `arca` binary, with a state folder of its own for each run: the back-off after wrong
+/// passwords (tested on its own in exit_codes.rs) never slows down another test.
 fn arca() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_arca"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_arca"));
+    command.env(
+        "XDG_STATE_HOME",
+        std::env::temp_dir()
+            .join("arca-cli-tests")
+            .join(uuid::Uuid::new_v4().to_string()),
+    );
+    command
 }
 
 fn with_password(direction: &str, stdin: &[u8], input: &Path, output: &Path) -> Assert {

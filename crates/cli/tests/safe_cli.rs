@@ -109,8 +109,17 @@ impl Fixture {
     }
 }
 
+/// The `arca` binary, with a state folder of its own for each run: the back-off after wrong
+/// passwords (tested on its own in exit_codes.rs) never slows down another test.
 fn arca() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_arca"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_arca"));
+    command.env(
+        "XDG_STATE_HOME",
+        std::env::temp_dir()
+            .join("arca-cli-tests")
+            .join(uuid::Uuid::new_v4().to_string()),
+    );
+    command
 }
 
 /// Bytes of every value, not a whole number of AES blocks.

@@ -64,6 +64,13 @@ impl Mode {
     pub fn min_message_len(self) -> usize {
         self.header_len() + BLOCK_LEN + HMAC_LEN
     }
+
+    /// The length of the message holding `cleartext_len` bytes: header, the cleartext padded
+    /// to whole blocks (PKCS#7 always adds 1 to 16 bytes), HMAC.
+    pub fn message_len(self, cleartext_len: u64) -> u64 {
+        let blocks = cleartext_len / BLOCK_LEN as u64 + 1;
+        self.header_len() as u64 + blocks * BLOCK_LEN as u64 + HMAC_LEN as u64
+    }
 }
 
 impl fmt::Display for Mode {
@@ -209,6 +216,14 @@ mod tests {
             assert_eq!(bytes.len(), header.mode().header_len());
             assert_eq!(Header::parse(&bytes).unwrap(), header);
         }
+    }
+
+    #[test]
+    fn message_lengths_at_block_boundaries() {
+        for (cleartext, message) in [(0, 66), (1, 66), (15, 66), (16, 82), (17, 82)] {
+            assert_eq!(Mode::Keys.message_len(cleartext), message, "{cleartext}");
+        }
+        assert_eq!(Mode::Password.message_len(0), 82);
     }
 
     #[test]

@@ -18,6 +18,10 @@ impl Iterations {
     /// Arca's count for the Safe Key File and the Recovery Key File.
     pub const KEY_FILE: Self = Self(NonZeroU32::new(1_000_000).unwrap());
 
+    /// The highest count a Safe or backup may ask for (about four seconds of derivation here):
+    /// a manifest that names more is damaged or hostile, and would keep every unlock spinning.
+    pub const CEILING: u32 = 20_000_000;
+
     /// An iteration count, or `None` for zero.
     pub fn new(count: u32) -> Option<Self> {
         NonZeroU32::new(count).map(Self)

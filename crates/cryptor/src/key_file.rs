@@ -23,19 +23,36 @@ use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
 use crate::decrypt::decrypt;
+use crate::durable::write_atomically_private;
 use crate::encrypt::Encryptor;
 use crate::error::Error;
 use crate::format::KEY_LEN;
 use crate::kdf::Iterations;
 use crate::recovery::RecoveryKey;
 use crate::secret::{CipherKeys, EncryptionKey, HmacKey, Password, SecretArray};
-use crate::sink::{CleartextBuffer, write_atomically_private};
+use crate::sink::CleartextBuffer;
 
 /// The payload version this build writes and the newest it reads.
 pub const KEY_FILE_PAYLOAD_VERSION: u16 = 1;
 const PAYLOAD_LEN: usize = 2 + 16 + 3 * KEY_LEN;
 /// Key files are tiny; anything larger is damaged, and is not read whole into memory.
 const MAX_KEY_FILE_LEN: u64 = 64 * 1024;
+
+/// What derived keys are for; each purpose has its own fixed HKDF label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyPurpose {
+    /// A backup's item records and index (backup format 2 on).
+    BackupRecords,
+}
+
+impl KeyPurpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Self::BackupRecords => b"arca backup records v2",
+        }
+    }
+}
 
 /// The unlocked keys of one Safe. The layer above uses them through this handle (to build
 /// encryptors and decryptors and to open the database) and never sees their bytes.
@@ -77,6 +94,24 @@ impl SafeKeys {
     /// Credentials for the Safe's data files (key-based messages).
     pub fn data_credentials(&self) -> Credentials<'_> {
         Credentials::Keys(&self.file_keys)
+    }
+
+    /// Keys for one purpose other than data files, derived from the file keys with HKDF-SHA256
+    /// under the purpose's fixed label: a message sealed for one purpose never opens as
+    /// another (a data file copied among a backup's records is not a record).
+    pub fn derived_keys(&self, purpose: KeyPurpose) -> CipherKeys {
+        let mut input = Zeroizing::new([0u8; 2 * KEY_LEN]);
+        input[..KEY_LEN].copy_from_slice(self.file_keys.encryption.0.expose());
+        input[KEY_LEN..].copy_from_slice(self.file_keys.hmac.0.expose());
+        let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(None, &input[..]);
+        let mut output = Zeroizing::new([0u8; 2 * KEY_LEN]);
+        if hkdf.expand(purpose.label(), &mut output[..]).is_err() {
+            unreachable!("64 bytes is far below HKDF-SHA256's limit");
+        }
+        CipherKeys::new(
+            EncryptionKey(SecretArray::from_array(&output[..KEY_LEN])),
+            HmacKey(SecretArray::from_array(&output[KEY_LEN..])),
+        )
     }
 
     /// Calls `open` with the database key as SQLCipher's raw-key literal (`x'…'`, 64 hex

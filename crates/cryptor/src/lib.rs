@@ -4,6 +4,8 @@
 //!   [`Encryptor`], [`Decryptor`] / [`decrypt`]. Decrypted cleartext goes to a [`Sink`] that
 //!   releases it only after the HMAC has matched ([`CleartextBuffer`], [`AtomicFile`]).
 //!   A large stream can be sealed on two threads with [`encrypt_pipelined`], into the same bytes.
+//! - Random access into a key-based message ([`SeekableDecryptor`]), checked chunk by chunk
+//!   against the hashes [`ChunkHasher`] recorded when it was written.
 //! - PBKDF2-HMAC-SHA1 with an explicit [`Iterations`] count; a message's two keys are derived
 //!   in parallel.
 //! - The Safe Key File and Recovery Key File ([`SafeKeys`]), and [`RecoveryKey`]s.
@@ -19,6 +21,7 @@
 mod crash_point;
 mod credentials;
 mod decrypt;
+mod durable;
 mod encrypt;
 mod error;
 pub mod format;
@@ -26,8 +29,10 @@ mod kdf;
 mod key_file;
 mod pipelined;
 mod primitives;
+mod process;
 mod recovery;
 mod secret;
+mod seekable;
 mod sink;
 
 pub use crash_point::crash_point;
@@ -35,20 +40,23 @@ pub use crash_point::crash_point;
 pub use crash_point::crash_points_passed;
 pub use credentials::Credentials;
 pub use decrypt::{Decryptor, decrypt, decrypt_with};
+pub use durable::{
+    AtomicFile, PARTIAL_EXPORT_SUFFIX, Prepared, is_partial_export, sync_parent_dir,
+    write_atomically_deferred, write_atomically_private,
+};
 pub use encrypt::Encryptor;
 pub use error::{Error, RecoveryKeyTypo};
 pub use format::{HmacTag, Mode};
 pub use kdf::Iterations;
-pub use key_file::{KEY_FILE_PAYLOAD_VERSION, SafeKeys};
+pub use key_file::{KEY_FILE_PAYLOAD_VERSION, KeyPurpose, SafeKeys};
 pub use pipelined::{
     PIPELINE_MIN_LEN, PipelineError, Sealed, encrypt_pipelined, encrypt_pipelined_with_rng,
 };
+pub use process::keep_secrets_out_of_core_dumps;
 pub use recovery::{RECOVERY_KEY_SYMBOLS, RecoveryKey};
 pub use secret::{CipherKeys, EncryptionKey, HmacKey, Password};
-pub use sink::{
-    AtomicFile, CleartextBuffer, Sink, sync_parent_dir, write_atomically_deferred,
-    write_atomically_private,
-};
+pub use seekable::{CHUNK_LEN, ChunkHasher, ChunkHashes, Keyed, SeekableDecryptor, chunk_hashes};
+pub use sink::{CleartextBuffer, Sink};
 
 /// Unauthenticated primitives, exposed so that standard test vectors (Wycheproof) and benchmarks
 /// run through the same code the messages use. Never use them to protect data.

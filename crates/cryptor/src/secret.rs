@@ -25,6 +25,13 @@ impl<const N: usize> SecretArray<N> {
         Some(secret)
     }
 
+    /// From a slice known to be `N` bytes long (a sub-slice of a fixed-size secret).
+    pub(crate) fn from_array(bytes: &[u8]) -> Self {
+        let mut secret = Self::zeroed();
+        secret.0.copy_from_slice(&bytes[..N]);
+        secret
+    }
+
     pub(crate) fn random<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self, Error> {
         let mut secret = Self::zeroed();
         rng.try_fill_bytes(&mut secret.0[..])

@@ -9,8 +9,8 @@ use std::fs;
 use std::io::Write;
 
 use arca_cryptor::{
-    CleartextBuffer, Credentials, Encryptor, Error, Iterations, KEY_FILE_PAYLOAD_VERSION, Password,
-    RecoveryKey, RecoveryKeyTypo, SafeKeys, decrypt,
+    CleartextBuffer, Credentials, Encryptor, Error, Iterations, KEY_FILE_PAYLOAD_VERSION,
+    KeyPurpose, Password, RecoveryKey, RecoveryKeyTypo, SafeKeys, decrypt,
 };
 use common::{PinnedRng, fast_iterations, noise, seal};
 use uuid::Uuid;
@@ -265,4 +265,34 @@ fn a_mistyped_recovery_key_is_a_typo_and_a_wrong_one_a_failed_unlock() {
     ));
     let opened = SafeKeys::open_recovery_file(&sealed, &recovery_key, fast_iterations()).unwrap();
     assert_same_keys(&keys, &opened);
+}
+
+#[test]
+fn derived_keys_are_separate_from_the_data_keys_and_stable() {
+    let keys = SafeKeys::generate(safe_id()).unwrap();
+    let records = keys.derived_keys(KeyPurpose::BackupRecords);
+    let record = seal(Credentials::Keys(&records), b"a backup record");
+    // A record never opens as a data file, nor a data file as a record.
+    assert!(matches!(
+        decrypt(keys.data_credentials(), &record[..], CleartextBuffer::new()),
+        Err(Error::Authentication)
+    ));
+    let data_file = seal(keys.data_credentials(), b"a data file");
+    assert!(matches!(
+        decrypt(
+            Credentials::Keys(&records),
+            &data_file[..],
+            CleartextBuffer::new()
+        ),
+        Err(Error::Authentication)
+    ));
+    // The same keys derive the same record keys (a backup opens after an unlock).
+    let again = keys.derived_keys(KeyPurpose::BackupRecords);
+    let opened = decrypt(
+        Credentials::Keys(&again),
+        &record[..],
+        CleartextBuffer::new(),
+    )
+    .unwrap();
+    assert_eq!(&opened[..], b"a backup record");
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::item::{Item, ItemUpdate, name_key};
+use crate::name::validate_name;
 
 /// One change to the Safe's attributes.
 #[derive(Debug, Clone)]
@@ -21,6 +22,7 @@ pub(crate) enum Change {
     UpdateItem { id: Uuid, update: ItemUpdate },
     DeleteItem { id: Uuid },
     InsertTag { id: Uuid, name: String },
+    RenameTag { id: Uuid, name: String },
     DeleteTag { id: Uuid },
     TagItem { item: Uuid, tag: Uuid },
     UntagItem { item: Uuid, tag: Uuid },
@@ -66,8 +68,25 @@ impl<'c> ChangeSet<'c> {
         self.at
     }
 
-    /// Applies `change` and logs it.
+    /// Applies `change` and logs it. Every name that reaches the database passes the name
+    /// rule here, whatever path it came by (an import, a rename, a restore, a sync).
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for a name that breaks the rule (nothing is written); database
+    /// errors.
     pub(crate) fn apply(&mut self, change: Change) -> Result<()> {
+        match &change {
+            Change::InsertItem(item) => validate_name(&item.name)?,
+            Change::UpdateItem { update, .. } => {
+                if let Some(name) = &update.name {
+                    validate_name(name)?;
+                }
+            }
+            Change::InsertTag { name, .. } | Change::RenameTag { name, .. } => {
+                crate::tags::validate_tag(name)?;
+            }
+            _ => {}
+        }
         let (entity, entity_id, action, fields) = self.write(&change)?;
         let seq = self.clock.entry(self.device_id).or_insert(0);
         *seq += 1;
@@ -157,6 +176,25 @@ impl<'c> ChangeSet<'c> {
                 )?;
                 ("tag", *id, "insert", json!({ "name": name }))
             }
+            Change::RenameTag { id, name } => {
+                expect_one(
+                    execute_cached(
+                        tx,
+                        "UPDATE tags SET name = ?2 WHERE id = ?1",
+                        params![id, name],
+                    )?,
+                    "tag",
+                    *id,
+                )?;
+                let items: Vec<Uuid> = tx
+                    .prepare_cached("SELECT item FROM item_tags WHERE tag = ?1")?
+                    .query_map([id], |row| row.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for item in items {
+                    self.refresh_search_tags(item)?;
+                }
+                ("tag", *id, "update", json!({ "name": name }))
+            }
             Change::DeleteTag { id } => {
                 let items: Vec<Uuid> = tx
                     .prepare("SELECT item FROM item_tags WHERE tag = ?1")?
@@ -228,10 +266,10 @@ impl<'c> ChangeSet<'c> {
             set("content", Box::new(content.as_str()));
         }
         if let Some(hmac_tag) = &update.hmac_tag {
-            set("hmac_tag", Box::new(hmac_tag.clone()));
+            set("hmac_tag", Box::new(*hmac_tag));
         }
         if let Some(sha256) = &update.sha256 {
-            set("sha256", Box::new(sha256.clone()));
+            set("sha256", Box::new(*sha256));
         }
         if sets.is_empty() {
             return Ok(());

@@ -4,19 +4,19 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io;
 
-use arca_cryptor::format::{BLOCK_LEN, HMAC_LEN, KEY_HEADER_LEN};
-use arca_cryptor::{Decryptor, HmacTag, Sink, decrypt_with};
-use sha2::{Digest, Sha256};
+use arca_cryptor::{Decryptor, decrypt_with};
 use uuid::Uuid;
 
 use crate::changes::Change;
+use crate::data_file::{CheckSink, data_file_len, recorded_tag, trailing_tag};
 use crate::error::{Error, Result};
 use crate::item::{Content, Item, ItemUpdate, Kind};
-use crate::job::JobControl;
+use crate::job::{JobControl, Observer, Phase, Progress, Reporter};
+use crate::lock::LOCK_FILE;
 use crate::query::{self, ITEM_COLUMNS};
-use crate::safe::Safe;
+use crate::safe::{Open, Safe};
 use crate::time;
 
 /// One thing `check` found wrong.
@@ -27,6 +27,9 @@ pub enum Problem {
     Database { message: String },
     /// A present file's data file is gone.
     MissingDataFile { path: String },
+    /// A file whose content was found missing or damaged earlier (and marked so): it stays a
+    /// problem until it is restored from a backup or deleted.
+    MissingContent { path: String },
     /// A data file that is not the recorded one (size, tag or content differ).
     DamagedDataFile { path: String, reason: String },
     /// A data file no item refers to.
@@ -46,6 +49,8 @@ pub struct CheckReport {
     pub files_checked: u64,
     /// Problems found (before repair).
     pub problems: Vec<Problem>,
+    /// The check was stopped before its end (cancelled, or the Safe was locked).
+    pub stopped: bool,
     /// What repair did, one line each.
     pub repairs: Vec<String>,
 }
@@ -57,51 +62,14 @@ impl CheckReport {
     }
 }
 
-/// A sink that only hashes and counts: checking decrypts without keeping anything.
-#[derive(Default)]
-struct HashingSink {
-    hasher: Sha256,
-    len: u64,
-}
-
-impl Write for HashingSink {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.hasher.update(data);
-        self.len += data.len() as u64;
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Sink for HashingSink {
-    type Output = ([u8; 32], u64);
-    fn commit(self) -> io::Result<([u8; 32], u64)> {
-        Ok((self.hasher.finalize().into(), self.len))
-    }
-}
-
-/// The last 32 bytes of a data file: its HMAC tag.
-fn trailing_tag(file: &mut File) -> io::Result<[u8; HMAC_LEN]> {
-    let mut tag = [0u8; HMAC_LEN];
-    file.seek(SeekFrom::End(-(HMAC_LEN as i64)))?;
-    file.read_exact(&mut tag)?;
-    file.seek(SeekFrom::Start(0))?;
-    Ok(tag)
-}
-
-/// The size of a key-based message holding `cleartext` bytes.
-fn data_file_len(cleartext: u64) -> u64 {
-    KEY_HEADER_LEN as u64 + (cleartext / BLOCK_LEN as u64 + 1) * BLOCK_LEN as u64 + HMAC_LEN as u64
-}
-
-impl Safe {
-    /// Checks the Safe; with `full`, decrypts every file; with `repair`, fixes what it safely can.
-    ///
-    /// # Errors
-    /// [`Error::Database`] or [`Error::Io`] if checking itself fails.
-    pub fn check(&mut self, full: bool, repair: bool) -> Result<CheckReport> {
+impl Open<'_> {
+    pub(crate) fn check(
+        &mut self,
+        full: bool,
+        repair: bool,
+        control: &JobControl,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<CheckReport> {
         let mut report = CheckReport::default();
         // SQLCipher's check verifies every page's HMAC, unused pages included, which SQLite's
         // never reads; SQLite's fails with an error, not a list, on a page that does not verify.
@@ -119,7 +87,7 @@ impl Safe {
             }
         }
         let damaged_database = !report.problems.is_empty();
-        match self.check_items(&mut report, full, repair) {
+        match self.check_items(&mut report, full, repair, control, reporter) {
             Err(error @ (Error::Database(_) | Error::DamagedDatabase(_))) if damaged_database => {
                 report.problems.push(Problem::Database {
                     message: format!("the items cannot be read to check their data files: {error}"),
@@ -139,7 +107,14 @@ impl Safe {
     }
 
     /// Every file's data file, orphans and half-finished work; with `repair`, the fixes.
-    fn check_items(&mut self, report: &mut CheckReport, full: bool, repair: bool) -> Result<()> {
+    fn check_items(
+        &mut self,
+        report: &mut CheckReport,
+        full: bool,
+        repair: bool,
+        control: &JobControl,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<()> {
         let files: Vec<Item> = self
             .db()
             .prepare(&format!(
@@ -147,7 +122,11 @@ impl Safe {
             ))?
             .query_map([], query::item_from_row)?
             .collect::<rusqlite::Result<_>>()?;
-        let jobs = self.interrupted_imports()?;
+        let jobs: Vec<Uuid> = self
+            .interrupted_imports(&HashSet::new())?
+            .into_iter()
+            .map(|job| job.id)
+            .collect();
         let in_jobs: HashSet<Uuid> = self
             .db()
             .prepare("SELECT item FROM import_entries JOIN import_jobs ON import_jobs.id = import_entries.job WHERE import_entries.state = 'pending'")?
@@ -155,7 +134,22 @@ impl Safe {
             .collect::<rusqlite::Result<_>>()?;
         let mut missing = Vec::new();
         let mut stale_pending = Vec::new();
+        reporter.progress = Progress::new(
+            files.len() as u64,
+            files
+                .iter()
+                .filter(|item| item.content == Content::Present)
+                .map(|item| item.size)
+                .sum(),
+        );
+        reporter.phase(Phase::Verifying);
         for item in &files {
+            if !control.proceed() {
+                report.stopped = true;
+                return Ok(());
+            }
+            reporter.progress.current = self.path_of(item.id).ok();
+            reporter.progress.files_done += 1;
             match item.content {
                 Content::Present => {
                     report.files_checked += 1;
@@ -163,7 +157,11 @@ impl Safe {
                         missing.push(item.id);
                         report.problems.push(problem);
                     }
+                    reporter.progress.bytes_done += item.size;
                 }
+                Content::Missing => report.problems.push(Problem::MissingContent {
+                    path: self.path_of(item.id)?,
+                }),
                 Content::Pending if !in_jobs.contains(&item.id) => {
                     stale_pending.push(item.id);
                     report.problems.push(Problem::PendingWithoutJob {
@@ -172,7 +170,10 @@ impl Safe {
                 }
                 _ => {}
             }
+            reporter.report(false);
         }
+        reporter.progress.current = None;
+        reporter.phase(Phase::Finished);
         for &job in &jobs {
             let files_left: u64 = self.db().query_row(
                 "SELECT count(*) FROM import_entries WHERE job = ?1 AND state = 'pending'",
@@ -195,19 +196,19 @@ impl Safe {
                 .file_name()
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if name.ends_with(".tmp") && path.is_file() {
+            if name.ends_with(".tmp") && name != LOCK_FILE && path.is_file() {
                 temporaries.push(path);
                 report.problems.push(Problem::TemporaryFile { file: name });
             }
         }
         let files_dir = self.layout().files_dir();
-        for shard in fs::read_dir(&files_dir).map_err(Error::io(&files_dir))? {
-            let shard = shard.map_err(Error::io(&files_dir))?.path();
-            if !shard.is_dir() {
+        for shard in fs::read_dir(&files_dir).map_err(Error::store(None))? {
+            let shard = shard.map_err(Error::store(None))?.path();
+            if !fs::symlink_metadata(&shard).is_ok_and(|metadata| metadata.is_dir()) {
                 continue;
             }
-            for entry in fs::read_dir(&shard).map_err(Error::io(&shard))? {
-                let path = entry.map_err(Error::io(&shard))?.path();
+            for entry in fs::read_dir(&shard).map_err(Error::store(None))? {
+                let path = entry.map_err(Error::store(None))?.path();
                 let name = path
                     .file_name()
                     .map(|name| name.to_string_lossy().into_owned())
@@ -263,36 +264,34 @@ impl Safe {
                 reason: reason.to_owned(),
             }))
         };
+        let store = |error| Error::StoreIo {
+            item: Some(path.clone()),
+            error,
+        };
         let mut file = match File::open(&data_file) {
             Ok(file) => file,
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 return Ok(Some(Problem::MissingDataFile { path }));
             }
-            Err(error) => return Err(Error::io(&data_file)(error)),
+            Err(error) => return Err(store(error)),
         };
-        let length = file.metadata().map_err(Error::io(&data_file))?.len();
+        let length = file.metadata().map_err(store)?.len();
         if length != data_file_len(item.size) {
             return damaged("its size does not match the recorded size");
         }
-        let Some(tag) = item
-            .hmac_tag
-            .as_deref()
-            .and_then(|tag| hex::decode(tag).ok())
-            .and_then(|bytes| HmacTag::from_slice(&bytes))
-        else {
+        let Some(tag) = recorded_tag(item) else {
             return damaged("no valid HMAC tag is recorded for it");
         };
-        if &trailing_tag(&mut file).map_err(Error::io(&data_file))? != tag.as_bytes() {
+        if &trailing_tag(&mut file).map_err(store)? != tag.as_bytes() {
             return damaged("its data file was replaced by another or rolled back");
         }
         if full {
-            let decryptor = Decryptor::new(self.keys().data_credentials(), HashingSink::default())
+            let decryptor = Decryptor::new(self.keys().data_credentials(), CheckSink::new(true))
                 .expecting_tag(tag);
             match decrypt_with(decryptor, io::BufReader::with_capacity(256 * 1024, file)) {
-                Ok((sha256, _)) if item.sha256.as_deref() == Some(hex::encode(sha256).as_str()) => {
-                }
+                Ok((sha256, _)) if sha256 == item.sha256 => {}
                 Ok(_) => return damaged("its content does not match the recorded SHA-256"),
-                Err(arca_cryptor::Error::Io(error)) => return Err(Error::io(&data_file)(error)),
+                Err(arca_cryptor::Error::Io(error)) => return Err(store(error)),
                 Err(_) => return damaged("its data file was modified or damaged"),
             }
         }
@@ -309,10 +308,12 @@ impl Safe {
         orphans: &[(std::path::PathBuf, Option<Uuid>)],
     ) -> Result<()> {
         for path in temporaries {
-            fs::remove_file(path).map_err(Error::io(path))?;
+            fs::remove_file(path).map_err(Error::store(None))?;
             report.repairs.push(format!(
                 "removed the unfinished temporary file {}",
-                path.display()
+                path.strip_prefix(self.layout().root())
+                    .unwrap_or(path)
+                    .display()
             ));
         }
         for &job in jobs {
@@ -350,7 +351,9 @@ impl Safe {
                 )),
                 None => report.repairs.push(format!(
                     "left {} in place: it does not decrypt with this Safe's keys",
-                    path.display()
+                    path.strip_prefix(self.layout().root())
+                        .unwrap_or(path)
+                        .display()
                 )),
             }
         }
@@ -364,12 +367,12 @@ impl Safe {
         id: Option<Uuid>,
         folder: &mut Option<Uuid>,
     ) -> Result<Option<String>> {
-        let mut file = File::open(path).map_err(Error::io(path))?;
+        let mut file = File::open(path).map_err(Error::store(None))?;
         let Ok(tag) = trailing_tag(&mut file) else {
             return Ok(None);
         };
-        let decryptor = Decryptor::new(self.keys().data_credentials(), HashingSink::default());
-        let Ok((sha256, size)) = decrypt_with(decryptor, io::BufReader::new(file)) else {
+        let decryptor = Decryptor::new(self.keys().data_credentials(), CheckSink::new(true));
+        let Ok((Some(sha256), size)) = decrypt_with(decryptor, io::BufReader::new(file)) else {
             return Ok(None);
         };
         let id = match id {
@@ -381,7 +384,7 @@ impl Safe {
             if let Some(shard) = destination.parent() {
                 fs::create_dir_all(shard).map_err(Error::io(shard))?;
             }
-            fs::rename(path, &destination).map_err(Error::io(path))?;
+            fs::rename(path, &destination).map_err(Error::store(None))?;
         }
         let parent = match *folder {
             Some(parent) => parent,
@@ -415,10 +418,32 @@ impl Safe {
             comment: "Recovered by check --repair: this data file had no entry in the database."
                 .to_owned(),
             content: Content::Present,
-            hmac_tag: Some(hex::encode(tag)),
-            sha256: Some(hex::encode(sha256)),
+            hmac_tag: Some(tag),
+            sha256: Some(sha256),
         }))?;
         changes.commit()?;
         Ok(Some(name))
+    }
+}
+
+impl Safe {
+    /// Checks the Safe; with `full`, decrypts every file; with `repair`, fixes what it safely
+    /// can (repair needs a Safe open for writing). Files marked missing stay a problem until
+    /// they are restored from a backup or deleted.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or [`Error::StoreIo`] if checking itself fails; [`Error::ReadOnly`]
+    /// for a repair of a Safe open for reading.
+    pub fn check(
+        &self,
+        full: bool,
+        repair: bool,
+        control: &JobControl,
+        observer: Observer<'_>,
+    ) -> Result<CheckReport> {
+        self.job(control, repair, |open| {
+            let mut reporter = Reporter::new(observer, Progress::new(0, 0));
+            open.check(full, repair, control, &mut reporter)
+        })
     }
 }

@@ -1,7 +1,12 @@
-//! The Safe layer's error type.
+//! The Safe layer's error type, and the kinds programs act on.
+//!
+//! Messages name the thing that failed and never contain key material or a path inside a
+//! Safe's store (data files are named by the item they hold).
 
 use std::io;
 use std::path::PathBuf;
+
+use crate::lock::Holder;
 
 /// What can go wrong with a Safe. Each message names the thing that failed.
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +18,12 @@ pub enum Error {
     /// The recovery key is wrong, or the recovery key file is damaged.
     #[error("wrong recovery key, or the Safe's recovery key file is damaged")]
     WrongRecoveryKey,
+    /// Too many wrong passwords or recovery keys in a row: the next attempt must wait.
+    #[error("too many wrong attempts: try again in {seconds} s")]
+    TryLater {
+        /// Seconds until the next attempt is allowed.
+        seconds: u32,
+    },
     /// The Safe has no recovery key file.
     #[error("this Safe has no recovery key (create one with the Safe Password first)")]
     NoRecoveryKey,
@@ -53,29 +64,52 @@ pub enum Error {
     /// The attribute database cannot be opened with the Safe's key, or is corrupt.
     #[error("the Safe's attribute database is damaged or does not belong to this Safe: {0}")]
     DamagedDatabase(String),
+    /// Another program (or another handle) is writing to the Safe or backup.
+    #[error("{what} is in use by {}; wait until it has finished", holder.as_ref().map_or_else(|| "another program".to_owned(), ToString::to_string))]
+    LockedByOther {
+        /// "the Safe" or "the backup".
+        what: &'static str,
+        /// Who holds it, if it said.
+        holder: Option<Holder>,
+    },
+    /// The Safe is open read-only: nothing can be changed.
+    #[error("the Safe is open read-only ({reason}); nothing was changed")]
+    ReadOnly {
+        /// Why it is read-only.
+        reason: String,
+    },
+    /// The Safe was locked: its keys are gone until it is unlocked again.
+    #[error("the Safe is locked")]
+    SafeLocked,
     /// An item or tag the change names does not exist.
     #[error("no {entity} with id {id}")]
     NotFound {
-        /// "item" or "tag".
+        /// "item", "tag" or "import job".
         entity: &'static str,
         /// Its UUID.
         id: uuid::Uuid,
     },
     /// Nothing at this path inside the Safe.
-    #[error("no such file or folder in the Safe: {0}")]
+    #[error("no such file or folder in the Safe: {}", crate::name::escape_for_display(.0))]
     PathNotFound(String),
     /// A path goes through a file as if it were a folder.
-    #[error("{0} is a file, not a folder")]
+    #[error("{} is a file, not a folder", crate::name::escape_for_display(.0))]
     NotAFolder(String),
+    /// No tag of that name.
+    #[error("no tag named {0:?}")]
+    TagNotFound(String),
     /// The folder already holds an item of that name.
-    #[error("{folder} already contains an item named {name:?}")]
+    #[error(
+        "{} already contains an item named {name:?}",
+        crate::name::escape_for_display(folder)
+    )]
     NameClash {
         /// The name.
         name: String,
         /// The folder's path in the Safe.
         folder: String,
     },
-    /// A name that cannot be used for an item.
+    /// A name that cannot be used for an item (or a tag).
     #[error("{name:?} cannot be used as a name: {reason}")]
     InvalidName {
         /// The name.
@@ -84,19 +118,22 @@ pub enum Error {
         reason: &'static str,
     },
     /// A folder cannot be moved into itself or below itself.
-    #[error("cannot move {0} into itself")]
+    #[error("cannot move {} into itself", crate::name::escape_for_display(.0))]
     MoveIntoItself(String),
     /// The operation needs an item outside the trash (or in it).
     #[error("{0}")]
     TrashState(String),
     /// A file's content cannot be read back; the item is named.
-    #[error("{path}: {reason}")]
+    #[error("{}: {reason}", crate::name::escape_for_display(path))]
     DamagedFile {
         /// The item's path in the Safe.
         path: String,
         /// What is wrong.
         reason: String,
     },
+    /// A source of an import is the Safe itself, contains it, or lies inside it.
+    #[error("{0} is the Safe itself or holds it; choose files outside the Safe")]
+    SourceInSafe(PathBuf),
     /// The backup target is neither empty nor an Arca backup.
     #[error("{0} is not an Arca backup (no backup.json) and is not empty; choose an empty folder")]
     NotABackup(PathBuf),
@@ -122,20 +159,161 @@ pub enum Error {
     /// A cryptographic operation failed.
     #[error(transparent)]
     Crypto(arca_cryptor::Error),
-    /// A file operation failed.
-    #[error("{path}: {source}")]
+    /// A file operation failed on a file outside the Safe's store (or on the Safe's own
+    /// manifest and key files).
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file or folder concerned.
         path: PathBuf,
         /// What the OS said.
-        source: io::Error,
+        error: io::Error,
     },
+    /// Reading or writing the Safe's store (data files, the database) failed.
+    #[error("the Safe's storage{}: {error}", item.as_ref().map_or_else(String::new, |item| format!(" (for {})", crate::name::escape_for_display(item))))]
+    StoreIo {
+        /// The item whose data file it was, if any.
+        item: Option<String>,
+        /// What the OS said.
+        error: io::Error,
+    },
+}
+
+/// The kinds of failure a program tells apart: the command line maps each to an exit code and
+/// advice, the app to a message. Stable across versions (new kinds may be added).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Wrong Safe Password (or a damaged key file).
+    WrongPassword,
+    /// Wrong recovery key (or a damaged recovery key file).
+    WrongRecoveryKey,
+    /// A recovery key mistyped (its form or checksum is wrong).
+    RecoveryKeyTypo,
+    /// The back-off after wrong attempts is running.
+    TryLater,
+    /// The Safe (or backup) has no recovery key.
+    NoRecoveryKey,
+    /// Not an Arca Safe.
+    NotASafe,
+    /// The new Safe's folder (or a restore's) exists already.
+    AlreadyExists,
+    /// Written by a newer Arca.
+    NewerFormat,
+    /// Part of the Safe or backup is damaged or was tampered with.
+    Damaged,
+    /// The attribute database is damaged (it can be rebuilt from a backup).
+    DamagedDatabase,
+    /// No such item, path, tag or job.
+    NotFound,
+    /// A name is taken.
+    NameClash,
+    /// A name (or tag) breaks the rule.
+    InvalidName,
+    /// A folder cannot go into itself.
+    MoveIntoItself,
+    /// The item is (or is not) in the trash.
+    TrashState,
+    /// Another program is writing to the Safe or backup.
+    LockedByOther,
+    /// Read-only media, or a Safe opened read-only.
+    ReadOnly,
+    /// The disk is full.
+    DiskFull,
+    /// Any other failure to read or write a file.
+    Io,
+    /// The Safe was locked.
+    SafeLocked,
+    /// An argument is not acceptable (an empty password, a source inside the Safe).
+    InvalidInput,
+    /// The folder is neither empty nor a backup.
+    NotABackup,
+    /// The backup belongs to another Safe.
+    ForeignBackup,
+    /// Anything else.
+    Internal,
 }
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
         let path = path.into();
-        move |source| Self::Io { path, source }
+        move |error| Self::Io { path, error }
+    }
+
+    /// An I/O failure on the store, naming the item (never the data file's path).
+    pub(crate) fn store(item: impl Into<Option<String>>) -> impl FnOnce(io::Error) -> Self {
+        let item = item.into();
+        move |error| Self::StoreIo { item, error }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        use arca_cryptor::Error as Crypto;
+        match self {
+            Self::WrongPassword => ErrorKind::WrongPassword,
+            Self::WrongRecoveryKey => ErrorKind::WrongRecoveryKey,
+            Self::TryLater { .. } => ErrorKind::TryLater,
+            Self::NoRecoveryKey => ErrorKind::NoRecoveryKey,
+            Self::NotASafe(_) => ErrorKind::NotASafe,
+            Self::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Self::NewerFormat { .. } => ErrorKind::NewerFormat,
+            Self::DamagedManifest { .. }
+            | Self::ForeignKeyFile { .. }
+            | Self::DamagedFile { .. }
+            | Self::DamagedBackup { .. } => ErrorKind::Damaged,
+            Self::DamagedDatabase(_) => ErrorKind::DamagedDatabase,
+            Self::LockedByOther { .. } => ErrorKind::LockedByOther,
+            Self::ReadOnly { .. } => ErrorKind::ReadOnly,
+            Self::SafeLocked => ErrorKind::SafeLocked,
+            Self::NotFound { .. } | Self::PathNotFound(_) | Self::NotAFolder(_) => {
+                ErrorKind::NotFound
+            }
+            Self::TagNotFound(_) => ErrorKind::NotFound,
+            Self::NameClash { .. } => ErrorKind::NameClash,
+            Self::InvalidName { .. } => ErrorKind::InvalidName,
+            Self::MoveIntoItself(_) => ErrorKind::MoveIntoItself,
+            Self::TrashState(_) => ErrorKind::TrashState,
+            Self::SourceInSafe(_) => ErrorKind::InvalidInput,
+            Self::NotABackup(_) => ErrorKind::NotABackup,
+            Self::ForeignBackup { .. } => ErrorKind::ForeignBackup,
+            Self::Database(error) => database_kind(error),
+            Self::Crypto(Crypto::RecoveryKeyTypo(_)) => ErrorKind::RecoveryKeyTypo,
+            Self::Crypto(Crypto::EmptyPassword) => ErrorKind::InvalidInput,
+            Self::Crypto(Crypto::Io(error)) => io_kind(error),
+            Self::Crypto(
+                Crypto::Authentication
+                | Crypto::UnexpectedTag
+                | Crypto::Truncated
+                | Crypto::Misaligned
+                | Crypto::UnsupportedVersion(_)
+                | Crypto::UnsupportedOptions(_),
+            ) => ErrorKind::Damaged,
+            Self::Crypto(_) => ErrorKind::Internal,
+            Self::Io { error, .. } | Self::StoreIo { error, .. } => io_kind(error),
+        }
+    }
+}
+
+fn io_kind(error: &io::Error) -> ErrorKind {
+    match error.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => ErrorKind::DiskFull,
+        io::ErrorKind::ReadOnlyFilesystem => ErrorKind::ReadOnly,
+        io::ErrorKind::NotFound => ErrorKind::NotFound,
+        _ => ErrorKind::Io,
+    }
+}
+
+fn database_kind(error: &rusqlite::Error) -> ErrorKind {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => ErrorKind::DiskFull,
+        Some(rusqlite::ErrorCode::ReadOnly) => ErrorKind::ReadOnly,
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            ErrorKind::LockedByOther
+        }
+        Some(rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::CannotOpen) => {
+            ErrorKind::Io
+        }
+        _ => ErrorKind::Internal,
     }
 }
 

@@ -1,34 +1,44 @@
 //! Importing files and folders, in two phases.
 //!
-//! Phase 1 walks the sources and records, in one transaction, every item (files with content
-//! *pending*) and the job's work list. Phase 2 encrypts each file to a temporary data file on
-//! several threads and renames it into place; a batch of files at a time is then made durable
-//! by one file-system sync and marked *present* in one transaction. A crash or kill at any point
-//! leaves a Safe that opens, has lost nothing that was present before, and resumes the job with
-//! [`Safe::resume_import`].
+//! Phase 1 walks the sources (without following links) and records, in one transaction, every
+//! item (files with content *pending*), the job's work list and the device and inode of each
+//! source file. Phase 2 encrypts each file to a temporary data file on several threads and
+//! renames it into place; a batch of files at a time is then made durable by one file-system
+//! sync and marked *present* in one transaction. A crash or kill at any point leaves a Safe
+//! that opens, has lost nothing that was present before, and resumes the job with
+//! [`Safe::resume_import`] (or drops it with [`Safe::abandon_import`]).
+//!
+//! Phase 2 opens each source without following a link and without blocking (a FIFO put in its
+//! place cannot hang the job) and imports it only if it is still the file phase 1 recorded.
+//! Pausing stops the workers inside the file they are on; locking the Safe interrupts the job
+//! (it stays resumable); cancelling takes back the files not yet imported.
 
 use std::collections::HashSet;
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use arca_cryptor::{AtomicFile, Encryptor, SafeKeys, Sink};
+use arca_cryptor::{AtomicFile, ChunkHasher, ChunkHashes, Encryptor, SafeKeys, Sink};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use crate::changes::{Change, ChangeSet};
+use crate::data_file::store_chunks;
 use crate::error::{Error, Result};
 use crate::item::{Content, Item, ItemUpdate, Kind, name_key};
-use crate::job::{JobControl, Progress, Reporter};
+use crate::job::{InFlight, JobControl, Observer, Phase, Progress, Reporter, Stop};
 use crate::layout::Layout;
+use crate::name::{escape_bytes, map_os_name};
 use crate::organise::free_name_where;
+use crate::problem::{ItemProblem, ProblemKind};
 use crate::query;
-use crate::safe::Safe;
+use crate::safe::{Open, Safe};
 use crate::time;
 
 /// What to do when an imported (or exported) item's name is taken.
@@ -50,17 +60,8 @@ pub struct ImportOptions {
     pub into: Option<Uuid>,
     /// Name clashes at the top level of the import.
     pub on_clash: OnClash,
-    /// Worker threads; all cores for `None`.
+    /// Worker threads; all cores (at least 16) for `None`.
     pub threads: Option<usize>,
-}
-
-/// A source path and what happened to it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FileProblem {
-    /// The source path.
-    pub path: PathBuf,
-    /// What went wrong, or why it was left out.
-    pub problem: String,
 }
 
 /// The outcome of an import job.
@@ -74,12 +75,43 @@ pub struct ImportReport {
     pub folders: u64,
     /// Cleartext bytes imported.
     pub bytes: u64,
-    /// Sources left out on purpose (symbolic links, special files, name clashes with skip).
-    pub skipped: Vec<FileProblem>,
-    /// Files that could not be read; everything else was imported.
-    pub failed: Vec<FileProblem>,
+    /// Sources left out because their name was taken and the person chose to skip.
+    pub skipped: Vec<ItemProblem>,
+    /// Sources not imported (unreadable, a link or special file, changed meanwhile); everything
+    /// else was.
+    pub failed: Vec<ItemProblem>,
+    /// Names changed to follow the name rule (the original bytes are in the sentence).
+    pub renamed: Vec<ItemProblem>,
     /// The job was cancelled; files not yet encrypted were taken out of the Safe again.
     pub cancelled: bool,
+    /// The job was interrupted (the Safe was locked): it is resumable.
+    pub interrupted: bool,
+}
+
+impl ImportReport {
+    /// Whether everything chosen was imported (skips the person asked for aside).
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty() && !self.cancelled && !self.interrupted
+    }
+}
+
+/// An import that did not finish (crash, full disk, lock): what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportJob {
+    /// The job's UUID.
+    pub id: Uuid,
+    /// When it started (nanoseconds since the Unix epoch).
+    pub created_at: i64,
+    /// It was paused by the person when it stopped.
+    pub paused: bool,
+    /// Files already imported.
+    pub files_done: u64,
+    /// Files still to import.
+    pub files_left: u64,
+    /// Their cleartext bytes.
+    pub bytes_left: u64,
+    /// What the person chose to import (paths on this computer, for people).
+    pub sources: Vec<String>,
 }
 
 /// Files finished per transaction in phase 2, at most.
@@ -100,24 +132,48 @@ fn default_threads() -> usize {
 struct Planned {
     item: Item,
     source: PathBuf,
+    identity: Option<(u64, u64)>,
 }
 
 /// Phase 1's work list, built before anything is written.
-struct Plan {
+struct Plan<'r, 'o> {
     now: i64,
     items: Vec<Planned>,
     replaced: Vec<Uuid>,
-    skipped: Vec<FileProblem>,
+    skipped: Vec<ItemProblem>,
+    failed: Vec<ItemProblem>,
+    renamed: Vec<ItemProblem>,
     /// (parent, NFC name) of every item planned so far.
     taken: HashSet<(Option<Uuid>, String)>,
+    reporter: &'r mut Reporter<'o>,
+    control: &'r JobControl,
 }
 
-impl Plan {
-    fn skip(&mut self, path: &Path, problem: impl Into<String>) {
-        self.skipped.push(FileProblem {
-            path: path.to_path_buf(),
-            problem: problem.into(),
-        });
+/// A device and inode, which phase 2 checks a source still has.
+#[cfg(unix)]
+fn identity(metadata: &Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(_: &Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+fn shown(path: &Path) -> String {
+    escape_bytes(path.as_os_str().as_encoded_bytes())
+}
+
+impl Plan<'_, '_> {
+    fn problem(&mut self, kind: ProblemKind, path: &Path, problem: impl Into<String>) {
+        let problem = ItemProblem::new(kind, problem).path(shown(path));
+        self.reporter.problem(&problem);
+        match kind {
+            ProblemKind::Skipped => self.skipped.push(problem),
+            ProblemKind::Renamed => self.renamed.push(problem),
+            _ => self.failed.push(problem),
+        }
     }
 
     fn is_taken(
@@ -131,6 +187,26 @@ impl Plan {
             || (existing_parent && query::live_child(db, parent, name)?.is_some()))
     }
 
+    /// The name to import `path` under, following the name rule; a changed name is reported.
+    fn name_of(&mut self, path: &Path) -> Option<String> {
+        let os_name = match path.file_name() {
+            Some(name) => name.to_os_string(),
+            None => fs::canonicalize(path).ok()?.file_name()?.to_os_string(),
+        };
+        let mapped = map_os_name(&os_name);
+        if let Some(original) = mapped.original {
+            self.problem(
+                ProblemKind::Renamed,
+                path,
+                format!(
+                    "imported as {:?}: the name {original:?} is not valid UTF-8 or holds control characters",
+                    mapped.name
+                ),
+            );
+        }
+        Some(mapped.name)
+    }
+
     fn add_source(
         &mut self,
         db: &Connection,
@@ -141,18 +217,30 @@ impl Plan {
         let metadata = match fs::symlink_metadata(source) {
             Ok(metadata) => metadata,
             Err(error) => {
-                self.skip(source, format!("cannot read: {error}"));
+                self.problem(
+                    ProblemKind::Unreadable,
+                    source,
+                    format!("cannot read: {error}"),
+                );
                 return Ok(());
             }
         };
-        let Some(name) = source_name(source) else {
-            self.skip(source, "has no file name to import it under");
+        let Some(name) = self.name_of(source) else {
+            self.problem(
+                ProblemKind::Unreadable,
+                source,
+                "has no file name to import it under",
+            );
             return Ok(());
         };
         let existing = query::live_child(db, parent, &name)?;
         let name = match (existing, on_clash) {
             (Some(_), OnClash::Skip) => {
-                self.skip(source, format!("skipped: {name:?} is already in the Safe"));
+                self.problem(
+                    ProblemKind::Skipped,
+                    source,
+                    format!("skipped: {name:?} is already in the Safe"),
+                );
                 return Ok(());
             }
             (Some(existing), OnClash::Replace) if !self.replaced.contains(&existing.id) => {
@@ -177,34 +265,43 @@ impl Plan {
     ) -> Result<()> {
         let mut stack = vec![(source, metadata, name, parent)];
         while let Some((source, metadata, name, parent)) = stack.pop() {
+            if !self.control.proceed() {
+                return Ok(());
+            }
             let file_type = metadata.file_type();
             let kind = if file_type.is_dir() {
                 Kind::Folder
             } else if file_type.is_file() {
                 Kind::File
             } else if file_type.is_symlink() {
-                self.skip(&source, "symbolic link, not followed");
+                self.problem(
+                    ProblemKind::NotARegularFile,
+                    &source,
+                    "a symbolic link: not followed, not imported",
+                );
                 continue;
             } else {
-                self.skip(
+                self.problem(
+                    ProblemKind::NotARegularFile,
                     &source,
-                    "special file (device, socket or pipe), not imported",
+                    "a special file (device, socket or pipe): not imported",
                 );
                 continue;
             };
             let id = Uuid::new_v4();
             self.taken.insert((parent, name_key(&name)));
+            let size = if kind == Kind::File {
+                metadata.len()
+            } else {
+                0
+            };
             self.items.push(Planned {
                 item: Item {
                     id,
                     parent,
                     kind,
                     name,
-                    size: if kind == Kind::File {
-                        metadata.len()
-                    } else {
-                        0
-                    },
+                    size,
                     created_at: metadata.created().ok().and_then(time::to_ns),
                     modified_at: metadata.modified().ok().and_then(time::to_ns),
                     added_at: self.now,
@@ -220,8 +317,14 @@ impl Plan {
                     sha256: None,
                 },
                 source: source.clone(),
+                identity: identity(&metadata),
             });
+            let progress = &mut self.reporter.progress;
             if kind == Kind::File {
+                progress.files_total += 1;
+                progress.bytes_total += size;
+                progress.current = Some(shown(&source));
+                self.reporter.report(false);
                 continue;
             }
             let mut entries = match fs::read_dir(&source) {
@@ -229,15 +332,20 @@ impl Plan {
                     .filter_map(|entry| match entry {
                         Ok(entry) => Some(entry.path()),
                         Err(error) => {
-                            self.skip(&source, format!("an entry could not be read: {error}"));
+                            self.problem(
+                                ProblemKind::Unreadable,
+                                &source,
+                                format!("an entry of this folder could not be read: {error}"),
+                            );
                             None
                         }
                     })
                     .collect::<Vec<_>>(),
                 Err(error) => {
-                    self.skip(
+                    self.problem(
+                        ProblemKind::Unreadable,
                         &source,
-                        format!("folder cannot be read, imported empty: {error}"),
+                        format!("this folder cannot be read (imported empty): {error}"),
                     );
                     continue;
                 }
@@ -247,11 +355,15 @@ impl Plan {
                 let metadata = match fs::symlink_metadata(&child) {
                     Ok(metadata) => metadata,
                     Err(error) => {
-                        self.skip(&child, format!("cannot read: {error}"));
+                        self.problem(
+                            ProblemKind::Unreadable,
+                            &child,
+                            format!("cannot read: {error}"),
+                        );
                         continue;
                     }
                 };
-                let Some(child_name) = source_name(&child) else {
+                let Some(child_name) = self.name_of(&child) else {
                     continue;
                 };
                 let child_name = free_name_where(&child_name, |candidate| {
@@ -266,13 +378,17 @@ impl Plan {
     }
 }
 
-/// The name to import a path under: its last component, made valid UTF-8.
-fn source_name(path: &Path) -> Option<String> {
-    let name = match path.file_name() {
-        Some(name) => name.to_os_string(),
-        None => fs::canonicalize(path).ok()?.file_name()?.to_os_string(),
+/// Refuses a source that is the Safe, holds it, or lies inside it: importing it would read
+/// files while they are written, or encrypt the Safe into itself.
+fn refuse_source_in_safe(safe_root: &Path, source: &Path) -> Result<()> {
+    let (Ok(root), Ok(source_path)) = (fs::canonicalize(safe_root), fs::canonicalize(source))
+    else {
+        return Ok(());
     };
-    Some(name.to_string_lossy().into_owned())
+    if root.starts_with(&source_path) || source_path.starts_with(&root) {
+        return Err(Error::SourceInSafe(source.to_path_buf()));
+    }
+    Ok(())
 }
 
 /// One file's phase-2 work.
@@ -280,16 +396,20 @@ struct Task {
     item: Uuid,
     source: PathBuf,
     size: u64,
+    identity: Option<(u64, u64)>,
 }
 
 enum Outcome {
     Done {
         size: u64,
-        tag: String,
-        sha256: String,
+        tag: [u8; 32],
+        sha256: [u8; 32],
+        chunks: ChunkHashes,
     },
-    /// The source could not be read: reported, the rest of the job goes on.
-    SourceFailed(String),
+    /// The source could not be read (or is not the file recorded): reported, the job goes on.
+    SourceFailed(ProblemKind, String),
+    /// The job was paused into a stop inside this file: it stays pending.
+    Stopped,
     /// The Safe could not be written (disk full, I/O error): the job stops, resumable.
     DestinationFailed(Error),
 }
@@ -320,171 +440,372 @@ impl PipelineSlots {
     }
 }
 
-fn encrypt_file(
-    keys: &SafeKeys,
-    source: &Path,
-    destination: &Path,
-    buffer: &mut [u8],
-    pipelines: &PipelineSlots,
-) -> Outcome {
-    let mut file = match File::open(source) {
-        Ok(file) => file,
-        Err(error) => return Outcome::SourceFailed(format!("cannot open: {error}")),
-    };
-    let expected_len = match file.metadata() {
-        Ok(metadata) if metadata.is_file() => metadata.len(),
-        Ok(_) => return Outcome::SourceFailed("is no longer a regular file".to_owned()),
-        Err(error) => return Outcome::SourceFailed(format!("cannot read: {error}")),
-    };
-    let destination_error = |error: io::Error| {
-        Outcome::DestinationFailed(Error::Io {
-            path: destination.to_path_buf(),
-            source: error,
-        })
-    };
-    // Made durable with the rest of its batch, by one file-system sync before the batch's
-    // rows say it is present.
-    let output = match AtomicFile::create_private_deferred(destination) {
-        Ok(output) => output,
-        Err(error) => return destination_error(error),
-    };
-    if expected_len >= arca_cryptor::PIPELINE_MIN_LEN && pipelines.take() {
-        // One large file would keep one core busy while the other waits: split its encryption
-        // from its hashing and writing. (A file that changes size meanwhile is still sealed
-        // whole; the length only chooses the path.)
-        let sealed = arca_cryptor::encrypt_pipelined(keys.data_credentials(), &mut file, output);
-        pipelines.give_back();
-        return match sealed {
-            Ok(sealed) => match sealed.writer.commit() {
-                Ok(_) => Outcome::Done {
-                    size: sealed.cleartext_len,
-                    tag: hex::encode(sealed.tag.as_bytes()),
-                    sha256: hex::encode(sealed.cleartext_sha256),
-                },
-                Err(error) => destination_error(error),
-            },
-            Err(arca_cryptor::PipelineError::Read(error)) => {
-                Outcome::SourceFailed(format!("read failed: {error}"))
-            }
-            Err(arca_cryptor::PipelineError::Encrypt(error)) => destination_error(error.into()),
-        };
-    }
-    let mut encryptor = match Encryptor::new(keys.data_credentials(), output) {
-        Ok(encryptor) => encryptor,
-        Err(error) => return destination_error(error.into()),
-    };
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    loop {
-        let read = match file.read(buffer) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Outcome::SourceFailed(format!("read failed: {error}")),
-        };
-        hasher.update(&buffer[..read]);
-        if let Err(error) = encryptor.write_all(&buffer[..read]) {
-            return destination_error(error);
-        }
-        size += read as u64;
-    }
-    let (output, tag) = match encryptor.finish() {
-        Ok(finished) => finished,
-        Err(error) => return destination_error(error.into()),
-    };
-    if let Err(error) = output.commit() {
-        return destination_error(error);
-    }
-    Outcome::Done {
-        size,
-        tag: hex::encode(tag.as_bytes()),
-        sha256: hex::encode(hasher.finalize()),
+/// The error a source read returns once the job is stopped.
+#[derive(Debug)]
+struct JobStopped;
+
+impl std::fmt::Display for JobStopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the job was stopped")
     }
 }
 
-impl Safe {
-    /// Imports files and folders (recursively) into the Safe.
-    ///
-    /// Unreadable sources, special files and symbolic links are reported in the report and the
-    /// rest goes on. `control` pauses, resumes or cancels the job from another thread.
-    ///
-    /// # Errors
-    /// [`Error::NotAFolder`] or [`Error::NotFound`] for the target folder; [`Error::Io`] if the
-    /// Safe cannot be written (disk full…): the job then stays recorded and
-    /// [`Safe::resume_import`] finishes it.
-    pub fn import(
+impl std::error::Error for JobStopped {}
+
+fn is_stop(error: &io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<JobStopped>().is_some())
+}
+
+/// A source file read under the job's control: a pause waits inside the file, a stop ends it,
+/// and the bytes read count as progress at once.
+struct Controlled<'a> {
+    file: File,
+    control: &'a JobControl,
+    in_flight: &'a InFlight,
+    read: u64,
+}
+
+impl Read for Controlled<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        if !self.control.proceed() {
+            return Err(io::Error::other(JobStopped));
+        }
+        let read = self.file.read(buffer)?;
+        self.in_flight.add(read as u64);
+        self.read += read as u64;
+        Ok(read)
+    }
+}
+
+impl Drop for Controlled<'_> {
+    fn drop(&mut self) {
+        self.in_flight.sub(self.read);
+    }
+}
+
+/// Opens a source as phase 1 recorded it: no link followed, no FIFO waited on, and the same
+/// device and inode.
+fn open_source(task: &Task) -> std::result::Result<File, Outcome> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+    );
+    let file = options.open(&task.source).map_err(|error| {
+        if error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            Outcome::SourceFailed(
+                ProblemKind::ChangedSinceScan,
+                "was replaced by a symbolic link after it was found: not imported".to_owned(),
+            )
+        } else {
+            Outcome::SourceFailed(ProblemKind::Unreadable, format!("cannot open: {error}"))
+        }
+    })?;
+    let metadata = file.metadata().map_err(|error| {
+        Outcome::SourceFailed(ProblemKind::Unreadable, format!("cannot read: {error}"))
+    })?;
+    if !metadata.is_file() {
+        return Err(Outcome::SourceFailed(
+            ProblemKind::ChangedSinceScan,
+            "is no longer a regular file: not imported".to_owned(),
+        ));
+    }
+    if task.identity.is_some() && identity(&metadata) != task.identity {
+        return Err(Outcome::SourceFailed(
+            ProblemKind::ChangedSinceScan,
+            "was replaced by another file after it was found: not imported".to_owned(),
+        ));
+    }
+    Ok(file)
+}
+
+struct Worker<'a> {
+    keys: &'a SafeKeys,
+    layout: &'a Layout,
+    control: &'a JobControl,
+    pipelines: &'a PipelineSlots,
+    in_flight: &'a InFlight,
+    current: &'a Mutex<Option<String>>,
+    buffer: Zeroizing<Vec<u8>>,
+}
+
+impl Worker<'_> {
+    fn encrypt(&mut self, task: &Task) -> Outcome {
+        let file = match open_source(task) {
+            Ok(file) => file,
+            Err(outcome) => return outcome,
+        };
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(shown(&task.source));
+        let mut source = Controlled {
+            file,
+            control: self.control,
+            in_flight: self.in_flight,
+            read: 0,
+        };
+        let destination = self.layout.data_file(task.item);
+        let destination_error = |error: io::Error| {
+            Outcome::DestinationFailed(Error::StoreIo {
+                item: Some(shown(&task.source)),
+                error,
+            })
+        };
+        // Made durable with the rest of its batch, by one file-system sync before the batch's
+        // rows say it is present.
+        let output = match AtomicFile::create_private_deferred(&destination) {
+            Ok(output) => ChunkHasher::new(output),
+            Err(error) => return destination_error(error),
+        };
+        let read_error = |error: io::Error| {
+            if is_stop(&error) {
+                Outcome::Stopped
+            } else {
+                Outcome::SourceFailed(ProblemKind::Unreadable, format!("read failed: {error}"))
+            }
+        };
+        if task.size >= arca_cryptor::PIPELINE_MIN_LEN && self.pipelines.take() {
+            // One large file would keep one core busy while the other waits: split its
+            // encryption from its hashing and writing. (A file that changes size meanwhile is
+            // still sealed whole; the length only chooses the path.)
+            let sealed =
+                arca_cryptor::encrypt_pipelined(self.keys.data_credentials(), &mut source, output);
+            self.pipelines.give_back();
+            return match sealed {
+                Ok(sealed) => {
+                    let (output, chunks) = sealed.writer.finish();
+                    match output.commit() {
+                        Ok(_) => Outcome::Done {
+                            size: sealed.cleartext_len,
+                            tag: *sealed.tag.as_bytes(),
+                            sha256: sealed.cleartext_sha256,
+                            chunks,
+                        },
+                        Err(error) => destination_error(error),
+                    }
+                }
+                Err(arca_cryptor::PipelineError::Read(error)) => read_error(error),
+                Err(arca_cryptor::PipelineError::Encrypt(error)) => destination_error(error.into()),
+            };
+        }
+        let mut encryptor = match Encryptor::new(self.keys.data_credentials(), output) {
+            Ok(encryptor) => encryptor,
+            Err(error) => return destination_error(error.into()),
+        };
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        loop {
+            let read = match source.read(&mut self.buffer) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return read_error(error),
+            };
+            hasher.update(&self.buffer[..read]);
+            if let Err(error) = encryptor.write_all(&self.buffer[..read]) {
+                return destination_error(error);
+            }
+            size += read as u64;
+        }
+        let (output, tag) = match encryptor.finish() {
+            Ok(finished) => finished,
+            Err(error) => return destination_error(error.into()),
+        };
+        let (output, chunks) = output.finish();
+        if let Err(error) = output.commit() {
+            return destination_error(error);
+        }
+        Outcome::Done {
+            size,
+            tag: *tag.as_bytes(),
+            sha256: hasher.finalize().into(),
+            chunks,
+        }
+    }
+}
+
+impl Open<'_> {
+    pub(crate) fn import(
         &mut self,
         sources: &[PathBuf],
         options: &ImportOptions,
         control: &JobControl,
-        progress: &mut dyn FnMut(&Progress),
+        observer: Observer<'_>,
     ) -> Result<ImportReport> {
         self.check_folder(options.into)?;
+        for source in sources {
+            refuse_source_in_safe(self.layout().root(), source)?;
+        }
+        let mut reporter = Reporter::new(observer, Progress::new(0, 0));
+        reporter.phase(Phase::Planning);
         let mut plan = Plan {
             now: time::now_ns(),
             items: Vec::new(),
             replaced: Vec::new(),
             skipped: Vec::new(),
+            failed: Vec::new(),
+            renamed: Vec::new(),
             taken: HashSet::new(),
+            reporter: &mut reporter,
+            control,
         };
         for source in sources {
             plan.add_source(self.db(), source, options.into, options.on_clash)?;
         }
         let job = Uuid::new_v4();
-        let folders = plan
-            .items
-            .iter()
-            .filter(|planned| planned.item.kind == Kind::Folder)
-            .count() as u64;
-        let (_, _, db) = self.parts();
-        let mut changes = ChangeSet::begin(db)?;
-        record_plan(&mut changes, job, &plan)?;
+        let _running = self.core().mark_import_running(job)?;
+        let mut report = ImportReport {
+            job,
+            folders: plan
+                .items
+                .iter()
+                .filter(|planned| planned.item.kind == Kind::Folder)
+                .count() as u64,
+            ..ImportReport::default()
+        };
+        let Plan {
+            now,
+            items,
+            replaced,
+            skipped,
+            failed,
+            renamed,
+            ..
+        } = plan;
+        if let Some(stop) = control.stopped() {
+            // Stopped while planning: nothing was written.
+            report.cancelled = stop == Stop::Cancelled;
+            report.interrupted = stop == Stop::Interrupted;
+            report.folders = 0;
+            return Ok(report);
+        }
+        let sources_text = serde_json::to_string(
+            &sources
+                .iter()
+                .map(|source| shown(source))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_else(|_| "[]".to_owned());
+        let mut changes = self.changes()?;
+        record_plan(&mut changes, job, now, &items, &replaced, &sources_text)?;
         changes.commit()?;
-        let mut report = self.run_import(job, options.threads, control, progress)?;
-        report.folders = folders;
-        report.skipped.splice(0..0, plan.skipped);
-        Ok(report)
+        drop(items);
+        let mut outcome = self.run_import(job, options.threads, control, &mut reporter)?;
+        outcome.folders = report.folders;
+        outcome.skipped.splice(0..0, skipped);
+        outcome.failed.splice(0..0, failed);
+        outcome.renamed = renamed;
+        Ok(outcome)
     }
 
-    /// Import jobs that were interrupted (crash, kill, full disk) and can be resumed.
-    ///
-    /// # Errors
-    /// [`Error::Database`].
-    pub fn interrupted_imports(&self) -> Result<Vec<Uuid>> {
+    pub(crate) fn interrupted_imports(&self, running: &HashSet<Uuid>) -> Result<Vec<ImportJob>> {
         let mut statement = self.db().prepare(
-            "SELECT id FROM import_jobs WHERE state IN ('running', 'paused') ORDER BY created_at",
+            "SELECT import_jobs.id, import_jobs.created_at, import_jobs.state, import_jobs.sources,
+                    count(*) FILTER (WHERE import_entries.state = 'done'),
+                    count(*) FILTER (WHERE import_entries.state = 'pending'),
+                    ifnull(sum(items.size) FILTER (WHERE import_entries.state = 'pending'), 0)
+             FROM import_jobs
+             LEFT JOIN import_entries ON import_entries.job = import_jobs.id
+             LEFT JOIN items ON items.id = import_entries.item
+             WHERE import_jobs.state IN ('running', 'paused')
+             GROUP BY import_jobs.id ORDER BY import_jobs.created_at",
         )?;
         let jobs = statement
-            .query_map([], |row| row.get(0))?
+            .query_map([], |row| {
+                let sources: String = row.get(3)?;
+                Ok(ImportJob {
+                    id: row.get(0)?,
+                    created_at: row.get(1)?,
+                    paused: row.get::<_, String>(2)? == "paused",
+                    sources: serde_json::from_str(&sources).unwrap_or_default(),
+                    files_done: row.get(4)?,
+                    files_left: row.get(5)?,
+                    bytes_left: row.get(6)?,
+                })
+            })?
+            .filter(|job| job.as_ref().map_or(true, |job| !running.contains(&job.id)))
             .collect::<rusqlite::Result<_>>()?;
         Ok(jobs)
     }
 
-    /// Finishes an interrupted import job: the files not yet encrypted are encrypted now.
-    ///
-    /// # Errors
-    /// As [`Safe::import`].
-    pub fn resume_import(
+    pub(crate) fn resume_import(
         &mut self,
         job: Uuid,
         control: &JobControl,
-        progress: &mut dyn FnMut(&Progress),
+        observer: Observer<'_>,
     ) -> Result<ImportReport> {
         self.remove_temporary_data_files()?;
-        self.run_import(job, None, control, progress)
+        let mut reporter = Reporter::new(observer, Progress::new(0, 0));
+        self.run_import(job, None, control, &mut reporter)
+    }
+
+    /// Ends an interrupted import: the files it had not imported yet leave the Safe (their
+    /// rows, and any data file or temporary file of theirs), everything it had finished stays.
+    pub(crate) fn abandon_import(&mut self, job: Uuid) -> Result<u64> {
+        self.job_exists(job)?;
+        let pending: Vec<Uuid> = self
+            .db()
+            .prepare("SELECT item FROM import_entries WHERE job = ?1 AND state = 'pending'")?
+            .query_map([job], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut changes = self.changes()?;
+        let mut removed = 0;
+        for &item in &pending {
+            let exists: bool = changes.reader().query_row(
+                "SELECT count(*) > 0 FROM items WHERE id = ?1",
+                [item],
+                |row| row.get(0),
+            )?;
+            if exists {
+                changes.apply(Change::DeleteItem { id: item })?;
+                removed += 1;
+            }
+        }
+        changes
+            .reader()
+            .execute("DELETE FROM import_jobs WHERE id = ?1", [job])?;
+        changes.commit()?;
+        for item in pending {
+            let data_file = self.layout().data_file(item);
+            match fs::remove_file(&data_file) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => return Err(Error::store(None)(error)),
+            }
+        }
+        self.remove_temporary_data_files()?;
+        Ok(removed)
+    }
+
+    fn job_exists(&self, job: Uuid) -> Result<()> {
+        let exists: bool = self.db().query_row(
+            "SELECT count(*) > 0 FROM import_jobs WHERE id = ?1",
+            [job],
+            |row| row.get(0),
+        )?;
+        if exists {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                entity: "import job",
+                id: job,
+            })
+        }
     }
 
     /// Leftovers of data files that were being written when a job was interrupted.
-    fn remove_temporary_data_files(&self) -> Result<()> {
+    pub(crate) fn remove_temporary_data_files(&self) -> Result<()> {
         let files = self.layout().files_dir();
-        let shards = fs::read_dir(&files).map_err(Error::io(&files))?;
+        let shards = fs::read_dir(&files).map_err(Error::store(None))?;
         for shard in shards.flatten() {
             let Ok(entries) = fs::read_dir(shard.path()) else {
                 continue;
             };
             for entry in entries.flatten() {
                 if entry.file_name().to_string_lossy().ends_with(".tmp") {
-                    fs::remove_file(entry.path()).map_err(Error::io(entry.path()))?;
+                    fs::remove_file(entry.path()).map_err(Error::store(None))?;
                 }
             }
         }
@@ -497,12 +818,10 @@ impl Safe {
         job: Uuid,
         threads: Option<usize>,
         control: &JobControl,
-        progress: &mut dyn FnMut(&Progress),
+        reporter: &mut Reporter<'_>,
     ) -> Result<ImportReport> {
-        self.layout()
-            .prepare_shards()
-            .map_err(Error::io(self.layout().files_dir()))?;
-        let (tasks, mut totals) = load_tasks(self.db(), job)?;
+        self.layout().prepare_shards().map_err(Error::store(None))?;
+        let (tasks, totals) = load_tasks(self, job)?;
         self.db().execute(
             "UPDATE import_jobs SET state = 'running' WHERE id = ?1",
             [job],
@@ -510,31 +829,39 @@ impl Safe {
         let threads = threads
             .unwrap_or_else(default_threads)
             .clamp(1, tasks.len().max(1));
-        let (keys, layout, db) = self.parts();
-        let mut reporter = Reporter::new(progress, totals.clone());
+        let in_flight = reporter.in_flight.clone();
+        reporter.progress = Progress {
+            phase: Phase::Encrypting,
+            ..totals
+        };
         reporter.report(true);
+        let (keys, layout, db) = self.parts();
         let stop = AtomicBool::new(false);
         let next = AtomicUsize::new(0);
         let pipelines = PipelineSlots::new();
+        let current = Mutex::new(None);
         let mut failure = None;
+        let mut problems = Vec::new();
         thread::scope(|scope| -> Result<()> {
             // Room for several batches: the workers go on while a batch is being committed.
             let (sender, receiver) = mpsc::sync_channel::<(usize, Outcome)>(BATCH_FILES * 4);
             for _ in 0..threads {
                 let sender = sender.clone();
-                let (tasks, next, stop, pipelines) = (&tasks, &next, &stop, &pipelines);
+                let mut worker = Worker {
+                    keys,
+                    layout,
+                    control,
+                    pipelines: &pipelines,
+                    in_flight: &in_flight,
+                    current: &current,
+                    buffer: Zeroizing::new(vec![0u8; READ_CHUNK]),
+                };
+                let (tasks, next, stop) = (&tasks, &next, &stop);
                 scope.spawn(move || {
-                    let mut buffer = vec![0u8; READ_CHUNK];
                     while !stop.load(Ordering::Relaxed) && control.proceed() {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(task) = tasks.get(index) else { break };
-                        let outcome = encrypt_file(
-                            keys,
-                            &task.source,
-                            &layout.data_file(task.item),
-                            &mut buffer,
-                            pipelines,
-                        );
+                        let outcome = worker.encrypt(task);
                         if matches!(outcome, Outcome::DestinationFailed(_)) {
                             stop.store(true, Ordering::Relaxed);
                         }
@@ -548,24 +875,39 @@ impl Safe {
             let mut batch = Vec::with_capacity(BATCH_FILES);
             let mut last_commit = Instant::now();
             let result = (|| -> Result<()> {
-                for (index, outcome) in receiver.iter() {
-                    let outcome = match outcome {
-                        Outcome::DestinationFailed(error) => {
+                loop {
+                    let received = receiver.recv_timeout(Duration::from_millis(100));
+                    match received {
+                        Ok((index, Outcome::DestinationFailed(error))) => {
+                            let _ = index;
                             failure.get_or_insert(error);
-                            continue;
                         }
-                        other => other,
-                    };
-                    batch.push((index, outcome));
-                    if batch.len() >= BATCH_FILES || last_commit.elapsed() >= BATCH_INTERVAL {
-                        sync_batch(layout)?;
-                        commit_batch(db, job, &tasks, &mut batch, &mut reporter.progress)?;
-                        last_commit = Instant::now();
-                        reporter.report(false);
+                        Ok((_, Outcome::Stopped)) => {}
+                        Ok((index, outcome)) => {
+                            if let Outcome::Done { size, .. } = &outcome {
+                                reporter.progress.bytes_done += size;
+                            }
+                            reporter.progress.files_done += 1;
+                            batch.push((index, outcome));
+                        }
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
                     }
+                    reporter.progress.current = current
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone();
+                    if !batch.is_empty()
+                        && (batch.len() >= BATCH_FILES || last_commit.elapsed() >= BATCH_INTERVAL)
+                    {
+                        sync_batch(layout)?;
+                        commit_batch(db, layout, job, &tasks, &mut batch, reporter, &mut problems)?;
+                        last_commit = Instant::now();
+                    }
+                    reporter.report(false);
                 }
                 sync_batch(layout)?;
-                commit_batch(db, job, &tasks, &mut batch, &mut reporter.progress)
+                commit_batch(db, layout, job, &tasks, &mut batch, reporter, &mut problems)
             })();
             if result.is_err() {
                 stop.store(true, Ordering::Relaxed);
@@ -574,66 +916,112 @@ impl Safe {
             }
             result
         })?;
-        reporter.report(true);
-        totals = reporter.progress.clone();
+        reporter.progress.current = None;
         if let Some(error) = failure {
+            reporter.report(true);
             return Err(error);
         }
-        let cancelled = control.is_cancelled();
-        if cancelled {
-            roll_back_pending(db, job)?;
+        match control.stopped() {
+            Some(Stop::Interrupted) => {
+                let state = if control.interrupted_while_paused() {
+                    "paused"
+                } else {
+                    "running"
+                };
+                db.execute(
+                    "UPDATE import_jobs SET state = ?2 WHERE id = ?1",
+                    rusqlite::params![job, state],
+                )?;
+                reporter.report(true);
+                return Ok(ImportReport {
+                    job,
+                    files: reporter.progress.files_done,
+                    bytes: reporter.progress.bytes_done,
+                    failed: problems,
+                    interrupted: true,
+                    ..ImportReport::default()
+                });
+            }
+            Some(Stop::Cancelled) => {
+                reporter.phase(Phase::CleaningUp);
+                roll_back_pending(db, layout, job)?;
+            }
+            None => {}
         }
-        finish_job(db, job, cancelled, &totals)
+        reporter.phase(Phase::Finished);
+        finish_job(
+            db,
+            job,
+            control.is_cancelled(),
+            reporter.progress.bytes_done,
+        )
     }
 }
 
-fn record_plan(changes: &mut ChangeSet<'_>, job: Uuid, plan: &Plan) -> Result<()> {
-    for id in &plan.replaced {
+fn record_plan(
+    changes: &mut ChangeSet<'_>,
+    job: Uuid,
+    now: i64,
+    items: &[Planned],
+    replaced: &[Uuid],
+    sources: &str,
+) -> Result<()> {
+    for id in replaced {
         changes.apply(Change::UpdateItem {
             id: *id,
             update: ItemUpdate {
-                trashed_at: Some(Some(plan.now)),
+                trashed_at: Some(Some(now)),
                 ..ItemUpdate::default()
             },
         })?;
     }
     changes.reader().execute(
-        "INSERT INTO import_jobs (id, created_at, state) VALUES (?1, ?2, 'running')",
-        rusqlite::params![job, plan.now],
+        "INSERT INTO import_jobs (id, created_at, state, sources) VALUES (?1, ?2, 'running', ?3)",
+        rusqlite::params![job, now, sources],
     )?;
-    for planned in &plan.items {
+    for planned in items {
         changes.apply(Change::InsertItem(planned.item.clone()))?;
         if planned.item.kind == Kind::File {
-            changes.reader().prepare_cached(
-                "INSERT INTO import_entries (job, item, source, state) VALUES (?1, ?2, ?3, 'pending')",
-            )?.execute(rusqlite::params![job, planned.item.id, path_bytes(&planned.source)])?;
+            let (device, inode) = planned.identity.unzip();
+            changes
+                .reader()
+                .prepare_cached(
+                    "INSERT INTO import_entries (job, item, source, state, device, inode)
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5)",
+                )?
+                .execute(rusqlite::params![
+                    job,
+                    planned.item.id,
+                    path_bytes(&planned.source),
+                    device.map(|device| device as i64),
+                    inode.map(|inode| inode as i64),
+                ])?;
         }
     }
     Ok(())
 }
 
-fn load_tasks(db: &Connection, job: Uuid) -> Result<(Vec<Task>, Progress)> {
-    let exists: bool = db.query_row(
-        "SELECT count(*) > 0 FROM import_jobs WHERE id = ?1",
+/// The files of `job` still to import, and the job's progress so far. Entries whose item was
+/// deleted meanwhile (the person removed a pending file) are marked failed and skipped.
+fn load_tasks(open: &mut Open<'_>, job: Uuid) -> Result<(Vec<Task>, Progress)> {
+    open.job_exists(job)?;
+    open.db().execute(
+        "UPDATE import_entries SET state = 'failed', error = 'removed from the Safe before it was imported'
+         WHERE job = ?1 AND state = 'pending' AND item NOT IN (SELECT id FROM items)",
         [job],
-        |row| row.get(0),
     )?;
-    if !exists {
-        return Err(Error::NotFound {
-            entity: "import job",
-            id: job,
-        });
-    }
     let mut progress = Progress::new(0, 0);
     let mut tasks = Vec::new();
-    let mut statement = db.prepare(
-        "SELECT import_entries.item, import_entries.source, import_entries.state, ifnull(items.size, 0)
+    let mut statement = open.db().prepare(
+        "SELECT import_entries.item, import_entries.source, import_entries.state,
+                ifnull(items.size, 0), import_entries.device, import_entries.inode
          FROM import_entries LEFT JOIN items ON items.id = import_entries.item WHERE job = ?1",
     )?;
     let mut rows = statement.query([job])?;
     while let Some(row) = rows.next()? {
         let (item, source, state, size): (Uuid, Vec<u8>, String, u64) =
             (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+        let (device, inode): (Option<i64>, Option<i64>) = (row.get(4)?, row.get(5)?);
         progress.files_total += 1;
         progress.bytes_total += size;
         if state == "pending" {
@@ -641,6 +1029,7 @@ fn load_tasks(db: &Connection, job: Uuid) -> Result<(Vec<Task>, Progress)> {
                 item,
                 source: path_from_bytes(source),
                 size,
+                identity: device.zip(inode).map(|(d, i)| (d as u64, i as u64)),
             });
         } else {
             progress.files_done += 1;
@@ -653,83 +1042,125 @@ fn load_tasks(db: &Connection, job: Uuid) -> Result<(Vec<Task>, Progress)> {
 /// Makes the data files of a batch durable (contents and names) before its rows are committed.
 fn sync_batch(layout: &Layout) -> Result<()> {
     let files = layout.files_dir();
-    crate::layout::sync_file_system(&files).map_err(Error::io(&files))?;
+    crate::layout::sync_file_system(&files).map_err(Error::store(None))?;
     arca_cryptor::crash_point("import batch synced");
     Ok(())
 }
 
-/// Records a batch of finished files in one transaction: present ones with their tag and hash,
-/// failed ones removed from the Safe and listed with their error.
+/// Records a batch of finished files in one transaction: present ones with their tag, hashes
+/// and size, failed ones removed from the Safe and listed with their error (and reported now).
+#[allow(clippy::too_many_arguments)]
 fn commit_batch(
     db: &mut Connection,
+    layout: &Layout,
     job: Uuid,
     tasks: &[Task],
     batch: &mut Vec<(usize, Outcome)>,
-    progress: &mut Progress,
+    reporter: &mut Reporter<'_>,
+    problems: &mut Vec<ItemProblem>,
 ) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
     let mut changes = ChangeSet::begin(db)?;
+    let mut removed_meanwhile = Vec::new();
+    let mut new_problems = Vec::new();
     for (index, outcome) in batch.iter() {
         let task = &tasks[*index];
+        let exists: bool = changes
+            .reader()
+            .prepare_cached("SELECT count(*) > 0 FROM items WHERE id = ?1")?
+            .query_row([task.item], |row| row.get(0))?;
         match outcome {
-            Outcome::Done { size, tag, sha256 } => {
+            // Deleted while it was being imported (emptied from the trash): its data file is
+            // nobody's.
+            Outcome::Done { .. } if !exists => {
+                removed_meanwhile.push(task.item);
+                changes
+                    .reader()
+                    .prepare_cached(
+                        "UPDATE import_entries SET state = 'failed', error = 'removed from the Safe before it was imported'
+                         WHERE job = ?1 AND item = ?2",
+                    )?
+                    .execute(rusqlite::params![job, task.item])?;
+            }
+            Outcome::Done {
+                size,
+                tag,
+                sha256,
+                chunks,
+            } => {
                 changes.apply(Change::UpdateItem {
                     id: task.item,
                     update: ItemUpdate {
                         size: Some(*size),
                         content: Some(Content::Present),
-                        hmac_tag: Some(Some(tag.clone())),
-                        sha256: Some(Some(sha256.clone())),
+                        hmac_tag: Some(Some(*tag)),
+                        sha256: Some(Some(*sha256)),
                         ..ItemUpdate::default()
                     },
                 })?;
+                store_chunks(changes.reader(), task.item, tag, chunks)?;
                 changes
                     .reader()
                     .prepare_cached(
                         "UPDATE import_entries SET state = 'done' WHERE job = ?1 AND item = ?2",
                     )?
                     .execute(rusqlite::params![job, task.item])?;
-                progress.bytes_done += size;
-                progress.bytes_total = progress.bytes_total - task.size + size;
             }
-            Outcome::SourceFailed(problem) => {
-                changes.apply(Change::DeleteItem { id: task.item })?;
+            Outcome::SourceFailed(kind, problem) => {
+                if exists {
+                    changes.apply(Change::DeleteItem { id: task.item })?;
+                }
                 changes.reader().prepare_cached("UPDATE import_entries SET state = 'failed', error = ?3 WHERE job = ?1 AND item = ?2")?
                     .execute(rusqlite::params![job, task.item, problem])?;
-                progress.bytes_total -= task.size;
+                reporter.progress.bytes_total =
+                    reporter.progress.bytes_total.saturating_sub(task.size);
+                new_problems
+                    .push(ItemProblem::new(*kind, problem.clone()).path(shown(&task.source)));
             }
-            Outcome::DestinationFailed(_) => {}
+            Outcome::Stopped | Outcome::DestinationFailed(_) => {}
         }
-        progress.files_done += 1;
     }
     changes.commit()?;
+    for problem in new_problems {
+        reporter.problem(&problem);
+        problems.push(problem);
+    }
+    for item in removed_meanwhile {
+        let _ = fs::remove_file(layout.data_file(item));
+    }
     batch.clear();
     Ok(())
 }
 
 /// A cancelled job takes the files it had not encrypted yet out of the Safe again.
-fn roll_back_pending(db: &mut Connection, job: Uuid) -> Result<()> {
+fn roll_back_pending(db: &mut Connection, layout: &Layout, job: Uuid) -> Result<()> {
     let pending: Vec<Uuid> = db
         .prepare("SELECT item FROM import_entries WHERE job = ?1 AND state = 'pending'")?
         .query_map([job], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut changes = ChangeSet::begin(db)?;
-    for item in pending {
-        changes.apply(Change::DeleteItem { id: item })?;
+    for &item in &pending {
+        let exists: bool = changes.reader().query_row(
+            "SELECT count(*) > 0 FROM items WHERE id = ?1",
+            [item],
+            |row| row.get(0),
+        )?;
+        if exists {
+            changes.apply(Change::DeleteItem { id: item })?;
+        }
     }
     changes.reader().execute("UPDATE import_entries SET state = 'failed', error = 'cancelled' WHERE job = ?1 AND state = 'pending'", [job])?;
-    changes.commit()
+    changes.commit()?;
+    for item in pending {
+        let _ = fs::remove_file(layout.data_file(item));
+    }
+    Ok(())
 }
 
 /// Reads the job's outcome and forgets the job.
-fn finish_job(
-    db: &mut Connection,
-    job: Uuid,
-    cancelled: bool,
-    progress: &Progress,
-) -> Result<ImportReport> {
+fn finish_job(db: &mut Connection, job: Uuid, cancelled: bool, bytes: u64) -> Result<ImportReport> {
     let mut failed = Vec::new();
     let mut files = 0;
     {
@@ -742,10 +1173,10 @@ fn finish_job(
             match state.as_str() {
                 "done" => files += 1,
                 _ if error.as_deref() == Some("cancelled") => {}
-                _ => failed.push(FileProblem {
-                    path: path_from_bytes(source),
-                    problem: error.unwrap_or_default(),
-                }),
+                _ => failed.push(
+                    ItemProblem::new(ProblemKind::Unreadable, error.unwrap_or_default())
+                        .path(shown(&path_from_bytes(source))),
+                ),
             }
         }
     }
@@ -753,11 +1184,10 @@ fn finish_job(
     Ok(ImportReport {
         job,
         files,
-        folders: 0,
-        bytes: progress.bytes_done,
-        skipped: Vec::new(),
+        bytes,
         failed,
         cancelled,
+        ..ImportReport::default()
     })
 }
 
@@ -781,4 +1211,65 @@ fn path_bytes(path: &Path) -> Vec<u8> {
 #[cfg(not(unix))]
 fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+impl Safe {
+    /// Imports files and folders (recursively) into the Safe.
+    ///
+    /// Unreadable sources, special files and symbolic links are reported (as they happen,
+    /// through `observer`, and in the report) and the rest goes on. `control` pauses, resumes
+    /// or cancels the job from another thread; locking the Safe interrupts it (resumable).
+    ///
+    /// # Errors
+    /// [`Error::NotAFolder`] or [`Error::NotFound`] for the target folder;
+    /// [`Error::SourceInSafe`]; [`Error::ReadOnly`]; [`Error::StoreIo`] if the Safe cannot be
+    /// written (disk full…): the job then stays recorded and [`Safe::resume_import`] finishes
+    /// it.
+    pub fn import(
+        &self,
+        sources: &[PathBuf],
+        options: &ImportOptions,
+        control: &JobControl,
+        observer: Observer<'_>,
+    ) -> Result<ImportReport> {
+        self.job(control, true, |open| {
+            open.import(sources, options, control, observer)
+        })
+    }
+
+    /// Import jobs that were interrupted (crash, kill, full disk, lock) and can be resumed or
+    /// abandoned, with what each holds.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub fn interrupted_imports(&self) -> Result<Vec<ImportJob>> {
+        let running = self.running_imports();
+        self.reading(|open| open.interrupted_imports(&running))
+    }
+
+    /// Finishes an interrupted import job: the files not yet encrypted are encrypted now.
+    ///
+    /// # Errors
+    /// As [`Safe::import`]; [`Error::NotFound`] for an unknown job.
+    pub fn resume_import(
+        &self,
+        job: Uuid,
+        control: &JobControl,
+        observer: Observer<'_>,
+    ) -> Result<ImportReport> {
+        let _running = self.mark_import_running(job)?;
+        self.job(control, true, |open| {
+            open.resume_import(job, control, observer)
+        })
+    }
+
+    /// Ends an interrupted import, taking the files it had not imported yet out of the Safe
+    /// (and nothing else). Returns how many items were removed.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown job; [`Error::ReadOnly`].
+    pub fn abandon_import(&self, job: Uuid) -> Result<u64> {
+        let _running = self.mark_import_running(job)?;
+        self.writing(|open| open.abandon_import(job))
+    }
 }

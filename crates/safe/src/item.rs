@@ -92,10 +92,12 @@ pub struct Item {
     pub comment: String,
     /// Content state.
     pub content: Content,
-    /// The data file's trailing HMAC tag, hex.
-    pub hmac_tag: Option<String>,
-    /// SHA-256 of the cleartext, hex.
-    pub sha256: Option<String>,
+    /// The data file's trailing HMAC tag (hex in JSON).
+    #[serde(with = "crate::hex32::option")]
+    pub hmac_tag: Option<[u8; 32]>,
+    /// SHA-256 of the cleartext (hex in JSON).
+    #[serde(with = "crate::hex32::option")]
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// A change to some of an item's fields; `None` leaves a field as it is. Nullable fields are
@@ -127,11 +129,19 @@ pub struct ItemUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<Content>,
     /// Data file tag.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hmac_tag: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::hex32::nested"
+    )]
+    pub hmac_tag: Option<Option<[u8; 32]>>,
     /// Cleartext SHA-256.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::hex32::nested"
+    )]
+    pub sha256: Option<Option<[u8; 32]>>,
 }
 
 /// The key two names clash on: Unicode NFC, so "é" typed two ways is one name.

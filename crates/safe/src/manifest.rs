@@ -8,13 +8,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::versioned::{self, Kdf, Refused};
 
 /// The value of `format`.
 pub const FORMAT_NAME: &str = "arca-safe";
 /// The Safe format version this build writes and the newest it opens.
 pub const FORMAT_VERSION: u64 = 1;
-/// The only key derivation function of format 1.
-pub const KDF_NAME: &str = "PBKDF2-HMAC-SHA1";
 
 /// The parsed manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,24 +29,6 @@ pub struct Manifest {
     pub kdf: Kdf,
 }
 
-/// Key derivation parameters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Kdf {
-    /// Always [`KDF_NAME`].
-    pub name: String,
-    /// PBKDF2 iterations for the key file and recovery key file.
-    pub iterations: u32,
-}
-
-/// Only the version, read before anything else so that a newer manifest (which may have fields
-/// this build does not know) is reported as newer, not as damaged.
-#[derive(Deserialize)]
-struct VersionOnly {
-    format: String,
-    version: u64,
-}
-
 impl Manifest {
     /// A manifest for a new Safe.
     pub fn new(safe_id: Uuid, iterations: Iterations) -> Self {
@@ -55,62 +36,43 @@ impl Manifest {
             format: FORMAT_NAME.to_owned(),
             version: FORMAT_VERSION,
             safe_id,
-            kdf: Kdf {
-                name: KDF_NAME.to_owned(),
-                iterations: iterations.get(),
-            },
+            kdf: Kdf::new(iterations),
         }
     }
 
-    /// The key file's iteration count.
+    /// The key file's iteration count (checked by [`Manifest::read`]).
     pub fn iterations(&self) -> Iterations {
-        // `read` refuses a zero count, so this cannot fall back in practice.
-        Iterations::new(self.kdf.iterations).unwrap_or(Iterations::KEY_FILE)
+        self.kdf.iterations().unwrap_or(Iterations::KEY_FILE)
     }
 
     /// Reads and checks `safe.json`.
     ///
     /// # Errors
     /// [`Error::NotASafe`] if it is missing, [`Error::NewerFormat`] for a newer format,
-    /// [`Error::DamagedManifest`] if it does not parse or names another format or KDF.
+    /// [`Error::DamagedManifest`] if it does not parse, names another format or KDF, or an
+    /// iteration count of zero or above [`Iterations::CEILING`].
     pub fn read(path: &Path) -> Result<Self> {
-        let text = match std::fs::read(path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotASafe(path.parent().unwrap_or(path).to_path_buf()));
-            }
-            Err(error) => return Err(Error::io(path)(error)),
-        };
         let damaged = |reason: String| Error::DamagedManifest {
             path: path.to_path_buf(),
             reason,
         };
-        let version: VersionOnly =
-            serde_json::from_slice(&text).map_err(|error| damaged(error.to_string()))?;
-        if version.format != FORMAT_NAME {
-            return Err(damaged(format!(
-                "format is {:?}, not {FORMAT_NAME:?}",
-                version.format
-            )));
-        }
-        if version.version > FORMAT_VERSION {
-            return Err(Error::NewerFormat {
+        let refused = |refused: Refused| match refused {
+            Refused::Damaged(reason) => damaged(reason),
+            Refused::Newer(found) => Error::NewerFormat {
                 what: "the Safe",
-                found: version.version,
+                found,
                 supported: FORMAT_VERSION,
-            });
-        }
-        let manifest: Manifest =
-            serde_json::from_slice(&text).map_err(|error| damaged(error.to_string()))?;
-        if manifest.kdf.name != KDF_NAME {
-            return Err(damaged(format!(
-                "unknown key derivation {:?}",
-                manifest.kdf.name
-            )));
-        }
-        if manifest.kdf.iterations == 0 {
-            return Err(damaged("the iteration count is zero".to_owned()));
-        }
+            },
+            Refused::Io(error) => Error::io(path)(error),
+        };
+        let text = match versioned::read(path, FORMAT_NAME, FORMAT_VERSION).map_err(refused)? {
+            versioned::Manifest::Missing => {
+                return Err(Error::NotASafe(path.parent().unwrap_or(path).to_path_buf()));
+            }
+            versioned::Manifest::Found { text, .. } => text,
+        };
+        let manifest: Self = versioned::parse(&text).map_err(refused)?;
+        manifest.kdf.iterations().map_err(damaged)?;
         Ok(manifest)
     }
 
@@ -133,12 +95,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn round_trip_and_newer_version() {
+    fn round_trip_newer_version_and_hostile_counts() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("safe.json");
         let manifest = Manifest::new(Uuid::new_v4(), Iterations::KEY_FILE);
         manifest.write(&path).unwrap();
         assert_eq!(Manifest::read(&path).unwrap(), manifest);
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        for count in ["0", "4000000000", "20000001"] {
+            std::fs::write(&path, text.replace("1000000", count)).unwrap();
+            assert!(
+                matches!(Manifest::read(&path), Err(Error::DamagedManifest { .. })),
+                "{count}"
+            );
+        }
 
         std::fs::write(
             &path,

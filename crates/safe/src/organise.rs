@@ -8,36 +8,9 @@ use uuid::Uuid;
 use crate::changes::Change;
 use crate::error::{Error, Result};
 use crate::item::{Content, Item, ItemUpdate, Kind};
+use crate::name::{MAX_NAME_BYTES, validate_name};
 use crate::query;
-use crate::safe::Safe;
-
-/// The longest name, in bytes of UTF-8: what common file systems accept, so every item can be
-/// exported under its own name.
-pub const MAX_NAME_BYTES: usize = 255;
-
-/// Checks that `name` can name an item.
-///
-/// # Errors
-/// [`Error::InvalidName`] naming the reason.
-pub fn validate_name(name: &str) -> Result<()> {
-    let reason = if name.is_empty() {
-        "it is empty"
-    } else if name == "." || name == ".." {
-        "it is reserved"
-    } else if name.contains('/') {
-        "it contains '/'"
-    } else if name.contains('\0') {
-        "it contains a NUL character"
-    } else if name.len() > MAX_NAME_BYTES {
-        "it is longer than 255 bytes"
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidName {
-        name: name.to_owned(),
-        reason,
-    })
-}
+use crate::safe::{Open, Safe};
 
 /// "name (2).ext", "name (3).ext", … : the first name not taken in the folder.
 pub(crate) fn free_name(
@@ -77,12 +50,12 @@ pub(crate) fn free_name_where(
     unreachable!("u64 counter exhausted")
 }
 
-impl Safe {
+impl Open<'_> {
     /// The item with this UUID.
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn item(&self, id: Uuid) -> Result<Item> {
+    pub(crate) fn item(&self, id: Uuid) -> Result<Item> {
         query::item(self.db(), id)
     }
 
@@ -90,7 +63,7 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::PathNotFound`], [`Error::NotAFolder`].
-    pub fn resolve(&self, path: &str) -> Result<Option<Item>> {
+    pub(crate) fn resolve(&self, path: &str) -> Result<Option<Item>> {
         query::resolve(self.db(), path)
     }
 
@@ -98,7 +71,7 @@ impl Safe {
     ///
     /// # Errors
     /// As [`Safe::resolve`], and [`Error::NotAFolder`] if it is a file.
-    pub fn resolve_folder(&self, path: &str) -> Result<Option<Uuid>> {
+    pub(crate) fn resolve_folder(&self, path: &str) -> Result<Option<Uuid>> {
         match self.resolve(path)? {
             None => Ok(None),
             Some(item) if item.kind == Kind::Folder => Ok(Some(item.id)),
@@ -110,7 +83,7 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn path_of(&self, id: Uuid) -> Result<String> {
+    pub(crate) fn path_of(&self, id: Uuid) -> Result<String> {
         query::path_of(self.db(), id)
     }
 
@@ -123,7 +96,11 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::Database`].
-    pub fn children(&self, folder: Option<Uuid>, include_trashed: bool) -> Result<Vec<Item>> {
+    pub(crate) fn children(
+        &self,
+        folder: Option<Uuid>,
+        include_trashed: bool,
+    ) -> Result<Vec<Item>> {
         query::children(self.db(), folder, include_trashed)
     }
 
@@ -131,7 +108,7 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::InvalidName`], [`Error::NameClash`], [`Error::NotFound`] for a missing parent.
-    pub fn create_folder(&mut self, parent: Option<Uuid>, name: &str) -> Result<Uuid> {
+    pub(crate) fn create_folder(&mut self, parent: Option<Uuid>, name: &str) -> Result<Uuid> {
         validate_name(name)?;
         self.check_folder(parent)?;
         if query::live_child(self.db(), parent, name)?.is_some() {
@@ -167,7 +144,7 @@ impl Safe {
     ///
     /// # Errors
     /// As [`Safe::create_folder`]; [`Error::NotAFolder`] if a file is in the way.
-    pub fn create_folders(&mut self, path: &str) -> Result<Option<Uuid>> {
+    pub(crate) fn create_folders(&mut self, path: &str) -> Result<Option<Uuid>> {
         let mut parent = None;
         for name in query::components(path) {
             parent = Some(match query::live_child(self.db(), parent, name)? {
@@ -204,7 +181,7 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::InvalidName`], [`Error::NameClash`], [`Error::NotFound`].
-    pub fn rename(&mut self, id: Uuid, name: &str) -> Result<()> {
+    pub(crate) fn rename(&mut self, id: Uuid, name: &str) -> Result<()> {
         let item = self.item(id)?;
         self.move_and_rename(id, item.parent, name)
     }
@@ -213,7 +190,7 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::NameClash`], [`Error::MoveIntoItself`], [`Error::NotAFolder`], [`Error::NotFound`].
-    pub fn move_to(&mut self, id: Uuid, folder: Option<Uuid>) -> Result<()> {
+    pub(crate) fn move_to(&mut self, id: Uuid, folder: Option<Uuid>) -> Result<()> {
         let item = self.item(id)?;
         self.move_and_rename(id, folder, &item.name)
     }
@@ -222,7 +199,12 @@ impl Safe {
     ///
     /// # Errors
     /// As [`Safe::rename`] and [`Safe::move_to`].
-    pub fn move_and_rename(&mut self, id: Uuid, folder: Option<Uuid>, name: &str) -> Result<()> {
+    pub(crate) fn move_and_rename(
+        &mut self,
+        id: Uuid,
+        folder: Option<Uuid>,
+        name: &str,
+    ) -> Result<()> {
         validate_name(name)?;
         let item = self.item(id)?;
         self.check_folder(folder)?;
@@ -258,7 +240,7 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::TrashState`] if it is in the trash already; [`Error::NotFound`].
-    pub fn trash(&mut self, id: Uuid) -> Result<()> {
+    pub(crate) fn trash(&mut self, id: Uuid) -> Result<()> {
         if query::in_trash(self.db(), id)? {
             return Err(Error::TrashState(format!(
                 "{} is already in the trash",
@@ -281,7 +263,7 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::Database`].
-    pub fn trashed(&self) -> Result<Vec<Item>> {
+    pub(crate) fn trashed(&self) -> Result<Vec<Item>> {
         let mut statement = self.db().prepare(&format!(
             "SELECT {} FROM items WHERE trashed_at IS NOT NULL ORDER BY trashed_at DESC, name_key",
             query::ITEM_COLUMNS
@@ -297,7 +279,7 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::TrashState`] if it is not in the trash; [`Error::NotFound`].
-    pub fn restore(&mut self, id: Uuid) -> Result<String> {
+    pub(crate) fn restore_from_trash(&mut self, id: Uuid) -> Result<String> {
         let item = self.item(id)?;
         if item.trashed_at.is_none() {
             return Err(Error::TrashState(format!(
@@ -330,7 +312,7 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::Database`].
-    pub fn empty_trash(&mut self) -> Result<usize> {
+    pub(crate) fn empty_trash(&mut self) -> Result<usize> {
         let mut doomed = Vec::new();
         for top in self.trashed()? {
             // Children before parents, so no row ever points at a deleted parent.
@@ -351,7 +333,7 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn set_favorite(&mut self, id: Uuid, favorite: bool) -> Result<()> {
+    pub(crate) fn set_favorite(&mut self, id: Uuid, favorite: bool) -> Result<()> {
         self.item(id)?;
         let mut changes = self.changes()?;
         changes.apply(Change::UpdateItem {
@@ -368,7 +350,7 @@ impl Safe {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn set_comment(&mut self, id: Uuid, comment: &str) -> Result<()> {
+    pub(crate) fn set_comment(&mut self, id: Uuid, comment: &str) -> Result<()> {
         self.item(id)?;
         let mut changes = self.changes()?;
         changes.apply(Change::UpdateItem {
@@ -379,5 +361,138 @@ impl Safe {
             },
         })?;
         changes.commit()
+    }
+}
+
+impl Safe {
+    /// The item with this UUID.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn item(&self, id: Uuid) -> Result<Item> {
+        self.reading(|open| open.item(id))
+    }
+
+    /// The live item at `path` (`/a/b.txt`); `None` for the root.
+    ///
+    /// # Errors
+    /// [`Error::PathNotFound`], [`Error::NotAFolder`].
+    pub fn resolve(&self, path: &str) -> Result<Option<Item>> {
+        self.reading(|open| open.resolve(path))
+    }
+
+    /// The folder at `path`: `None` for the root.
+    ///
+    /// # Errors
+    /// As [`Safe::resolve`], and [`Error::NotAFolder`] if it is a file.
+    pub fn resolve_folder(&self, path: &str) -> Result<Option<Uuid>> {
+        self.reading(|open| open.resolve_folder(path))
+    }
+
+    /// The path of an item from the Safe's root.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn path_of(&self, id: Uuid) -> Result<String> {
+        self.reading(|open| open.path_of(id))
+    }
+
+    /// The items in `folder` (the root for `None`), folders first, by name; trashed ones only
+    /// when `include_trashed`. A file browser reads pages instead: [`Safe::page`].
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub fn children(&self, folder: Option<Uuid>, include_trashed: bool) -> Result<Vec<Item>> {
+        self.reading(|open| open.children(folder, include_trashed))
+    }
+
+    /// Creates a folder called `name` in `parent`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`], [`Error::NameClash`], [`Error::NotFound`] for a missing parent.
+    pub fn create_folder(&self, parent: Option<Uuid>, name: &str) -> Result<Uuid> {
+        self.writing(|open| open.create_folder(parent, name))
+    }
+
+    /// Creates every missing folder along `path` (like `mkdir -p`) and returns the last one.
+    ///
+    /// # Errors
+    /// As [`Safe::create_folder`]; [`Error::NotAFolder`] if a file is in the way.
+    pub fn create_folders(&self, path: &str) -> Result<Option<Uuid>> {
+        self.writing(|open| open.create_folders(path))
+    }
+
+    /// Renames an item in place.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`], [`Error::NameClash`], [`Error::NotFound`].
+    pub fn rename(&self, id: Uuid, name: &str) -> Result<()> {
+        self.writing(|open| open.rename(id, name))
+    }
+
+    /// Moves an item into `folder` (the root for `None`), keeping its name.
+    ///
+    /// # Errors
+    /// [`Error::NameClash`], [`Error::MoveIntoItself`], [`Error::NotAFolder`], [`Error::NotFound`].
+    pub fn move_to(&self, id: Uuid, folder: Option<Uuid>) -> Result<()> {
+        self.writing(|open| open.move_to(id, folder))
+    }
+
+    /// Moves and renames in one change.
+    ///
+    /// # Errors
+    /// As [`Safe::rename`] and [`Safe::move_to`].
+    pub fn move_and_rename(&self, id: Uuid, folder: Option<Uuid>, name: &str) -> Result<()> {
+        self.writing(|open| open.move_and_rename(id, folder, name))
+    }
+
+    /// Moves an item (and so everything in it) to the trash.
+    ///
+    /// # Errors
+    /// [`Error::TrashState`] if it is in the trash already; [`Error::NotFound`].
+    pub fn trash(&self, id: Uuid) -> Result<()> {
+        self.writing(|open| open.trash(id))
+    }
+
+    /// The items put in the trash (not what is inside trashed folders), most recent first.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub fn trashed(&self) -> Result<Vec<Item>> {
+        self.reading(|open| open.trashed())
+    }
+
+    /// Takes an item out of the trash, back into its folder (or the root if that folder is gone
+    /// or itself in the trash). A name taken meanwhile gets a " (2)" suffix. Returns its path.
+    ///
+    /// # Errors
+    /// [`Error::TrashState`] if it is not in the trash; [`Error::NotFound`].
+    pub fn restore_from_trash(&self, id: Uuid) -> Result<String> {
+        self.writing(|open| open.restore_from_trash(id))
+    }
+
+    /// Deletes everything in the trash for good: the items, what they contain, and their data
+    /// files. Returns how many items were deleted.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub fn empty_trash(&self) -> Result<usize> {
+        self.writing(|open| open.empty_trash())
+    }
+
+    /// Marks or unmarks an item as favorite.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn set_favorite(&self, id: Uuid, favorite: bool) -> Result<()> {
+        self.writing(|open| open.set_favorite(id, favorite))
+    }
+
+    /// Sets (or with an empty text, clears) an item's comment.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn set_comment(&self, id: Uuid, comment: &str) -> Result<()> {
+        self.writing(|open| open.set_comment(id, comment))
     }
 }

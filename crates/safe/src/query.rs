@@ -8,6 +8,8 @@ use crate::item::{Content, Item, Kind, name_key};
 
 pub(crate) const ITEM_COLUMNS: &str = "id, parent, kind, name, size, created_at, modified_at, added_at, \
      trashed_at, favorite, comment, content, hmac_tag, sha256";
+/// How many columns [`ITEM_COLUMNS`] names: the index of a column selected after them.
+pub(crate) const ITEM_COLUMN_COUNT: usize = 14;
 
 pub(crate) fn item_from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
     let invalid = |index: usize, text: String| {

@@ -9,8 +9,8 @@ use std::fs;
 use std::path::Path;
 
 use arca_safe::{
-    Error, ImportOptions, ItemProblem, JobControl, OnClash, RestoreInto, RestoreItemsOptions, Safe,
-    Unlock, restore_backup, verify_backup,
+    BackupOptions, Error, ImportOptions, ItemProblem, JobControl, OnClash, RestoreInto,
+    RestoreItemsOptions, Safe, Unlock, restore_backup, verify_backup,
 };
 use backup_common::*;
 use common::child::pseudo_random;
@@ -78,17 +78,23 @@ fn round_trip_restores_an_equal_safe() {
     assert!(restored.failed.is_empty(), "{:?}", restored.failed);
     assert!(restored.notes.is_empty(), "{:?}", restored.notes);
     assert_eq!(restored.files, 7);
-    let mut reopened = Safe::open(&restored_path, &password()).unwrap();
+    let reopened = Safe::open(&restored_path, &password()).unwrap();
     assert_eq!(reopened.id(), safe.id());
     assert_same_safe(&safe, &reopened, "password restore");
     assert_eq!(safe.info().unwrap(), reopened.info().unwrap());
-    assert!(reopened.check(true, false).unwrap().is_clean());
+    assert!(
+        reopened
+            .check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
     assert_eq!(
         safe.search(&arca_safe::SearchQuery {
             text: "Reise".to_owned(),
             ..Default::default()
         })
         .unwrap()
+        .0
         .len(),
         reopened
             .search(&arca_safe::SearchQuery {
@@ -96,6 +102,7 @@ fn round_trip_restores_an_equal_safe() {
                 ..Default::default()
             })
             .unwrap()
+            .0
             .len(),
         "search finds the restored tags"
     );
@@ -105,6 +112,7 @@ fn round_trip_restores_an_equal_safe() {
     let report = restore_backup(
         &target,
         Unlock::RecoveryKey(&recovery_key),
+        &test_backoff(),
         &by_recovery,
         &JobControl::new(),
         &mut |_| {},
@@ -119,6 +127,7 @@ fn round_trip_restores_an_equal_safe() {
         restore_backup(
             &target,
             Unlock::Password(&password()),
+            &test_backoff(),
             &restored_path,
             &JobControl::new(),
             &mut |_| {},
@@ -138,6 +147,7 @@ fn wrong_password_foreign_safe_and_strange_targets_are_refused() {
         verify_backup(
             &target,
             Unlock::Password(&wrong),
+            &test_backoff(),
             false,
             &JobControl::new(),
             &mut |_| {}
@@ -148,6 +158,7 @@ fn wrong_password_foreign_safe_and_strange_targets_are_refused() {
         restore_backup(
             &target,
             Unlock::Password(&wrong),
+            &test_backoff(),
             &dir.path().join("x.arca"),
             &JobControl::new(),
             &mut |_| {}
@@ -189,9 +200,9 @@ fn incremental_run_writes_only_what_changed() {
         )
         .unwrap();
     }
-    let mut safe = new_safe(dir.path());
+    let safe = new_safe(dir.path());
     import(
-        &mut safe,
+        &safe,
         std::slice::from_ref(&source),
         &ImportOptions::default(),
     );
@@ -383,7 +394,7 @@ fn backup_folder_leaks_no_name_content_comment_or_tag() {
 #[test]
 fn chosen_items_are_restored_into_the_existing_safe() {
     let dir = tempfile::tempdir().unwrap();
-    let mut safe = sample_safe(dir.path());
+    let safe = sample_safe(dir.path());
     safe.empty_trash().unwrap();
     let target = dir.path().join("backup");
     backup(&safe, &target, false);
@@ -392,7 +403,7 @@ fn chosen_items_are_restored_into_the_existing_safe() {
     safe.trash(folder).unwrap();
     safe.empty_trash().unwrap();
     let report = safe
-        .restore_items(
+        .restore_items_from_backup(
             &target,
             &[
                 "/Fotos Zoë/日本 旅行".to_owned(),
@@ -417,10 +428,14 @@ fn chosen_items_are_restored_into_the_existing_safe() {
         .filter(|(item, _)| item.id != copy.id)
         .collect();
     assert_eq!(after, before);
-    assert!(safe.check(true, false).unwrap().is_clean());
+    assert!(
+        safe.check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
 
     let skipped = safe
-        .restore_items(
+        .restore_items_from_backup(
             &target,
             &["/top level.md".to_owned()],
             &RestoreItemsOptions {
@@ -433,7 +448,7 @@ fn chosen_items_are_restored_into_the_existing_safe() {
         .unwrap();
     assert_eq!((skipped.files, skipped.skipped.len()), (0, 1));
     assert!(matches!(
-        safe.restore_items(
+        safe.restore_items_from_backup(
             &target,
             &["/no such thing".to_owned()],
             &RestoreItemsOptions::default(),
@@ -444,7 +459,7 @@ fn chosen_items_are_restored_into_the_existing_safe() {
     ));
 }
 
-fn restore_items(
+fn restore_items_from_backup(
     safe: &mut Safe,
     target: &Path,
     paths: &[&str],
@@ -452,7 +467,7 @@ fn restore_items(
     on_clash: OnClash,
 ) -> arca_safe::RestoreReport {
     let paths: Vec<String> = paths.iter().map(|path| (*path).to_owned()).collect();
-    safe.restore_items(
+    safe.restore_items_from_backup(
         target,
         &paths,
         &RestoreItemsOptions { into, on_clash },
@@ -485,7 +500,7 @@ fn a_skipped_folder_takes_everything_in_it_along() {
 
     // The folder is still there: it is skipped once, with everything inside it, and nothing
     // lands at the root.
-    let report = restore_items(
+    let report = restore_items_from_backup(
         &mut safe,
         &target,
         &["/Fotos Zoë/日本 旅行"],
@@ -510,7 +525,7 @@ fn a_skipped_folder_takes_everything_in_it_along() {
     assert_eq!(all_items(&safe), before);
 
     // At the root, on request: the folder comes whole, under new UUIDs (the old are in use).
-    let report = restore_items(
+    let report = restore_items_from_backup(
         &mut safe,
         &target,
         &["/Fotos Zoë/日本 旅行"],
@@ -536,7 +551,7 @@ fn a_skipped_folder_takes_everything_in_it_along() {
     safe.resolve("/日本 旅行/empty folder").unwrap().unwrap();
     // Skipped there too now.
     let count = all_items(&safe).len();
-    let report = restore_items(
+    let report = restore_items_from_backup(
         &mut safe,
         &target,
         &["/Fotos Zoë/日本 旅行"],
@@ -549,7 +564,7 @@ fn a_skipped_folder_takes_everything_in_it_along() {
 
     // A chosen item inside another chosen folder stays inside it, whatever the order given.
     let into = safe.create_folder(None, "Ziel").unwrap();
-    let report = restore_items(
+    let report = restore_items_from_backup(
         &mut safe,
         &target,
         &["/Fotos Zoë/日本 旅行/Café ☕.txt", "/Fotos Zoë/日本 旅行"],
@@ -561,7 +576,11 @@ fn a_skipped_folder_takes_everything_in_it_along() {
         .unwrap()
         .unwrap();
     assert_eq!(safe.children(Some(into), false).unwrap().len(), 1);
-    assert!(safe.check(true, false).unwrap().is_clean());
+    assert!(
+        safe.check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
 }
 
 #[test]
@@ -582,7 +601,7 @@ fn a_folder_the_backup_cannot_read_is_reported_never_spilled_to_the_root() {
 
     // Where the unreadable folder was is unknown: restoring a folder names it as not restored,
     // with the items the backup still holds inside it, and restores nothing at the root.
-    let report = restore_items(
+    let report = restore_items_from_backup(
         &mut safe,
         &target,
         &["/Fotos Zoë"],
@@ -605,10 +624,14 @@ fn a_folder_the_backup_cannot_read_is_reported_never_spilled_to_the_root() {
     safe.resolve("/Fotos Zoë/empty.txt").unwrap().unwrap();
     safe.resolve("/Fotos Zoë/old stuff").unwrap().unwrap();
     assert!(safe.resolve("/Fotos Zoë/日本 旅行").is_err());
-    assert!(safe.check(true, false).unwrap().is_clean());
+    assert!(
+        safe.check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
 
     // Restoring a file says nothing about it.
-    let report = restore_items(
+    let report = restore_items_from_backup(
         &mut safe,
         &target,
         &["/top level.md"],
@@ -667,13 +690,14 @@ fn after_an_interrupted_run_a_copy_with_an_intact_tail_is_read_in_full() {
     assert_eq!(trusted.data_files_copied, 0, "{trusted:?}");
     assert!(!verify(&target, true).is_clean());
 
-    // Mark the last run as interrupted, as a power loss during it would leave it.
-    let manifest_path = target.join("backup.json");
-    let mut manifest: serde_json::Value =
-        serde_json::from_slice(&fs::read(&manifest_path).unwrap()).unwrap();
-    let complete = manifest["last_complete"].as_i64().unwrap();
-    manifest["last_started"] = serde_json::json!(complete + 1);
-    fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    // A run stopped at its start leaves the backup marked (inside its sealed index) as a power
+    // loss during a run would.
+    let stopped = JobControl::new();
+    stopped.cancel();
+    let interrupted = safe
+        .backup(&target, &BackupOptions::default(), &stopped, &mut |_| {})
+        .unwrap();
+    assert!(interrupted.cancelled);
 
     let repaired = backup(&safe, &target, false);
     assert_eq!(repaired.data_files_copied, 1, "{repaired:?}");

@@ -50,6 +50,7 @@ fn child_main() {
                     &BackupOptions {
                         keep_deleted: false,
                         threads: Some(1),
+                        items: None,
                     },
                     &JobControl::new(),
                     &mut |_| {},
@@ -61,6 +62,7 @@ fn child_main() {
             let report = restore_backup(
                 &dir.join(BACKUP),
                 Unlock::Password(&password()),
+                &test_backoff(),
                 &dir.join(RESTORED),
                 &JobControl::new(),
                 &mut |_| {},
@@ -86,7 +88,7 @@ struct Fixture {
 impl Fixture {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut safe = sample_safe(dir.path());
+        let safe = sample_safe(dir.path());
         backup(&safe, &dir.path().join(BACKUP), false);
         let mut versions: BTreeMap<Uuid, Vec<(Item, Vec<String>)>> = BTreeMap::new();
         let mut contents = all_contents(&safe);
@@ -103,7 +105,7 @@ impl Fixture {
             .unwrap();
         }
         import(
-            &mut safe,
+            &safe,
             std::slice::from_ref(&source),
             &ImportOptions::default(),
         );
@@ -184,6 +186,7 @@ fn restore_to(instance: &Path, name: &str) -> Safe {
     let report = restore_backup(
         &instance.join(BACKUP),
         Unlock::Password(&password()),
+        &test_backoff(),
         &path,
         &JobControl::new(),
         &mut |_| {},
@@ -242,6 +245,7 @@ fn kill_during_restore_resumes_to_an_equal_safe() {
         let again = restore_backup(
             &instance.path().join(BACKUP),
             Unlock::Password(&password()),
+            &test_backoff(),
             &instance.path().join(RESTORED),
             &JobControl::new(),
             &mut |_| {},
@@ -253,10 +257,12 @@ fn kill_during_restore_resumes_to_an_equal_safe() {
             Err(error) => panic!("{context}: the restore does not resume: {error}"),
         }
         let safe = Safe::open(&instance.path().join(SAFE), &password()).unwrap();
-        let mut restored = Safe::open(&instance.path().join(RESTORED), &password())
+        let restored = Safe::open(&instance.path().join(RESTORED), &password())
             .unwrap_or_else(|error| panic!("{context}: {error}"));
         assert_same_safe(&safe, &restored, &context);
-        let check = restored.check(true, false).unwrap();
+        let check = restored
+            .check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap();
         assert!(check.is_clean(), "{context}: {:?}", check.problems);
         assert_eq!(
             temporaries(&instance.path().join(RESTORED)),

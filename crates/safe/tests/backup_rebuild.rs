@@ -43,7 +43,14 @@ fn damage_database(safe: &Path) -> Vec<u8> {
 }
 
 fn rebuild(safe: &Path, target: &Path) -> (Safe, RebuildReport) {
-    rebuild_database_from_backup(safe, Unlock::Password(&password()), target, &mut |_| {}).unwrap()
+    rebuild_database_from_backup(
+        safe,
+        Unlock::Password(&password()),
+        &test_open_options(),
+        target,
+        &mut |_| {},
+    )
+    .unwrap()
 }
 
 /// The folders `attributes.db.damaged-…` inside the Safe.
@@ -69,22 +76,27 @@ fn id(safe: &Safe, path: &str) -> Uuid {
 #[test]
 fn a_damaged_database_is_rebuilt_equal_to_the_safe_as_backed_up() {
     let dir = tempfile::tempdir().unwrap();
-    let mut safe = sample_safe(dir.path());
+    let safe = sample_safe(dir.path());
     let recovery_key = safe.create_recovery_key(&password()).unwrap();
     let target = dir.path().join(BACKUP);
     backup(&safe, &target, false);
     let items = all_items(&safe);
     let contents = all_contents(&safe);
-    assert!(safe.check(true, false).unwrap().is_clean());
+    assert!(
+        safe.check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
     let path = safe.layout().root().to_path_buf();
     let data_before = tree(&path.join("files"));
     drop(safe);
 
     let damaged = damage_database(&path);
     // The recovery key unlocks the key file as well as the password does.
-    let (mut rebuilt, report) = rebuild_database_from_backup(
+    let (rebuilt, report) = rebuild_database_from_backup(
         &path,
         Unlock::RecoveryKey(&recovery_key),
+        &test_open_options(),
         &target,
         &mut |_| {},
     )
@@ -105,7 +117,9 @@ fn a_damaged_database_is_rebuilt_equal_to_the_safe_as_backed_up() {
         data_before,
         "the data files were not kept as they were"
     );
-    let check = rebuilt.check(true, false).unwrap();
+    let check = rebuilt
+        .check(true, false, &JobControl::new(), &mut |_| {})
+        .unwrap();
     assert!(check.is_clean(), "{:?}", check.problems);
 
     // The damaged database is kept, byte for byte, in one dated folder.
@@ -117,16 +131,21 @@ fn a_damaged_database_is_rebuilt_equal_to_the_safe_as_backed_up() {
 
     // The rebuilt database is the Safe's: it opens with the password, and changes are logged.
     drop(rebuilt);
-    let mut reopened = Safe::open(&path, &password()).unwrap();
+    let reopened = Safe::open(&path, &password()).unwrap();
     let tokyo = id(&reopened, "/Fotos Zoë/日本 旅行/東京 🗼.jpg");
     reopened.rename(tokyo, "Tokyo.jpg").unwrap();
-    assert!(reopened.check(false, false).unwrap().is_clean());
+    assert!(
+        reopened
+            .check(false, false, &JobControl::new(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
 }
 
 #[test]
 fn missing_and_different_data_files_come_from_the_backup_and_unknown_ones_are_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let mut safe = sample_safe(dir.path());
+    let safe = sample_safe(dir.path());
     let target = dir.path().join(BACKUP);
     backup(&safe, &target, false);
     let items = all_items(&safe);
@@ -136,7 +155,7 @@ fn missing_and_different_data_files_come_from_the_backup_and_unknown_ones_are_ke
     // file replaced by another (valid) one.
     let source = dir.path().join("later.txt");
     fs::write(&source, b"imported after the backup").unwrap();
-    import(&mut safe, &[source], &ImportOptions::default());
+    import(&safe, &[source], &ImportOptions::default());
     let later = id(&safe, "/later.txt");
     let tokyo = id(&safe, "/Fotos Zoë/日本 旅行/東京 🗼.jpg");
     let cafe = id(&safe, "/Fotos Zoë/日本 旅行/Café ☕.txt");
@@ -148,7 +167,7 @@ fn missing_and_different_data_files_come_from_the_backup_and_unknown_ones_are_ke
     drop(safe);
     damage_database(layout.root());
 
-    let (mut rebuilt, report) = rebuild(layout.root(), &target);
+    let (rebuilt, report) = rebuild(layout.root(), &target);
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(report.data_files_copied, 2, "{report:?}");
     assert_eq!(report.data_files_kept, 5);
@@ -171,7 +190,9 @@ fn missing_and_different_data_files_come_from_the_backup_and_unknown_ones_are_ke
     assert!(all_contents(&rebuilt) == contents, "file contents differ");
 
     // check --repair gives the data files the backup did not know an item in /Recovered.
-    let check = rebuilt.check(true, true).unwrap();
+    let check = rebuilt
+        .check(true, true, &JobControl::new(), &mut |_| {})
+        .unwrap();
     assert_eq!(
         check
             .problems
@@ -196,7 +217,12 @@ fn missing_and_different_data_files_come_from_the_backup_and_unknown_ones_are_ke
     ];
     expected.sort();
     assert!(bytes == expected, "the recovered files have other bytes");
-    assert!(rebuilt.check(true, false).unwrap().is_clean());
+    assert!(
+        rebuilt
+            .check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
 }
 
 #[test]
@@ -219,7 +245,7 @@ fn an_item_whose_copies_are_both_bad_is_recorded_without_content_and_named() {
     fs::write(&in_backup, bytes).unwrap();
     damage_database(layout.root());
 
-    let (mut rebuilt, report) = rebuild(layout.root(), &target);
+    let (rebuilt, report) = rebuild(layout.root(), &target);
     assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
     let failed = &report.failed[0];
     assert_eq!(failed.item, Some(cafe));
@@ -232,13 +258,21 @@ fn an_item_whose_copies_are_both_bad_is_recorded_without_content_and_named() {
         arca_safe::Content::Missing
     );
     assert!(rebuilt.read(cafe).is_err());
-    assert!(rebuilt.check(true, false).unwrap().is_clean());
+    // A file without content stays a problem until it is restored or deleted.
+    let check = rebuilt
+        .check(true, false, &JobControl::new(), &mut |_| {})
+        .unwrap();
+    assert!(
+        matches!(check.problems.as_slice(), [arca_safe::Problem::MissingContent { path }] if path.ends_with("/Café ☕.txt")),
+        "{:?}",
+        check.problems
+    );
 }
 
 #[test]
 fn a_whole_database_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let mut safe = sample_safe(dir.path());
+    let safe = sample_safe(dir.path());
     let target = dir.path().join(BACKUP);
     backup(&safe, &target, false);
     // A change after the backup that a rebuild would lose.
@@ -276,13 +310,20 @@ fn a_wrong_password_or_another_safes_backup_changes_nothing() {
 
     let wrong = arca_cryptor::Password::new("not the password".to_owned());
     assert!(matches!(
-        rebuild_database_from_backup(&path, Unlock::Password(&wrong), &target, &mut |_| {}),
+        rebuild_database_from_backup(
+            &path,
+            Unlock::Password(&wrong),
+            &test_open_options(),
+            &target,
+            &mut |_| {}
+        ),
         Err(Error::WrongPassword)
     ));
     assert!(matches!(
         rebuild_database_from_backup(
             &path,
             Unlock::Password(&password()),
+            &test_open_options(),
             &other_backup,
             &mut |_| {}
         ),
@@ -292,6 +333,7 @@ fn a_wrong_password_or_another_safes_backup_changes_nothing() {
         rebuild_database_from_backup(
             &path,
             Unlock::Password(&password()),
+            &test_open_options(),
             &dir.path().join("source-less"),
             &mut |_| {}
         ),
@@ -356,7 +398,7 @@ fn kill_at_every_step_of_a_rebuild_then_rebuilding_again_gives_the_safe() {
         let safe_path = instance.path().join(SAFE);
         let output = run_child("rebuild", &envs(instance.path(), k));
         assert_killed(&output, &format!("crash point {k}"));
-        let (mut rebuilt, report) = match Safe::open(&safe_path, &password()) {
+        let (rebuilt, report) = match Safe::open(&safe_path, &password()) {
             // Killed after the new database was in place: the rebuild is done.
             Ok(safe) => (safe, None),
             Err(Error::DamagedDatabase(_)) => {
@@ -377,7 +419,9 @@ fn kill_at_every_step_of_a_rebuild_then_rebuilding_again_gives_the_safe() {
             "crash point {k}: contents differ"
         );
         // Nothing is lost: at most a data file set aside or copied twice, which check recovers.
-        let check = rebuilt.check(true, false).unwrap();
+        let check = rebuilt
+            .check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap();
         assert_problems_only(
             &check.problems,
             |problem| matches!(problem, Problem::TemporaryFile { .. }),

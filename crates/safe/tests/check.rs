@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use arca_safe::{Content, ImportOptions, Problem};
+use arca_safe::{Content, ImportOptions, JobControl, Problem};
 use common::*;
 
 #[test]
@@ -16,9 +16,11 @@ fn clean_safe_checks_clean_then_each_problem_is_named_and_repaired() {
     for name in ["a.txt", "b.txt", "c.txt", "d.txt"] {
         fs::write(src.join(name), format!("the content of {name}").repeat(100)).unwrap();
     }
-    let mut safe = new_safe(dir.path());
-    import(&mut safe, &[src], &ImportOptions::default());
-    let report = safe.check(true, false).unwrap();
+    let safe = new_safe(dir.path());
+    import(&safe, &[src], &ImportOptions::default());
+    let report = safe
+        .check(true, false, &JobControl::new(), &mut |_| {})
+        .unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     assert_eq!(report.files_checked, 4);
 
@@ -53,13 +55,17 @@ fn clean_safe_checks_clean_then_each_problem_is_named_and_repaired() {
     )
     .unwrap();
 
-    let quick = safe.check(false, false).unwrap();
+    let quick = safe
+        .check(false, false, &JobControl::new(), &mut |_| {})
+        .unwrap();
     let names = |report: &arca_safe::CheckReport| format!("{:?}", report.problems);
     assert!(
         !names(&quick).contains("/docs/a.txt"),
         "a flipped byte is found only by --full"
     );
-    let full = safe.check(true, false).unwrap();
+    let full = safe
+        .check(true, false, &JobControl::new(), &mut |_| {})
+        .unwrap();
     for expected in [
         "/docs/a.txt",
         "/docs/b.txt",
@@ -77,7 +83,9 @@ fn clean_safe_checks_clean_then_each_problem_is_named_and_repaired() {
         |p| matches!(p, Problem::DamagedDataFile { reason, .. } if reason.contains("replaced"))
     ));
 
-    let repaired = safe.check(true, true).unwrap();
+    let repaired = safe
+        .check(true, true, &JobControl::new(), &mut |_| {})
+        .unwrap();
     assert!(!repaired.repairs.is_empty());
     for damaged in [a, b, c] {
         assert_eq!(safe.item(damaged).unwrap().content, Content::Missing);
@@ -92,7 +100,28 @@ fn clean_safe_checks_clean_then_each_problem_is_named_and_repaired() {
             .unwrap_or_else(|_| b"the content of d.txt".repeat(100))
             .as_slice()
     );
-    let after = safe.check(true, false).unwrap();
+    // The files marked missing stay problems (named, and found again by every check) until
+    // they are restored or deleted; nothing else is left.
+    let after = safe
+        .check(true, false, &JobControl::new(), &mut |_| {})
+        .unwrap();
+    let mut missing: Vec<&str> = after
+        .problems
+        .iter()
+        .map(|problem| match problem {
+            Problem::MissingContent { path } => path.as_str(),
+            other => panic!("unexpected problem after the repair: {other:?}"),
+        })
+        .collect();
+    missing.sort_unstable();
+    assert_eq!(missing, ["/docs/a.txt", "/docs/b.txt", "/docs/c.txt"]);
+    for damaged in [a, b, c] {
+        safe.trash(damaged).unwrap();
+    }
+    safe.empty_trash().unwrap();
+    let after = safe
+        .check(true, false, &JobControl::new(), &mut |_| {})
+        .unwrap();
     assert!(after.is_clean(), "{:?}", after.problems);
     assert_eq!(
         &safe.read(d).unwrap()[..],

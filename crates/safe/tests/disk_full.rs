@@ -52,7 +52,7 @@ fn child_main() {
     let Ok(operation) = env::var(CHILD_OPERATION) else {
         return;
     };
-    let mut safe = Safe::open(&env_path("ARCA_SAFE"), &password()).unwrap();
+    let safe = Safe::open(&env_path("ARCA_SAFE"), &password()).unwrap();
     let threads = env::var("ARCA_THREADS").ok().map(|n| n.parse().unwrap());
     let result = match operation.as_str() {
         "import" => safe
@@ -82,9 +82,16 @@ fn child_main() {
     match result {
         Ok(report) => println!("ARCA_OUTCOME completed: {report}"),
         Err(error) => {
-            if let Error::Io { path, source } = &error {
-                println!("ARCA_IO_KIND {:?}", source.kind());
-                println!("ARCA_IO_PATH {}", path.display());
+            match &error {
+                Error::Io { path, error } => {
+                    println!("ARCA_IO_KIND {:?}", error.kind());
+                    println!("ARCA_IO_PATH {}", path.display());
+                }
+                Error::StoreIo { item, error } => {
+                    println!("ARCA_IO_KIND {:?}", error.kind());
+                    println!("ARCA_IO_PATH {}", item.clone().unwrap_or_default());
+                }
+                _ => {}
             }
             println!("ARCA_MESSAGE {error}");
             println!("ARCA_OUTCOME failed");
@@ -164,9 +171,9 @@ impl Fixture {
             fs::create_dir_all(&seed).unwrap();
             fs::write(seed.join(format!("holiday-file-{index}.bin")), bytes).unwrap();
         }
-        let mut safe = new_safe(dir.path());
+        let safe = new_safe(dir.path());
         import(
-            &mut safe,
+            &safe,
             std::slice::from_ref(&seed),
             &ImportOptions::default(),
         );
@@ -255,21 +262,29 @@ fn disk_full_during_import_loses_nothing_and_the_job_resumes() {
             );
             let failure = failure(&output, &context);
             assert_disk_full(&failure, &context);
+            // The item being imported is named, never a path inside the Safe's store.
             assert!(
-                failure.path.starts_with(safe_path.join("files")),
-                "{context}: the error names {} instead of the data file being written",
+                failure.path.starts_with(&source),
+                "{context}: the error names {} instead of the file being imported",
                 failure.path.display()
             );
+            assert!(
+                !failure.message.contains("/files/"),
+                "{context}: {}",
+                failure.message
+            );
 
-            let mut safe = Safe::open(&safe_path, &password())
+            let safe = Safe::open(&safe_path, &password())
                 .unwrap_or_else(|error| panic!("{context}: the Safe does not open: {error}"));
             fixture.assert_existing_intact(&safe, &context);
             assert_eq!(temporaries(&safe_path), Vec::<PathBuf>::new(), "{context}");
             let jobs = safe.interrupted_imports().unwrap();
             assert_eq!(jobs.len(), 1, "{context}: the job is not kept for resuming");
-            let found = safe.check(true, false).unwrap();
+            let found = safe
+                .check(true, false, &JobControl::new(), &mut |_| {})
+                .unwrap();
             assert!(
-                matches!(found.problems.as_slice(), [Problem::InterruptedImport { job, .. }] if *job == jobs[0]),
+                matches!(found.problems.as_slice(), [Problem::InterruptedImport { job, .. }] if *job == jobs[0].id),
                 "{context}: {:?}",
                 found.problems
             );
@@ -288,13 +303,15 @@ fn disk_full_during_import_loses_nothing_and_the_job_resumes() {
 
             // Space is back: the job finishes.
             let report = safe
-                .resume_import(jobs[0], &JobControl::new(), &mut |_| {})
+                .resume_import(jobs[0].id, &JobControl::new(), &mut |_| {})
                 .unwrap_or_else(|error| panic!("{context}: resume failed: {error}"));
             assert!(report.failed.is_empty(), "{context}: {report:?}");
             assert!(safe.interrupted_imports().unwrap().is_empty(), "{context}");
             assert_same_tree(&safe, folder, &source, &context);
             fixture.assert_existing_intact(&safe, &context);
-            let after = safe.check(true, false).unwrap();
+            let after = safe
+                .check(true, false, &JobControl::new(), &mut |_| {})
+                .unwrap();
             assert!(after.is_clean(), "{context}: {:?}", after.problems);
             assert_eq!(temporaries(&safe_path), Vec::<PathBuf>::new(), "{context}");
             assert_no_leaks(&safe_path, &leak_markers());
@@ -332,9 +349,9 @@ fn disk_full_during_export_leaves_only_whole_files_and_the_export_completes_late
         total += bytes.len() as u64;
         fs::write(folder.join(format!("holiday-file-{index:02}.bin")), bytes).unwrap();
     }
-    let mut safe = fixture.open();
+    let safe = fixture.open();
     import(
-        &mut safe,
+        &safe,
         std::slice::from_ref(&seed),
         &ImportOptions::default(),
     );
@@ -376,10 +393,12 @@ fn disk_full_during_export_leaves_only_whole_files_and_the_export_completes_late
         assert_eq!(temporaries(&out), Vec::<PathBuf>::new(), "{context}");
 
         // The Safe is untouched by a failed export.
-        let mut safe = Safe::open(&safe_path, &password())
+        let safe = Safe::open(&safe_path, &password())
             .unwrap_or_else(|error| panic!("{context}: the Safe does not open: {error}"));
         fixture.assert_existing_intact(&safe, &context);
-        let found = safe.check(true, false).unwrap();
+        let found = safe
+            .check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap();
         assert!(found.is_clean(), "{context}: {:?}", found.problems);
         let files = |all: &BTreeMap<String, Vec<u8>>| {
             all.iter()
@@ -424,7 +443,7 @@ fn disk_full_during_export_leaves_only_whole_files_and_the_export_completes_late
 fn unwritable_safe_and_destination_give_an_error_naming_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let (source, _) = import_source(dir.path());
-    let mut safe = new_safe(dir.path());
+    let safe = new_safe(dir.path());
     let safe_path = safe.layout().root().to_path_buf();
     // Every shard folder a data file could go to is blocked by a file: each write fails.
     let files = safe.layout().files_dir();
@@ -444,8 +463,17 @@ fn unwritable_safe_and_destination_give_an_error_naming_the_path() {
         )
         .unwrap_err();
     match &error {
-        Error::Io { path, .. } => assert!(path.starts_with(&files), "{error}"),
-        other => panic!("expected an I/O error naming a data file, got {other:?}"),
+        // Named by the item, never by the path of its data file inside the store.
+        Error::StoreIo {
+            item: Some(item), ..
+        } => {
+            assert!(
+                !error.to_string().contains(&files.display().to_string()),
+                "{error}"
+            );
+            assert!(!item.is_empty());
+        }
+        other => panic!("expected an I/O error of the store naming the item, got {other:?}"),
     }
     let job = safe.interrupted_imports().unwrap();
     assert_eq!(job.len(), 1);
@@ -453,12 +481,16 @@ fn unwritable_safe_and_destination_give_an_error_naming_the_path() {
         fs::remove_file(blocker).unwrap();
     }
     let report = safe
-        .resume_import(job[0], &JobControl::new(), &mut |_| {})
+        .resume_import(job[0].id, &JobControl::new(), &mut |_| {})
         .unwrap();
     assert!(report.failed.is_empty(), "{report:?}");
     let folder = safe.resolve("/incoming").unwrap().unwrap().id;
     assert_same_tree(&safe, folder, &source, "after the blockers were removed");
-    assert!(safe.check(true, false).unwrap().is_clean());
+    assert!(
+        safe.check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
 
     // An export whose destination cannot be created names the destination.
     let in_the_way = dir.path().join("a file in the way");
@@ -474,12 +506,16 @@ fn unwritable_safe_and_destination_give_an_error_naming_the_path() {
         )
         .unwrap_err();
     match &error {
-        Error::Io { path, source } => {
+        Error::Io { path, error: cause } => {
             assert!(path.starts_with(&in_the_way), "{error}");
-            assert_ne!(source.kind(), ErrorKind::StorageFull);
+            assert_ne!(cause.kind(), ErrorKind::StorageFull);
         }
         other => panic!("expected an I/O error naming the destination, got {other:?}"),
     }
-    assert!(safe.check(true, false).unwrap().is_clean());
+    assert!(
+        safe.check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
     assert_no_leaks(&safe_path, &leak_markers());
 }

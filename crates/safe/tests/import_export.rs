@@ -6,7 +6,9 @@ mod common;
 use std::fs;
 use std::path::PathBuf;
 
-use arca_safe::{Content, Error, ImportOptions, JobControl, Kind, OnClash, SearchQuery};
+use arca_safe::{
+    Content, Error, ImportOptions, JobControl, JobEvent, Kind, OnClash, ProblemKind, SearchQuery,
+};
 use common::*;
 
 const MARKER: &[u8] = b"CLEARTEXT-MARKER-7f3a";
@@ -50,21 +52,20 @@ fn import_export_round_trip_keeps_bytes_names_and_dates() {
         .unwrap()
         .modified()
         .unwrap();
-    let mut safe = new_safe(dir.path());
-    let report = import(
-        &mut safe,
-        std::slice::from_ref(&src),
-        &ImportOptions::default(),
-    );
+    let safe = new_safe(dir.path());
+    let report = import(&safe, std::slice::from_ref(&src), &ImportOptions::default());
     assert_eq!(report.files, 7, "{report:?}");
-    assert!(report.failed.is_empty());
+    assert!(report.skipped.is_empty());
+    // The link was not imported: reported, so the import is not complete.
     assert_eq!(
-        report.skipped.len(),
+        report.failed.len(),
         1,
         "the symlink is reported: {:?}",
-        report.skipped
+        report.failed
     );
-    assert!(report.skipped[0].problem.contains("symbolic link"));
+    assert_eq!(report.failed[0].kind, ProblemKind::NotARegularFile);
+    assert!(report.failed[0].problem.contains("symbolic link"));
+    assert!(!report.is_complete());
 
     let root = safe.resolve("/Holiday Photos").unwrap().unwrap();
     assert_eq!(root.kind, Kind::Folder);
@@ -131,8 +132,8 @@ fn import_export_round_trip_keeps_bytes_names_and_dates() {
 fn organise_tag_comment_search_and_trash() {
     let dir = tempfile::tempdir().unwrap();
     let src = sample_tree(dir.path());
-    let mut safe = new_safe(dir.path());
-    import(&mut safe, &[src], &ImportOptions::default());
+    let safe = new_safe(dir.path());
+    import(&safe, &[src], &ImportOptions::default());
     let notes = safe
         .resolve("/Holiday Photos/notes.txt")
         .unwrap()
@@ -158,8 +159,9 @@ fn organise_tag_comment_search_and_trash() {
     let find = |safe: &arca_safe::Safe, query: SearchQuery| {
         safe.search(&query)
             .unwrap()
+            .0
             .into_iter()
-            .map(|i| i.id)
+            .map(|hit| hit.row.item.id)
             .collect::<Vec<_>>()
     };
     assert_eq!(
@@ -228,7 +230,7 @@ fn organise_tag_comment_search_and_trash() {
         [notes]
     );
     safe.create_folder(None, "Archive").unwrap();
-    let restored = safe.restore(archive_root).unwrap();
+    let restored = safe.restore_from_trash(archive_root).unwrap();
     assert_eq!(restored, "/Archive (2)");
     safe.trash(notes).unwrap();
     assert_eq!(safe.empty_trash().unwrap(), 1);
@@ -257,8 +259,8 @@ fn tampered_swapped_and_missing_data_files_are_named() {
     for name in ["a.txt", "b.txt", "c.txt", "d.txt"] {
         fs::write(src.join(name), format!("content of {name}")).unwrap();
     }
-    let mut safe = new_safe(dir.path());
-    import(&mut safe, &[src], &ImportOptions::default());
+    let safe = new_safe(dir.path());
+    import(&safe, &[src], &ImportOptions::default());
     let id = |name: &str| safe.resolve(&format!("/src/{name}")).unwrap().unwrap().id;
     let (a, b, c, d) = (id("a.txt"), id("b.txt"), id("c.txt"), id("d.txt"));
     let layout = safe.layout().clone();
@@ -314,21 +316,13 @@ fn clash_policies_and_unreadable_sources() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("report.pdf");
     fs::write(&src, b"v1").unwrap();
-    let mut safe = new_safe(dir.path());
-    import(
-        &mut safe,
-        std::slice::from_ref(&src),
-        &ImportOptions::default(),
-    );
+    let safe = new_safe(dir.path());
+    import(&safe, std::slice::from_ref(&src), &ImportOptions::default());
     fs::write(&src, b"v2").unwrap();
-    import(
-        &mut safe,
-        std::slice::from_ref(&src),
-        &ImportOptions::default(),
-    );
+    import(&safe, std::slice::from_ref(&src), &ImportOptions::default());
     assert!(safe.resolve("/report (2).pdf").unwrap().is_some());
     let skipped = import(
-        &mut safe,
+        &safe,
         std::slice::from_ref(&src),
         &ImportOptions {
             on_clash: OnClash::Skip,
@@ -338,7 +332,7 @@ fn clash_policies_and_unreadable_sources() {
     assert_eq!((skipped.files, skipped.skipped.len()), (0, 1));
     fs::write(&src, b"v3").unwrap();
     import(
-        &mut safe,
+        &safe,
         std::slice::from_ref(&src),
         &ImportOptions {
             on_clash: OnClash::Replace,
@@ -354,11 +348,12 @@ fn clash_policies_and_unreadable_sources() {
     );
 
     let missing = import(
-        &mut safe,
+        &safe,
         &[dir.path().join("does-not-exist")],
         &ImportOptions::default(),
     );
-    assert_eq!(missing.skipped.len(), 1);
+    assert_eq!(missing.failed.len(), 1);
+    assert_eq!(missing.failed[0].kind, ProblemKind::Unreadable);
     assert_no_leaks(
         safe.layout().root(),
         &[b"report.pdf", b"report (2)", b"does-not-exist"],
@@ -375,7 +370,7 @@ fn cancel_takes_unencrypted_files_out_again() {
     for index in 0..200 {
         fs::write(src.join(format!("{index}.txt")), vec![b'x'; 2 << 20]).unwrap();
     }
-    let mut safe = new_safe(dir.path());
+    let safe = new_safe(dir.path());
     let control = JobControl::new();
     let canceller = control.clone();
     let report = safe
@@ -386,8 +381,10 @@ fn cancel_takes_unencrypted_files_out_again() {
                 ..Default::default()
             },
             &control,
-            &mut |progress| {
-                if progress.files_done >= 20 {
+            &mut |event| {
+                if let JobEvent::Progress(progress) = event
+                    && progress.files_done >= 20
+                {
                     canceller.cancel();
                 }
             },

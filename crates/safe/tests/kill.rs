@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use arca_cryptor::{Password, RecoveryKey};
-use arca_safe::{Error, ImportOptions, JobControl, Kind, OnClash, Problem, Safe};
+use arca_safe::{Error, ImportOptions, JobControl, Kind, OnClash, Problem, Safe, Unlock};
 use common::child::*;
 use common::*;
 use tempfile::TempDir;
@@ -46,7 +46,7 @@ fn child_main() {
         return;
     };
     let safe_path = env_path("ARCA_SAFE");
-    let mut safe = Safe::open(&safe_path, &password()).unwrap();
+    let safe = Safe::open(&safe_path, &password()).unwrap();
     let before = arca_cryptor::crash_points_passed();
     match operation.as_str() {
         "import" => {
@@ -118,9 +118,9 @@ impl Fixture {
             .unwrap();
         }
         fs::write(seed.join("Existing/nested/deep.txt"), b"deep").unwrap();
-        let mut safe = new_safe(dir.path());
+        let safe = new_safe(dir.path());
         import(
-            &mut safe,
+            &safe,
             &[seed.join("top.txt"), seed.join("Existing")],
             &ImportOptions::default(),
         );
@@ -278,34 +278,40 @@ fn kill_during_import_loses_nothing_and_resumes() {
         envs,
         |instance, context| {
             let source = instance.join("incoming");
-            let mut safe = Safe::open(&instance.join(SAFE), &password())
+            let safe = Safe::open(&instance.join(SAFE), &password())
                 .unwrap_or_else(|error| panic!("{context}: the Safe does not open: {error}"));
             fixture.assert_existing_intact(&safe, context);
-            let found = safe.check(true, false).unwrap();
+            let found = safe
+                .check(true, false, &JobControl::new(), &mut |_| {})
+                .unwrap();
             assert_problems_only(&found.problems, is_temporary_or_interrupted, context);
             let jobs = safe.interrupted_imports().unwrap();
             assert!(jobs.len() <= 1, "{context}: {jobs:?}");
             match (jobs.first(), safe.resolve("/incoming").unwrap()) {
-                (Some(&job), Some(_)) => {
+                (Some(job), Some(_)) => {
                     let report = safe
-                        .resume_import(job, &JobControl::new(), &mut |_| {})
+                        .resume_import(job.id, &JobControl::new(), &mut |_| {})
                         .unwrap_or_else(|error| panic!("{context}: resume failed: {error}"));
                     assert!(report.failed.is_empty(), "{context}: {report:?}");
                     assert!(safe.interrupted_imports().unwrap().is_empty(), "{context}");
                     resumed += 1;
                 }
-                (Some(job), None) => panic!("{context}: job {job} has no folder in the Safe"),
+                (Some(job), None) => panic!("{context}: job {} has no folder in the Safe", job.id),
                 (None, Some(folder)) => {
                     // No job left: the import must have finished completely.
                     assert_same_tree(&safe, folder.id, &source, context);
-                    safe.check(true, true).unwrap();
+                    safe.check(true, true, &JobControl::new(), &mut |_| {})
+                        .unwrap();
                 }
                 // Killed before phase 1 committed: nothing of it is in the Safe.
                 (None, None) => {
-                    safe.check(true, true).unwrap();
+                    safe.check(true, true, &JobControl::new(), &mut |_| {})
+                        .unwrap();
                 }
             }
-            let after = safe.check(true, false).unwrap();
+            let after = safe
+                .check(true, false, &JobControl::new(), &mut |_| {})
+                .unwrap();
             assert!(after.is_clean(), "{context}: {:?}", after.problems);
             assert_eq!(
                 temporaries(&instance.join(SAFE)),
@@ -351,9 +357,9 @@ fn kill_during_export_leaves_no_partial_file_under_a_final_name() {
         )
         .unwrap();
     }
-    let mut safe = fixture.open();
+    let safe = fixture.open();
     import(
-        &mut safe,
+        &safe,
         std::slice::from_ref(&seed),
         &ImportOptions::default(),
     );
@@ -397,10 +403,12 @@ fn kill_during_export_leaves_no_partial_file_under_a_final_name() {
         points.clone(),
         envs,
         |instance, context| {
-            let mut safe = Safe::open(&instance.join(SAFE), &password())
+            let safe = Safe::open(&instance.join(SAFE), &password())
                 .unwrap_or_else(|error| panic!("{context}: the Safe does not open: {error}"));
             fixture.assert_existing_intact(&safe, context);
-            let report = safe.check(true, false).unwrap();
+            let report = safe
+                .check(true, false, &JobControl::new(), &mut |_| {})
+                .unwrap();
             assert!(report.is_clean(), "{context}: {:?}", report.problems);
             assert_eq!(
                 temporaries(&instance.join(SAFE)),
@@ -410,7 +418,7 @@ fn kill_during_export_leaves_no_partial_file_under_a_final_name() {
             for (path, bytes) in tree(&instance.join("out")) {
                 let name = path.file_name().unwrap().to_string_lossy();
                 let path = path.to_string_lossy().into_owned();
-                if name.starts_with('.') && name.ends_with(".tmp") {
+                if name.starts_with('.') && name.ends_with(".arca-partial") {
                     temporaries_left += 1;
                 } else if path == "unrelated.txt" {
                     assert!(bytes == unrelated, "{context}: a file not exported changed");
@@ -465,9 +473,9 @@ fn kill_during_moves_and_renames_applies_each_whole_or_not_at_all() {
     fs::write(seed.join("A/sub/g1.txt"), b"g1").unwrap();
     fs::write(seed.join("A/sub/g2.txt"), b"g2").unwrap();
     fs::write(seed.join("h.txt"), b"h").unwrap();
-    let mut safe = fixture.open();
+    let safe = fixture.open();
     import(
-        &mut safe,
+        &safe,
         &[seed.join("A"), seed.join("B"), seed.join("h.txt")],
         &ImportOptions::default(),
     );
@@ -511,7 +519,7 @@ fn kill_during_moves_and_renames_applies_each_whole_or_not_at_all() {
         points.clone(),
         safe_env,
         |instance, context| {
-            let mut safe = Safe::open(&instance.join(SAFE), &password())
+            let safe = Safe::open(&instance.join(SAFE), &password())
                 .unwrap_or_else(|error| panic!("{context}: the Safe does not open: {error}"));
             fixture.assert_existing_intact(&safe, context);
             let applied: Vec<bool> = moves
@@ -537,13 +545,17 @@ fn kill_during_moves_and_renames_applies_each_whole_or_not_at_all() {
                 "{context}: a later move is applied without an earlier one: {applied:?}"
             );
             *applied_counts.entry(done).or_insert(0) += 1;
-            let report = safe.check(true, true).unwrap();
+            let report = safe
+                .check(true, true, &JobControl::new(), &mut |_| {})
+                .unwrap();
             assert_problems_only(
                 &report.problems,
                 |problem| matches!(problem, Problem::TemporaryFile { .. }),
                 context,
             );
-            let report = safe.check(true, false).unwrap();
+            let report = safe
+                .check(true, false, &JobControl::new(), &mut |_| {})
+                .unwrap();
             assert!(report.is_clean(), "{context}: {:?}", report.problems);
             assert_eq!(
                 temporaries(&instance.join(SAFE)),
@@ -601,17 +613,14 @@ fn kill_during_password_change_leaves_exactly_one_password_working() {
         safe_env,
         |instance, context| {
             let path = instance.join(SAFE);
-            let mut safe = match (
-                Safe::open(&path, &password()),
-                Safe::open(&path, &new_password()),
-            ) {
+            let (safe, works) = match (probe(&path, &password()), probe(&path, &new_password())) {
                 (Ok(safe), Err(Error::WrongPassword)) => {
                     old += 1;
-                    safe
+                    (safe, password())
                 }
                 (Err(Error::WrongPassword), Ok(safe)) => {
                     new += 1;
-                    safe
+                    (safe, new_password())
                 }
                 (Ok(_), Ok(_)) => panic!("{context}: both passwords open the Safe"),
                 (with_old, with_new) => panic!(
@@ -622,11 +631,17 @@ fn kill_during_password_change_leaves_exactly_one_password_working() {
             };
             fixture.assert_existing_intact(&safe, context);
             let recovery = fixture.recovery.as_deref().unwrap();
-            Safe::open_with_recovery_key(&path, &recovery_key(recovery)).unwrap_or_else(|error| {
+            probe_recovery(&path, &recovery_key(recovery)).unwrap_or_else(|error| {
                 panic!("{context}: the recovery key stopped working: {error}")
             });
-            safe.check(true, true).unwrap();
-            let report = safe.check(true, false).unwrap();
+            drop(safe);
+            let safe = Safe::open_with(&path, Unlock::Password(&works), &test_open_options())
+                .unwrap_or_else(|error| panic!("{context}: {error}"));
+            safe.check(true, true, &JobControl::new(), &mut |_| {})
+                .unwrap();
+            let report = safe
+                .check(true, false, &JobControl::new(), &mut |_| {})
+                .unwrap();
             assert!(report.is_clean(), "{context}: {:?}", report.problems);
             temporaries_left += key_file_temporaries(&path, context);
         },
@@ -665,14 +680,14 @@ fn kill_during_recovery_key_creation_leaves_a_whole_recovery_file_or_none() {
             safe_env,
             |instance, context| {
                 let path = instance.join(SAFE);
-                let mut safe = Safe::open(&path, &password()).unwrap_or_else(|error| {
+                let safe = probe(&path, &password()).unwrap_or_else(|error| {
                     panic!("{context}: the password stopped working: {error}")
                 });
                 fixture.assert_existing_intact(&safe, context);
                 match fs::read(recovery_file(instance)) {
                     Ok(bytes) if Some(&bytes) == old_file.as_ref() => {
                         let recovery = fixture.recovery.as_deref().unwrap();
-                        Safe::open_with_recovery_key(&path, &recovery_key(recovery)).unwrap();
+                        probe_recovery(&path, &recovery_key(recovery)).unwrap();
                         kept += 1;
                     }
                     Ok(bytes) => {
@@ -698,8 +713,15 @@ fn kill_during_recovery_key_creation_leaves_a_whole_recovery_file_or_none() {
                     }
                     Err(error) => panic!("{context}: {error}"),
                 }
-                safe.check(true, true).unwrap();
-                let report = safe.check(true, false).unwrap();
+                drop(safe);
+                let safe =
+                    Safe::open_with(&path, Unlock::Password(&password()), &test_open_options())
+                        .unwrap_or_else(|error| panic!("{context}: {error}"));
+                safe.check(true, true, &JobControl::new(), &mut |_| {})
+                    .unwrap();
+                let report = safe
+                    .check(true, false, &JobControl::new(), &mut |_| {})
+                    .unwrap();
                 assert!(report.is_clean(), "{context}: {:?}", report.problems);
                 temporaries_left += key_file_temporaries(&path, context);
             },
@@ -737,8 +759,10 @@ fn key_file_temporaries_are_removed_by_repair() {
             !temporaries(&path).is_empty(),
             "{operation}: the kill left no temporary file"
         );
-        let mut safe = Safe::open(&path, &password()).unwrap();
-        let found = safe.check(false, false).unwrap();
+        let safe = Safe::open(&path, &password()).unwrap();
+        let found = safe
+            .check(false, false, &JobControl::new(), &mut |_| {})
+            .unwrap();
         assert!(
             found
                 .problems
@@ -747,7 +771,8 @@ fn key_file_temporaries_are_removed_by_repair() {
             "{operation}: check does not report the temporary key file: {:?}",
             found.problems
         );
-        safe.check(false, true).unwrap();
+        safe.check(false, true, &JobControl::new(), &mut |_| {})
+            .unwrap();
         assert_eq!(temporaries(&path), Vec::<PathBuf>::new(), "{operation}");
     }
 }

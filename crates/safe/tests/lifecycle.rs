@@ -7,9 +7,53 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+use std::time::{Duration, SystemTime};
+
 use arca_cryptor::{Iterations, Password, RecoveryKey};
-use arca_safe::{Error, Safe};
+use arca_safe::{Backoff, Clock, Error, OpenMode, OpenOptions, Safe, Unlock};
 use common::assert_no_leaks;
+
+/// Unlocks through a back-off of the test's own, whose clock the test moves past each wait:
+/// these tests are about keys, not about the back-off (tests/backoff.rs is).
+struct Unlocker {
+    backoff: Backoff,
+    clock: Clock,
+}
+
+impl Unlocker {
+    fn new(dir: &Path) -> Self {
+        let clock = Clock::fixed(SystemTime::now());
+        Self {
+            backoff: Backoff::in_folder(dir.join("state")).with_clock(clock.clone()),
+            clock,
+        }
+    }
+
+    fn options(&self) -> OpenOptions {
+        self.clock.advance(Duration::from_secs(3600));
+        OpenOptions {
+            mode: OpenMode::Write,
+            backoff: self.backoff.clone(),
+        }
+    }
+
+    fn create(&self, path: &Path, password: &Password) -> Safe {
+        Safe::create_with(path, password, iterations(), self.backoff.clone()).unwrap()
+    }
+
+    fn open(&self, path: &Path, password: &Password) -> arca_safe::Result<Safe> {
+        Safe::open_with(path, Unlock::Password(password), &self.options())
+    }
+
+    fn open_recovery(&self, path: &Path, key: &RecoveryKey) -> arca_safe::Result<Safe> {
+        Safe::open_with(path, Unlock::RecoveryKey(key), &self.options())
+    }
+
+    /// Lets the back-off's wait pass.
+    fn wait(&self) {
+        self.clock.advance(Duration::from_secs(3600));
+    }
+}
 
 fn iterations() -> Iterations {
     Iterations::new(1_000).unwrap()
@@ -68,9 +112,11 @@ fn create_then_open_with_password() {
 fn wrong_password_and_damaged_key_file_are_the_same_error_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.arca");
-    drop(Safe::create(&path, &password("right password"), iterations()).unwrap());
+    let unlock = Unlocker::new(dir.path());
+    drop(unlock.create(&path, &password("right password")));
     let before = snapshot(&path);
-    let wrong = Safe::open(&path, &password("wrong password"))
+    let wrong = unlock
+        .open(&path, &password("wrong password"))
         .err()
         .unwrap();
     assert!(matches!(wrong, Error::WrongPassword));
@@ -79,7 +125,8 @@ fn wrong_password_and_damaged_key_file_are_the_same_error_and_change_nothing() {
     let mut key_file = fs::read(path.join("safe.key")).unwrap();
     key_file[40] ^= 0x01;
     fs::write(path.join("safe.key"), &key_file).unwrap();
-    let damaged = Safe::open(&path, &password("right password"))
+    let damaged = unlock
+        .open(&path, &password("right password"))
         .err()
         .unwrap();
     assert_eq!(damaged.to_string(), wrong.to_string());
@@ -114,15 +161,17 @@ fn refuses_existing_folder_and_newer_format() {
 fn change_password_rewrites_only_the_key_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.arca");
-    let safe = Safe::create(&path, &password("old password"), iterations()).unwrap();
+    let unlock = Unlocker::new(dir.path());
+    let safe = unlock.create(&path, &password("old password"));
     let recovery = safe.create_recovery_key(&password("old password")).unwrap();
     drop(safe);
     let before: BTreeMap<_, _> = snapshot(&path).into_iter().collect();
-    let safe = Safe::open(&path, &password("old password")).unwrap();
+    let safe = unlock.open(&path, &password("old password")).unwrap();
     assert!(matches!(
         safe.change_password(&password("not it"), &password("new password")),
         Err(Error::WrongPassword)
     ));
+    unlock.wait();
     safe.change_password(&password("old password"), &password("new password"))
         .unwrap();
     drop(safe);
@@ -137,16 +186,17 @@ fn change_password_rewrites_only_the_key_file() {
         .collect();
     assert_eq!(changed, ["safe.key"]);
     assert!(matches!(
-        Safe::open(&path, &password("old password")),
+        unlock.open(&path, &password("old password")),
         Err(Error::WrongPassword)
     ));
-    Safe::open(&path, &password("new password")).unwrap();
+    unlock.open(&path, &password("new password")).unwrap();
     // The recovery key stays valid across a password change.
-    Safe::open_with_recovery_key(
-        &path,
-        &RecoveryKey::parse(recovery.expose_for_display()).unwrap(),
-    )
-    .unwrap();
+    unlock
+        .open_recovery(
+            &path,
+            &RecoveryKey::parse(recovery.expose_for_display()).unwrap(),
+        )
+        .unwrap();
     assert_no_leaks(
         &path,
         &[
@@ -161,11 +211,13 @@ fn change_password_rewrites_only_the_key_file() {
 fn recovery_key_resets_a_forgotten_password() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.arca");
-    let safe = Safe::create(&path, &password("forgotten"), iterations()).unwrap();
+    let unlock = Unlocker::new(dir.path());
+    let safe = unlock.create(&path, &password("forgotten"));
     assert!(matches!(
         safe.create_recovery_key(&password("wrong")),
         Err(Error::WrongPassword)
     ));
+    unlock.wait();
     let recovery = safe.create_recovery_key(&password("forgotten")).unwrap();
     drop(safe);
     let typed = recovery
@@ -174,14 +226,19 @@ fn recovery_key_resets_a_forgotten_password() {
         .replace('-', " ");
     let other = RecoveryKey::generate().unwrap();
     assert!(matches!(
-        Safe::open_with_recovery_key(&path, &other),
+        unlock.open_recovery(&path, &other),
         Err(Error::WrongRecoveryKey)
     ));
-    let safe = Safe::open_with_recovery_key(&path, &RecoveryKey::parse(&typed).unwrap()).unwrap();
+    let safe = unlock
+        .open_recovery(&path, &RecoveryKey::parse(&typed).unwrap())
+        .unwrap();
     safe.reset_password(&password("brand new")).unwrap();
     drop(safe);
-    Safe::open(&path, &password("brand new")).unwrap();
-    assert!(Safe::open(&path, &password("forgotten")).is_err());
+    unlock.open(&path, &password("brand new")).unwrap();
+    assert!(matches!(
+        unlock.open(&path, &password("forgotten")),
+        Err(Error::WrongPassword)
+    ));
     assert_no_leaks(
         &path,
         &[

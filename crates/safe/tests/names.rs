@@ -91,12 +91,8 @@ fn unicode_names_are_kept_as_given_and_clash_by_their_nfc_form() {
     for name in others {
         write(&src.join("others").join(name), &content(name));
     }
-    let mut safe = new_safe(dir.path());
-    let report = import(
-        &mut safe,
-        std::slice::from_ref(&src),
-        &ImportOptions::default(),
-    );
+    let safe = new_safe(dir.path());
+    let report = import(&safe, std::slice::from_ref(&src), &ImportOptions::default());
     assert_eq!(report.files, 7, "{report:?}");
 
     // Stored exactly as given, not normalised.
@@ -188,12 +184,8 @@ fn long_names_leading_dots_case_and_empty_items_round_trip() {
     for folder in ["void/empty", "deep/er/est", "Case-Folder", "case-folder"] {
         fs::create_dir_all(src.join(folder)).unwrap();
     }
-    let mut safe = new_safe(dir.path());
-    let report = import(
-        &mut safe,
-        std::slice::from_ref(&src),
-        &ImportOptions::default(),
-    );
+    let safe = new_safe(dir.path());
+    let report = import(&safe, std::slice::from_ref(&src), &ImportOptions::default());
     assert!(
         report.failed.is_empty() && report.skipped.is_empty(),
         "{report:?}"
@@ -221,7 +213,7 @@ fn long_names_leading_dots_case_and_empty_items_round_trip() {
     // A clash on a 255-byte name gets a free name that still fits.
     let long_folder = safe.resolve_folder("/edges/long").unwrap();
     let again = import(
-        &mut safe,
+        &safe,
         &[src.join("long").join(&longest[1])],
         &ImportOptions {
             into: long_folder,
@@ -307,7 +299,7 @@ fn child_main() {
         return;
     };
     assert_eq!(operation, "sparse");
-    let mut safe = Safe::open(&env_path("ARCA_SAFE"), &password()).unwrap();
+    let safe = Safe::open(&env_path("ARCA_SAFE"), &password()).unwrap();
     let started = Instant::now();
     let baseline = reset_peak_rss();
     let report = safe
@@ -413,14 +405,13 @@ fn sparse_round_trip(size: u64) {
         sha256_of(&exported) == source_hash,
         "the exported file differs"
     );
-    let mut safe = Safe::open(&safe_path, &password()).unwrap();
+    let safe = Safe::open(&safe_path, &password()).unwrap();
     let item = safe.resolve(&format!("/{SPARSE_NAME}")).unwrap().unwrap();
     assert_eq!(item.size, size);
-    assert_eq!(
-        item.sha256.as_deref(),
-        Some(hex::encode(source_hash).as_str())
-    );
-    let report = safe.check(false, false).unwrap();
+    assert_eq!(item.sha256.map(hex::encode), Some(hex::encode(source_hash)));
+    let report = safe
+        .check(false, false, &JobControl::new(), &mut |_| {})
+        .unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     let hash_time = started.elapsed();
     let started = Instant::now();

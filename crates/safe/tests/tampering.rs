@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use arca_safe::{Content, Error, ImportOptions, JobControl, Kind, OnClash, Problem, Safe};
+use arca_safe::{Content, Error, ImportOptions, JobControl, Kind, OnClash, Problem, Safe, Unlock};
 use common::child::*;
 use common::*;
 
@@ -37,7 +37,7 @@ fn child_main() {
     if env::var(CHILD_OPERATION).is_err() {
         return;
     }
-    let mut safe = Safe::open(&env_path("ARCA_SAFE"), &password()).unwrap();
+    let safe = Safe::open(&env_path("ARCA_SAFE"), &password()).unwrap();
     safe.import(
         &[env_path("ARCA_SOURCE")],
         &ImportOptions {
@@ -113,14 +113,18 @@ fn data_file_rolled_back_to_an_older_version_of_the_same_item_is_detected() {
     let (id, old_version) = old_version.expect("no crash point left the first data file in place");
 
     fs::write(src.join(BALANCE), balance("999")).unwrap();
-    let mut safe = Safe::open(&safe_path, &password()).unwrap();
-    let job = safe.interrupted_imports().unwrap()[0];
+    let safe = Safe::open(&safe_path, &password()).unwrap();
+    let job = safe.interrupted_imports().unwrap()[0].id;
     let report = safe
         .resume_import(job, &JobControl::new(), &mut |_| {})
         .unwrap();
     assert!(report.failed.is_empty(), "{report:?}");
     assert_eq!(&safe.read(id).unwrap()[..], balance("999"));
-    assert!(safe.check(true, false).unwrap().is_clean());
+    assert!(
+        safe.check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
     let data_file = safe.layout().data_file(id);
     let new_version = fs::read(&data_file).unwrap();
     // Same length: only the recorded tag tells the versions apart.
@@ -140,7 +144,9 @@ fn data_file_rolled_back_to_an_older_version_of_the_same_item_is_detected() {
         other => panic!("the rolled-back file was not refused: {other:?}"),
     }
     for full in [false, true] {
-        let report = safe.check(full, false).unwrap();
+        let report = safe
+            .check(full, false, &JobControl::new(), &mut |_| {})
+            .unwrap();
         assert!(
             matches!(report.problems.as_slice(),
                 [Problem::DamagedDataFile { path: named, reason }]
@@ -163,7 +169,7 @@ fn data_file_rolled_back_to_an_older_version_of_the_same_item_is_detected() {
         .unwrap();
     assert_eq!(report.files, 2, "{report:?}");
     assert_eq!(report.failed.len(), 1, "{report:?}");
-    assert_eq!(report.failed[0].path, PathBuf::from(&path));
+    assert_eq!(report.failed[0].path.as_deref(), Some(path.as_str()));
     let mut expected = snapshot(&src);
     expected.remove(BALANCE);
     assert_eq!(snapshot(&out.join(LEDGER)), expected);
@@ -189,12 +195,8 @@ fn filled_safe(dir: &Path) -> PathBuf {
         )
         .unwrap();
     }
-    let mut safe = new_safe(dir);
-    import(
-        &mut safe,
-        std::slice::from_ref(&src),
-        &ImportOptions::default(),
-    );
+    let safe = new_safe(dir);
+    import(&safe, std::slice::from_ref(&src), &ImportOptions::default());
     for (index, item) in safe_tree(&safe, None).into_iter().enumerate() {
         if index % 3 == 0 {
             safe.set_comment(item.1.id, &format!("comment-{index}"))
@@ -209,9 +211,10 @@ fn filled_safe(dir: &Path) -> PathBuf {
 fn every_flipped_byte_of_the_key_file_is_refused_like_a_wrong_password() {
     let dir = tempfile::tempdir().unwrap();
     let safe_path = filled_safe(dir.path());
-    let wrong = Safe::open(
+    let wrong = Safe::open_with(
         &safe_path,
-        &arca_cryptor::Password::new("not it".to_owned()),
+        Unlock::Password(&arca_cryptor::Password::new("not it".to_owned())),
+        &test_open_options(),
     )
     .err()
     .unwrap();
@@ -224,9 +227,13 @@ fn every_flipped_byte_of_the_key_file_is_refused_like_a_wrong_password() {
             let mut damaged = original.clone();
             damaged[index] ^= bit;
             fs::write(&key_file, &damaged).unwrap();
-            let error = Safe::open(&safe_path, &password())
-                .err()
-                .unwrap_or_else(|| panic!("byte {index} flipped ({bit:#x}): the Safe opened"));
+            let error = Safe::open_with(
+                &safe_path,
+                Unlock::Password(&password()),
+                &test_open_options(),
+            )
+            .err()
+            .unwrap_or_else(|| panic!("byte {index} flipped ({bit:#x}): the Safe opened"));
             assert!(
                 matches!(error, Error::WrongPassword) && error.to_string() == wrong.to_string(),
                 "byte {index} flipped ({bit:#x}): {error}"
@@ -246,7 +253,7 @@ fn every_flipped_byte_of_the_key_file_is_refused_like_a_wrong_password() {
 /// Opens a Safe whose database has one flipped byte in `page` (1-based), checks it and reads
 /// every file; returns how it was refused.
 fn use_damaged_database(safe_path: &Path, page: usize, context: &str) -> &'static str {
-    let mut safe = match Safe::open(safe_path, &password()) {
+    let safe = match Safe::open(safe_path, &password()) {
         Ok(safe) => safe,
         Err(error) => {
             assert!(
@@ -258,7 +265,7 @@ fn use_damaged_database(safe_path: &Path, page: usize, context: &str) -> &'stati
         }
     };
     let report = safe
-        .check(true, false)
+        .check(true, false, &JobControl::new(), &mut |_| {})
         .unwrap_or_else(|error| panic!("{context}: check failed instead of reporting: {error}"));
     let named = format!("HMAC verification failed for page {page}");
     assert!(

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use arca_cryptor::{Password, RecoveryKey};
 use arca_safe::{
-    BackupManifest, BackupOptions, BackupReport, Error, ItemProblem, JobControl, Layout,
-    RestoreInto, RestoreItemsOptions, RestoreReport, Safe, Unlock, VerifyReport, restore_backup,
-    verify_backup,
+    Backoff, BackupManifest, BackupOptions, BackupReport, Error, ItemProblem, JobControl, Layout,
+    OpenMode, OpenOptions, RestoreInto, RestoreItemsOptions, RestoreReport, Safe, Unlock,
+    VerifyReport, restore_backup, verify_backup,
 };
 use clap::{Args, Subcommand};
 
@@ -174,17 +174,18 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         path,
         password_stdin: args.password_stdin,
     };
-    let safe = safe_arg.open()?;
+    let safe = safe_arg.open_reading()?;
     let report = {
         let bar = Bar::new("backing up");
         safe.backup(
             &target,
             &BackupOptions {
                 keep_deleted: args.keep_deleted,
+                items: None,
                 threads: None,
             },
             &JobControl::new(),
-            &mut |progress| bar.update(progress),
+            &mut |event| bar.observe(event),
         )
         .map_err(fail(format!(
             "cannot back up the Safe {} to {}",
@@ -259,7 +260,7 @@ fn list(what: &str, problems: &[ItemProblem]) {
 fn describe(problem: &ItemProblem) -> String {
     match &problem.file {
         Some(file) if problem.path.is_some() || problem.item.is_some() => {
-            format!("{problem} ({file})")
+            format!("{problem} ({})", arca_safe::escape_for_display(file))
         }
         _ => problem.to_string(),
     }
@@ -273,9 +274,10 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
         verify_backup(
             &args.backup.target,
             secret.unlock(),
+            &Backoff::for_user(),
             args.full,
             &JobControl::new(),
-            &mut |progress| bar.update(progress),
+            &mut |event| bar.observe(event),
         )
         .map_err(fail(format!("cannot verify {}", args.backup.name())))?
     };
@@ -417,9 +419,10 @@ fn restore_new(args: &RestoreArgs) -> Result<RestoreReport, Failure> {
     restore_backup(
         &args.backup.target,
         secret.unlock(),
+        &Backoff::for_user(),
         &args.safe,
         &JobControl::new(),
-        &mut |progress| bar.update(progress),
+        &mut |event| bar.observe(event),
     )
     .map_err(fail(format!(
         "cannot restore {} into {}",
@@ -435,15 +438,17 @@ fn restore_items(args: &RestoreArgs) -> Result<RestoreReport, Failure> {
     };
     args.backup.check()?;
     safe_arg.check_manifest()?;
-    let mut safe = match Secret::read(
+    let secret = Secret::read(
         args.backup.recovery,
         args.backup.password_stdin,
         &format!("the Safe {}", safe_arg.name()),
-    )? {
-        Secret::Password(password) => safe_arg.open_with(&password)?,
-        Secret::RecoveryKey(key) => Safe::open_with_recovery_key(&args.safe, &key)
-            .map_err(fail(format!("cannot open the Safe {}", safe_arg.name())))?,
-    };
+    )?;
+    let safe = Safe::open_with(
+        &args.safe,
+        secret.unlock(),
+        &OpenOptions::mode(OpenMode::Write),
+    )
+    .map_err(fail(format!("cannot open the Safe {}", safe_arg.name())))?;
     let into = match &args.into {
         Some(path) => match resolve_folder(&safe, path)? {
             Some(folder) => RestoreInto::Folder(folder),
@@ -456,12 +461,12 @@ fn restore_items(args: &RestoreArgs) -> Result<RestoreReport, Failure> {
         on_clash: args.on_clash.unwrap_or_default().into(),
     };
     let bar = Bar::new("restoring");
-    safe.restore_items(
+    safe.restore_items_from_backup(
         &args.backup.target,
         &args.items,
         &options,
         &JobControl::new(),
-        &mut |progress| bar.update(progress),
+        &mut |event| bar.observe(event),
     )
     .map_err(fail(format!(
         "cannot restore from {} into {}",

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use arca_safe::{CheckReport, Error, Problem, RebuildReport, Unlock, rebuild_database_from_backup};
+use arca_safe::{
+    CheckReport, Error, ErrorKind, JobControl, JobEvent, OpenMode, OpenOptions, Problem,
+    RebuildReport, Safe, Unlock, rebuild_database_from_backup,
+};
 use clap::Args;
 use serde::Serialize;
 
@@ -54,7 +57,7 @@ const REBUILD_HINT: &str = "the attribute database is damaged: rebuild it from a
 
 /// Checks the Safe; fails with [`Exit::Damaged`] if anything was found.
 pub fn check(args: CheckArgs) -> Result<(), Failure> {
-    let (mut safe, rebuild) = match &args.from_backup {
+    let (safe, rebuild) = match &args.from_backup {
         Some(target) => {
             args.safe.check_manifest()?;
             let password = args.safe.password()?;
@@ -62,8 +65,9 @@ pub fn check(args: CheckArgs) -> Result<(), Failure> {
             let (safe, report) = rebuild_database_from_backup(
                 &args.safe.path,
                 Unlock::Password(&password),
+                &OpenOptions::mode(OpenMode::Write),
                 target,
-                &mut |progress| bar.update(progress),
+                &mut |event| bar.observe(event),
             )
             .map_err(fail(format!(
                 "cannot rebuild the database of the Safe {} from the backup {}",
@@ -72,19 +76,25 @@ pub fn check(args: CheckArgs) -> Result<(), Failure> {
             )))?;
             (safe, Some(report))
         }
-        None => (args.safe.open()?, None),
+        None => (open_for_check(&args)?, None),
     };
-    let report = safe
-        .check(args.full, args.repair)
-        .map_err(|error| match error {
-            Error::Database(_) | Error::DamagedDatabase(_) => Failure::new(
-                Exit::Damaged,
-                anyhow::Error::new(error)
-                    .context(format!("cannot check the Safe {}", args.safe.name())),
-                REBUILD_HINT,
-            ),
-            other => fail(format!("cannot check the Safe {}", args.safe.name()))(other),
-        })?;
+    let report = {
+        let bar = Bar::new("checking");
+        safe.check(args.full, args.repair, &JobControl::new(), &mut |event| {
+            if let JobEvent::Progress(progress) = event {
+                bar.update(progress);
+            }
+        })
+    }
+    .map_err(|error| match error {
+        Error::Database(_) | Error::DamagedDatabase(_) => Failure::new(
+            Exit::Damaged,
+            anyhow::Error::new(error)
+                .context(format!("cannot check the Safe {}", args.safe.name())),
+            REBUILD_HINT,
+        ),
+        other => fail(format!("cannot check the Safe {}", args.safe.name()))(other),
+    })?;
     if args.json {
         match &rebuild {
             Some(rebuild) => output::print_json(&RebuildOutcome {
@@ -104,7 +114,10 @@ pub fn check(args: CheckArgs) -> Result<(), Failure> {
             output::problems(report.problems.len())
         );
         for problem in &report.problems {
-            text.push_str(&format!("problem: {}\n", describe(problem)));
+            text.push_str(&format!(
+                "problem: {}\n",
+                arca_safe::escape_for_display(&describe(problem))
+            ));
         }
         for repair in &report.repairs {
             text.push_str(&format!("repaired: {repair}\n"));
@@ -140,6 +153,25 @@ pub fn check(args: CheckArgs) -> Result<(), Failure> {
         ),
         hint,
     ))
+}
+
+/// Opens the Safe with its writer lock (a check needs a Safe nobody changes meanwhile); a Safe
+/// on read-only media is checked as it is (a repair needs it writable).
+fn open_for_check(args: &CheckArgs) -> Result<Safe, Failure> {
+    args.safe.check_manifest()?;
+    let password = args.safe.password()?;
+    let writing = Safe::open_with(
+        &args.safe.path,
+        Unlock::Password(&password),
+        &OpenOptions::mode(OpenMode::Write),
+    );
+    match writing {
+        Err(error) if error.kind() == ErrorKind::ReadOnly && !args.repair => {
+            eprintln!("arca: note: the Safe cannot be written here; checking it as it is");
+            args.safe.open_as(&password, OpenMode::Read)
+        }
+        other => other.map_err(fail(format!("cannot open the Safe {}", args.safe.name()))),
+    }
 }
 
 /// What the rebuild found and did, one line each.
@@ -201,6 +233,10 @@ fn describe(problem: &Problem) -> String {
     match problem {
         Problem::Database { message } => format!("the attribute database: {message}"),
         Problem::MissingDataFile { path } => format!("{path}: its data file is missing"),
+        Problem::MissingContent { path } => format!(
+            "{path}: its content is missing (found damaged or gone earlier); restore it from a \
+             backup with `arca restore TARGET SAFE --items {path}`, or delete it"
+        ),
         Problem::DamagedDataFile { path, reason } => format!("{path}: {reason}"),
         Problem::OrphanDataFile { file } => {
             format!("{file}: a data file that no item refers to")

@@ -41,12 +41,25 @@ pub struct CreateArgs {
 
 /// Makes a new Safe after judging its password.
 pub fn create(args: CreateArgs) -> Result<(), Failure> {
-    let iterations = Iterations::new(args.iterations).ok_or_else(|| {
-        Failure::usage(
-            "--iterations must be at least 1",
-            "leave it out to use the production count",
-        )
-    })?;
+    // Fewer iterations make every password guess cheaper: only test builds may ask for them.
+    if !cfg!(debug_assertions) && args.iterations < Iterations::KEY_FILE.get() {
+        return Err(Failure::usage(
+            format!(
+                "--iterations {} is below the production count of {}",
+                args.iterations,
+                Iterations::KEY_FILE.get()
+            ),
+            "leave --iterations out",
+        ));
+    }
+    let iterations = Iterations::new(args.iterations)
+        .filter(|count| count.get() <= Iterations::CEILING)
+        .ok_or_else(|| {
+            Failure::usage(
+                format!("--iterations must be between 1 and {}", Iterations::CEILING),
+                "leave it out to use the production count",
+            )
+        })?;
     let name = quoted(&args.path);
     // Refused before the password is typed twice; `Safe::create` checks again.
     let taken = match std::fs::read_dir(&args.path) {
@@ -96,7 +109,7 @@ pub struct InfoArgs {
 
 /// Prints a summary of the Safe.
 pub fn info(args: InfoArgs) -> Result<(), Failure> {
-    let safe = args.safe.open()?;
+    let safe = args.safe.open_reading()?;
     let info = safe
         .info()
         .map_err(fail(format!("cannot read the Safe {}", args.safe.name())))?;
@@ -112,7 +125,8 @@ pub fn info(args: InfoArgs) -> Result<(), Failure> {
          Recovery key:      {}\n\
          Files:             {} ({})\n\
          Folders:           {}\n\
-         In the trash:      {}\n",
+         In the trash:      {}\n\
+         Content missing:   {}\n",
         args.safe.path.display(),
         info.safe_id,
         info.format_version,
@@ -123,6 +137,7 @@ pub fn info(args: InfoArgs) -> Result<(), Failure> {
         human_size(info.bytes),
         info.folders,
         info.trashed,
+        info.missing,
     );
     output::write_stdout(text.as_bytes())
 }

@@ -1,7 +1,7 @@
 //! Looking at and organising items: `ls`, `stat`, `cat`, `mkdir`, `mv`, `rm` and `trash`.
 
-use arca_safe::{Item, Kind, Safe};
-use clap::{Args, Subcommand};
+use arca_safe::{Item, Kind, Safe, SortKey, SortOrder, escape_for_display};
+use clap::{Args, Subcommand, ValueEnum};
 use uuid::Uuid;
 
 use crate::exit::Failure;
@@ -22,18 +22,66 @@ pub struct LsArgs {
     #[arg(short = 'R', long)]
     recursive: bool,
 
-    /// Also list the items in the trash, marked as such
-    #[arg(long)]
+    /// Also list the items in the trash, marked as such (with -R, or alone)
+    #[arg(long, conflicts_with_all = ["sort", "limit", "offset"])]
     trash: bool,
+
+    /// Order of a folder's items (folders always come first)
+    #[arg(long, value_enum, default_value_t = Sort::Name, conflicts_with = "recursive")]
+    sort: Sort,
+
+    /// Largest, newest, Z first
+    #[arg(long)]
+    reverse: bool,
+
+    /// At most this many items (a page)
+    #[arg(long, value_name = "N", conflicts_with = "recursive")]
+    limit: Option<u64>,
+
+    /// Skip this many items first (the next page)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        conflicts_with = "recursive"
+    )]
+    offset: u64,
 
     /// Print JSON (every attribute, with path and tags) instead of text
     #[arg(long)]
     json: bool,
 }
 
-/// Lists a folder.
+/// What `ls` sorts by.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Sort {
+    /// By name
+    Name,
+    /// By size
+    Size,
+    /// By modification time
+    Modified,
+    /// Folders, then files, each by name
+    Kind,
+}
+
+impl From<Sort> for SortKey {
+    fn from(sort: Sort) -> Self {
+        match sort {
+            Sort::Name => Self::Name,
+            Sort::Size => Self::Size,
+            Sort::Modified => Self::Modified,
+            Sort::Kind => Self::Kind,
+        }
+    }
+}
+
+/// Rows a page has at most; more are read in pages of this size.
+const PAGE: u64 = 1000;
+
+/// Lists a folder (a page of it with --limit), or the folders below it with -R.
 pub fn ls(args: LsArgs) -> Result<(), Failure> {
-    let safe = args.safe.open()?;
+    let safe = args.safe.open_reading()?;
     let target = safe
         .resolve(&args.path)
         .map_err(fail(format!("cannot list {:?}", args.path)))?;
@@ -48,7 +96,11 @@ pub fn ls(args: LsArgs) -> Result<(), Failure> {
                 Some(item) => (Some(item.id), path_or_fail(&safe, item.id)?),
                 None => (None, String::new()),
             };
-            collect(&safe, id, &path, args.recursive, args.trash, &mut rows)?;
+            if args.recursive || args.trash {
+                collect(&safe, id, &path, args.recursive, args.trash, &mut rows)?;
+            } else {
+                page(&safe, id, &path, &args, &mut rows)?;
+            }
         }
     }
     if args.json {
@@ -68,6 +120,39 @@ pub fn ls(args: LsArgs) -> Result<(), Failure> {
         text.push_str(&Entry::bare(path, item).line(&shown));
     }
     output::write_stdout(text.as_bytes())
+}
+
+/// The rows of one folder in the order asked for, read a page at a time.
+fn page(
+    safe: &Safe,
+    folder: Option<Uuid>,
+    path: &str,
+    args: &LsArgs,
+    rows: &mut Vec<(String, Item)>,
+) -> Result<(), Failure> {
+    let shown = if path.is_empty() { "/" } else { path };
+    let order = if args.reverse {
+        SortOrder::Descending
+    } else {
+        SortOrder::Ascending
+    };
+    let mut offset = args.offset;
+    let mut left = args.limit.unwrap_or(u64::MAX);
+    while left > 0 {
+        let page = safe
+            .page(folder, args.sort.into(), order, offset, left.min(PAGE))
+            .map_err(fail(format!("cannot list {shown}")))?;
+        let got = page.rows.len() as u64;
+        for row in page.rows {
+            rows.push((format!("{path}/{}", row.item.name), row.item));
+        }
+        offset += got;
+        left -= got;
+        if got == 0 || offset >= page.total {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// The items in `folder` (at `path`), and with `recursive` everything below, parents first.
@@ -116,7 +201,7 @@ pub struct StatArgs {
 
 /// Prints every attribute of one item.
 pub fn stat(args: StatArgs) -> Result<(), Failure> {
-    let safe = args.safe.open()?;
+    let safe = args.safe.open_reading()?;
     let item = resolve_item(&safe, &args.path)?;
     let entry = Entry::new(&safe, item)?;
     if args.json {
@@ -129,7 +214,8 @@ pub fn stat(args: StatArgs) -> Result<(), Failure> {
     };
     let mut text = format!(
         "Path:      {}\nId:        {}\nKind:      {kind}\n",
-        entry.path, item.id
+        escape_for_display(&entry.path),
+        item.id
     );
     if item.kind == Kind::File {
         text.push_str(&format!(
@@ -137,7 +223,7 @@ pub fn stat(args: StatArgs) -> Result<(), Failure> {
             human_size(item.size),
             item.size,
             content_name(item.content),
-            item.sha256.as_deref().unwrap_or("-")
+            item.sha256.map_or_else(|| "-".to_owned(), hex::encode)
         ));
     }
     text.push_str(&format!(
@@ -152,8 +238,8 @@ pub fn stat(args: StatArgs) -> Result<(), Failure> {
     text.push_str(&format!(
         "Favorite:  {}\nTags:      {}\nComment:   {}\n",
         if item.favorite { "yes" } else { "no" },
-        entry.tags.join(", "),
-        item.comment
+        escape_for_display(&entry.tags.join(", ")),
+        escape_for_display(&item.comment)
     ));
     output::write_stdout(text.as_bytes())
 }
@@ -163,7 +249,10 @@ fn content_name(content: arca_safe::Content) -> &'static str {
         arca_safe::Content::None => "none",
         arca_safe::Content::Pending => "pending (its import has not finished)",
         arca_safe::Content::Present => "present",
-        arca_safe::Content::Missing => "missing (found damaged or missing by check --repair)",
+        arca_safe::Content::Missing => {
+            "MISSING (found damaged or gone by check --repair): restore it from a backup with \
+             `arca restore TARGET SAFE --items PATH`, or delete it"
+        }
     }
 }
 
@@ -182,7 +271,7 @@ pub struct CatArgs {
 /// damaged file prints nothing. The content is held in memory (zeroized afterwards); export
 /// large files with `arca export`.
 pub fn cat(args: CatArgs) -> Result<(), Failure> {
-    let safe = args.safe.open()?;
+    let safe = args.safe.open_reading()?;
     let item = resolve_item(&safe, &args.path)?;
     if item.kind == Kind::Folder {
         return Err(Failure::usage(
@@ -207,7 +296,7 @@ pub struct MkdirArgs {
 
 /// Creates folders, like `mkdir -p`.
 pub fn mkdir(args: MkdirArgs) -> Result<(), Failure> {
-    let mut safe = args.safe.open()?;
+    let safe = args.safe.open()?;
     for path in &args.paths {
         safe.create_folders(path)
             .map_err(fail(format!("cannot create the folder {path:?}")))?;
@@ -232,7 +321,7 @@ pub struct MvArgs {
 
 /// Moves and renames one item.
 pub fn mv(args: MvArgs) -> Result<(), Failure> {
-    let mut safe = args.safe.open()?;
+    let safe = args.safe.open()?;
     let item = resolve_item(&safe, &args.source)?;
     let context = format!("cannot move {} to {}", args.source, args.destination);
     let existing = match safe.resolve(&args.destination) {
@@ -278,7 +367,7 @@ pub struct RmArgs {
 
 /// Moves items to the trash; nothing is deleted until the trash is emptied.
 pub fn rm(args: RmArgs) -> Result<(), Failure> {
-    let mut safe = args.safe.open()?;
+    let safe = args.safe.open()?;
     // Every path is found before anything moves, so a typo in the last changes nothing.
     let items = args
         .paths
@@ -351,7 +440,7 @@ fn trashed_entries(safe: &Safe) -> Result<Vec<Entry>, Failure> {
 }
 
 fn trash_list(args: TrashListArgs) -> Result<(), Failure> {
-    let safe = args.safe.open()?;
+    let safe = args.safe.open_reading()?;
     let entries = trashed_entries(&safe)?;
     if args.json {
         return output::print_json(&entries);
@@ -370,7 +459,7 @@ fn trash_list(args: TrashListArgs) -> Result<(), Failure> {
         text.push_str(&format!(
             "{size:>10}  trashed {}  {}{slash}  ({})\n",
             time_or_dash(entry.item.trashed_at),
-            entry.path,
+            escape_for_display(&entry.path),
             entry.item.id
         ));
     }
@@ -378,7 +467,7 @@ fn trash_list(args: TrashListArgs) -> Result<(), Failure> {
 }
 
 fn trash_restore(args: RestoreArgs) -> Result<(), Failure> {
-    let mut safe = args.safe.open()?;
+    let safe = args.safe.open()?;
     let entries = trashed_entries(&safe)?;
     let mut chosen = Vec::new();
     for wanted in &args.items {
@@ -401,15 +490,15 @@ fn trash_restore(args: RestoreArgs) -> Result<(), Failure> {
     let mut text = String::new();
     for (wanted, id) in chosen {
         let path = safe
-            .restore(id)
+            .restore_from_trash(id)
             .map_err(fail(format!("cannot restore {wanted:?}")))?;
-        text.push_str(&format!("restored {path}\n"));
+        text.push_str(&format!("restored {}\n", escape_for_display(&path)));
     }
     output::write_stdout(text.as_bytes())
 }
 
 fn trash_empty(args: EmptyArgs) -> Result<(), Failure> {
-    let mut safe = args.safe.open()?;
+    let safe = args.safe.open()?;
     let deleted = safe.empty_trash().map_err(fail("cannot empty the trash"))?;
     output::write_stdout(format!("deleted {deleted} item(s) for good\n").as_bytes())
 }

@@ -15,7 +15,9 @@ use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
 use arca_cryptor::Password;
-use arca_safe::{Error, Item, Layout, Manifest, Safe, Strength};
+use arca_safe::{
+    Error, ErrorKind, Item, Layout, Manifest, OpenMode, OpenOptions, Safe, Strength, Unlock,
+};
 use clap::Args;
 use uuid::Uuid;
 
@@ -49,37 +51,68 @@ impl SafeArg {
             .map_err(fail(format!("cannot open the Safe {}", self.name())))
     }
 
-    /// Asks for (or reads) the Safe Password.
+    /// Asks for (or reads) the Safe Password; an empty one is refused as a usage error.
     pub fn password(&self) -> Result<Password, Failure> {
-        if self.password_stdin {
-            secret_input::read_password_stdin()
+        let password = if self.password_stdin {
+            secret_input::read_password_stdin()?
         } else {
-            secret_input::prompt(&format!("Safe Password for {}: ", self.name()))
+            secret_input::prompt(&format!("Safe Password for {}: ", self.name()))?
+        };
+        if password.is_empty() {
+            return Err(Failure::usage(
+                "the Safe Password is empty; nothing was tried",
+                "type the Safe Password (with --password-stdin, pipe it in)",
+            ));
         }
+        Ok(password)
     }
 
-    /// Unlocks the Safe with its password.
+    /// Unlocks the Safe for reading only: lists, search, reading and export work beside a
+    /// program that is writing to it, and on read-only media.
+    pub fn open_reading(&self) -> Result<Safe, Failure> {
+        self.check_manifest()?;
+        let password = self.password()?;
+        self.open_as(&password, OpenMode::Read)
+    }
+
+    /// Unlocks the Safe for writing (holding its writer lock until the command ends).
     pub fn open(&self) -> Result<Safe, Failure> {
         self.check_manifest()?;
         let password = self.password()?;
         self.open_with(&password)
     }
 
-    /// Unlocks the Safe with a password already read.
+    /// Unlocks the Safe for writing with a password already read.
     pub fn open_with(&self, password: &Password) -> Result<Safe, Failure> {
-        let safe = Safe::open(&self.path, password)
-            .map_err(fail(format!("cannot open the Safe {}", self.name())))?;
-        if let Ok(jobs) = safe.interrupted_imports()
-            && !jobs.is_empty()
-        {
-            eprintln!(
-                "arca: note: {} interrupted import(s) in this Safe; finish them with \
-                 `arca import --resume {}`",
-                jobs.len(),
-                self.path.display()
-            );
-        }
+        let safe = self.open_as(password, OpenMode::Write)?;
+        note_interrupted_imports(&safe, &self.path);
         Ok(safe)
+    }
+
+    /// Unlocks the Safe with `password` in `mode`.
+    pub fn open_as(&self, password: &Password, mode: OpenMode) -> Result<Safe, Failure> {
+        Safe::open_with(
+            &self.path,
+            Unlock::Password(password),
+            &OpenOptions::mode(mode),
+        )
+        .map_err(fail(format!("cannot open the Safe {}", self.name())))
+    }
+}
+
+/// Says so when the Safe holds imports a crash, a kill or a full disk interrupted.
+pub fn note_interrupted_imports(safe: &Safe, path: &Path) {
+    if let Ok(jobs) = safe.interrupted_imports()
+        && !jobs.is_empty()
+    {
+        eprintln!(
+            "arca: note: {} interrupted import(s) in this Safe; finish them with \
+             `arca import --resume {}` (or drop what they had not imported with \
+             `arca import --abandon {}`)",
+            jobs.len(),
+            path.display(),
+            path.display()
+        );
     }
 }
 
@@ -104,100 +137,126 @@ pub fn fail_plain(error: Error) -> Failure {
     Failure::new(exit, error, hint)
 }
 
-/// The exit code and the advice for each kind of Safe error.
+/// The exit code and the advice for each kind of Safe error: the one table of the command
+/// line (the app has its own, by the same kinds).
 fn classify(error: &Error) -> (Exit, &'static str) {
-    match error {
-        Error::WrongPassword => (
+    match error.kind() {
+        ErrorKind::WrongPassword => (
             Exit::Authentication,
             "check the Safe Password (it is case-sensitive; nothing was changed); if it is \
              lost, set a new one with `arca recovery reset SAFE` and the recovery key",
         ),
-        Error::WrongRecoveryKey => (
+        ErrorKind::WrongRecoveryKey => (
             Exit::Authentication,
             "check the recovery key as it was written down (dashes and spaces do not matter); \
              nothing was changed",
         ),
-        Error::NoRecoveryKey => (
+        ErrorKind::RecoveryKeyTypo => (
+            Exit::Usage,
+            "type the recovery key exactly as it was written down",
+        ),
+        ErrorKind::TryLater => (
+            Exit::TryLater,
+            "wait, then try again: each wrong password in a row doubles the wait (up to five \
+             minutes); the right one resets it",
+        ),
+        ErrorKind::NoRecoveryKey => (
             Exit::NotFound,
             "a recovery key is made with `arca recovery create SAFE` while the password is \
              known; without one, a lost password cannot be replaced",
         ),
-        Error::NotASafe(_) => (
+        ErrorKind::NotASafe => (
             Exit::NotFound,
             "SAFE is the folder that holds safe.json; check the path, or make a new Safe with \
              `arca create SAFE`",
         ),
-        Error::AlreadyExists(_) => (
+        ErrorKind::AlreadyExists => (
             Exit::Clash,
-            "give a folder that does not exist yet (or an empty one) for the new Safe",
+            "give a folder that does not exist yet (or an empty one)",
         ),
-        Error::NewerFormat { .. } => (
+        ErrorKind::NewerFormat => (
             Exit::NewerFormat,
             "install a newer Arca to open it; this one left it untouched",
         ),
-        Error::DamagedDatabase(_) => (
+        ErrorKind::DamagedDatabase => (
             Exit::Damaged,
             "the Safe's attribute database (names, folders, tags) cannot be read; rebuild it \
              from a backup of this Safe with `arca check SAFE --repair --from-backup TARGET` \
              (the damaged database is kept aside, and the data files stay as they are)",
         ),
-        Error::NotABackup(_) => (
+        ErrorKind::NotABackup => (
             Exit::NotFound,
             "TARGET is a backup folder (it holds backup.json); a new backup needs an empty or \
              new folder",
         ),
-        Error::ForeignBackup { .. } => (
+        ErrorKind::ForeignBackup => (
             Exit::Clash,
             "this backup folder belongs to another Safe; give this Safe's backup folder, or an \
              empty or new folder for a new backup",
         ),
-        Error::DamagedBackup { .. } => (
-            Exit::Damaged,
-            "this part of the backup is needed to open it; use another backup of the Safe, or \
-             make a new one with `arca backup SAFE TARGET` into an empty folder",
-        ),
-        Error::DamagedManifest { .. } | Error::ForeignKeyFile { .. } => (
-            Exit::Damaged,
-            "the Safe itself is damaged or its files were mixed with another Safe's; restore it \
-             from a backup, and run `arca check SAFE` to see what else is affected",
-        ),
-        Error::DamagedFile { .. } => (
-            Exit::Damaged,
-            "the other files are unaffected; restore this one from a backup, and run \
-             `arca check SAFE --full` to find any other damage",
-        ),
-        Error::NotFound { .. } | Error::PathNotFound(_) | Error::NotAFolder(_) => (
+        ErrorKind::Damaged => match error {
+            Error::DamagedBackup { .. } => (
+                Exit::Damaged,
+                "this part of the backup is needed to open it; use another backup of the Safe, \
+                 or make a new one with `arca backup SAFE TARGET` into an empty folder",
+            ),
+            Error::DamagedFile { .. } => (
+                Exit::Damaged,
+                "the other files are unaffected; restore this one from a backup, and run \
+                 `arca check SAFE --full` to find any other damage",
+            ),
+            _ => (
+                Exit::Damaged,
+                "the Safe itself is damaged or its files were mixed with another Safe's; \
+                 restore it from a backup, and run `arca check SAFE` to see what else is \
+                 affected",
+            ),
+        },
+        ErrorKind::NotFound => (
             Exit::NotFound,
             "paths in a Safe start at its root, like /Photos/2024/a.jpg; see what is there with \
              `arca ls SAFE /`",
         ),
-        Error::NameClash { .. } => (
+        ErrorKind::NameClash => (
             Exit::Clash,
             "choose another name, or move or rename the existing item first",
         ),
-        Error::InvalidName { .. } => (
+        ErrorKind::InvalidName => (
             Exit::Usage,
-            "a name is 1 to 255 bytes without '/' or NUL, and not '.' or '..'",
+            "a name is 1 to 255 bytes without '/', NUL or control characters, and not '.' or \
+             '..'",
         ),
-        Error::MoveIntoItself(_) => (Exit::Usage, "move the folder somewhere outside itself"),
-        Error::TrashState(_) => (
+        ErrorKind::MoveIntoItself => (Exit::Usage, "move the folder somewhere outside itself"),
+        ErrorKind::TrashState => (
             Exit::Usage,
             "see what is in the trash with `arca trash list SAFE`",
         ),
-        Error::Io { .. } => (
+        ErrorKind::LockedByOther => (
+            Exit::InUse,
+            "wait until that program has finished (or close the Safe there), then try again; \
+             reading commands (ls, search, cat, export) work meanwhile",
+        ),
+        ErrorKind::ReadOnly => (
             Exit::Io,
-            "check that the path exists, is readable or writable, and that the disk has space; \
-             an interrupted import resumes with `arca import --resume SAFE`",
+            "the Safe can be read (ls, search, cat, export, check) but not changed there; \
+             copy it to a writable disk to change it",
         ),
-        Error::Crypto(arca_cryptor::Error::EmptyPassword) => {
-            (Exit::Usage, "a Safe Password cannot be empty")
-        }
-        Error::Database(_) => (
+        ErrorKind::DiskFull => (
+            Exit::Io,
+            "free some space and run the command again; nothing already stored was lost",
+        ),
+        ErrorKind::Io => (
+            Exit::Io,
+            "check that the path exists and is readable or writable",
+        ),
+        ErrorKind::InvalidInput => (
+            Exit::Usage,
+            "check the arguments (a source inside the Safe, an empty password)",
+        ),
+        _ => (
             Exit::General,
-            "another program may be using the Safe; try again, and if it keeps failing run \
-             `arca check SAFE`",
+            "try again; if it keeps failing, run `arca check SAFE` and report it",
         ),
-        _ => (Exit::General, "try again; if it keeps failing, report it"),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use arca_safe::{Item, Kind, Safe};
+use arca_safe::{Content, Item, Kind, Safe, escape_for_display};
 use serde::Serialize;
 
 use crate::exit::{Exit, Failure};
@@ -76,8 +76,11 @@ impl Entry {
         }
     }
 
-    /// One line for people: size, modification time, path (folders end in '/').
+    /// One line for people: size, modification time, path (folders end in '/'). Control
+    /// characters in names are escaped, so a hostile name cannot rewrite the terminal.
     pub fn line(&self, shown: &str) -> String {
+        let shown = escape_for_display(shown);
+        let shown = shown.as_str();
         let size = match self.item.kind {
             Kind::Folder => "-".to_owned(),
             Kind::File => human_size(self.item.size),
@@ -90,7 +93,11 @@ impl Entry {
         let trashed = if self.item.trashed_at.is_some() {
             "  (in the trash)"
         } else {
-            ""
+            match self.item.content {
+                Content::Missing => "  (CONTENT MISSING: restore it from a backup)",
+                Content::Pending => "  (import not finished)",
+                _ => "",
+            }
         };
         format!(
             "{size:>10}  {}  {shown}{slash}{trashed}\n",

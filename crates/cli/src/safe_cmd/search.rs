@@ -5,7 +5,7 @@ use clap::Args;
 
 use crate::exit::Failure;
 use crate::safe_cmd::output::{self, Entry};
-use crate::safe_cmd::{SafeArg, fail};
+use crate::safe_cmd::{SafeArg, fail, resolve_folder};
 
 /// `arca search SAFE [QUERY]`.
 #[derive(Args)]
@@ -30,6 +30,18 @@ pub struct SearchArgs {
     #[arg(long)]
     trash: bool,
 
+    /// Only inside this folder (at any depth)
+    #[arg(long, value_name = "PATH")]
+    r#in: Option<String>,
+
+    /// At most this many results
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+
+    /// Skip this many results first (the next page)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    offset: u64,
+
     /// Print JSON (every attribute, with path and tags) instead of paths
     #[arg(long)]
     json: bool,
@@ -37,30 +49,44 @@ pub struct SearchArgs {
 
 /// Prints the paths of the matching items.
 pub fn search(args: SearchArgs) -> Result<(), Failure> {
-    let safe = args.safe.open()?;
+    let safe = args.safe.open_reading()?;
+    let folder = match &args.r#in {
+        Some(path) => resolve_folder(&safe, path)?,
+        None => None,
+    };
     let query = SearchQuery {
         text: args.query.clone(),
+        folder,
         tag: args.tag.clone(),
         favorites: args.favorites,
         trash: args.trash,
-        limit: None,
+        offset: args.offset,
+        limit: args.limit,
     };
-    let found = safe
+    let (hits, _) = safe
         .search(&query)
         .map_err(fail(format!("cannot search for {:?}", args.query)))?;
+    let entries: Vec<Entry> = hits
+        .into_iter()
+        .map(|hit| {
+            let path = match hit.folder_path.as_str() {
+                "/" => format!("/{}", hit.row.item.name),
+                folder => format!("{folder}/{}", hit.row.item.name),
+            };
+            Entry {
+                path,
+                item: hit.row.item,
+                tags: hit.row.tags,
+            }
+        })
+        .collect();
     if args.json {
-        let entries = found
-            .into_iter()
-            .map(|item| Entry::new(&safe, item))
-            .collect::<Result<Vec<_>, _>>()?;
         return output::print_json(&entries);
     }
     let mut text = String::new();
-    for item in found {
-        let path = safe
-            .path_of(item.id)
-            .map_err(fail(format!("cannot find the path of item {}", item.id)))?;
-        text.push_str(&Entry::bare(path.clone(), item).line(&path));
+    for entry in entries {
+        let path = entry.path.clone();
+        text.push_str(&Entry::bare(path.clone(), entry.item).line(&path));
     }
     output::write_stdout(text.as_bytes())
 }

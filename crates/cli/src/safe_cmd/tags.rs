@@ -15,6 +15,36 @@ pub enum TagCommand {
     Rm(TagEditArgs),
     /// List an item's tags, or every tag with its item count
     List(TagListArgs),
+    /// Rename a tag on every item (renaming it to an existing tag merges the two)
+    Rename(TagRenameArgs),
+    /// Remove a tag from every item
+    Delete(TagDeleteArgs),
+}
+
+/// `arca tag rename SAFE OLD NEW`.
+#[derive(Args)]
+pub struct TagRenameArgs {
+    #[command(flatten)]
+    safe: SafeArg,
+
+    /// The tag as it is
+    #[arg(value_name = "OLD")]
+    from: String,
+
+    /// Its new name
+    #[arg(value_name = "NEW")]
+    to: String,
+}
+
+/// `arca tag delete SAFE TAG`.
+#[derive(Args)]
+pub struct TagDeleteArgs {
+    #[command(flatten)]
+    safe: SafeArg,
+
+    /// The tag
+    #[arg(value_name = "TAG")]
+    tag: String,
 }
 
 /// `arca tag add|rm SAFE PATH TAG...`.
@@ -53,6 +83,18 @@ pub fn tag(command: TagCommand) -> Result<(), Failure> {
         TagCommand::Add(args) => edit(args, true),
         TagCommand::Rm(args) => edit(args, false),
         TagCommand::List(args) => list(args),
+        TagCommand::Rename(args) => {
+            let safe = args.safe.open()?;
+            safe.rename_tag(&args.from, &args.to).map_err(fail(format!(
+                "cannot rename the tag {:?} to {:?}",
+                args.from, args.to
+            )))
+        }
+        TagCommand::Delete(args) => {
+            let safe = args.safe.open()?;
+            safe.delete_tag(&args.tag)
+                .map_err(fail(format!("cannot delete the tag {:?}", args.tag)))
+        }
     }
 }
 
@@ -64,7 +106,7 @@ fn edit(args: TagEditArgs, add: bool) -> Result<(), Failure> {
             "give each tag as a non-empty word, e.g. `arca tag add SAFE /a.jpg holiday`",
         ));
     }
-    let mut safe = args.safe.open()?;
+    let safe = args.safe.open()?;
     let item = resolve_item(&safe, &args.path)?;
     for tag in &args.tags {
         if add {
@@ -81,7 +123,7 @@ fn edit(args: TagEditArgs, add: bool) -> Result<(), Failure> {
 }
 
 fn list(args: TagListArgs) -> Result<(), Failure> {
-    let safe = args.safe.open()?;
+    let safe = args.safe.open_reading()?;
     let Some(path) = &args.path else {
         let tags = safe.all_tags().map_err(fail("cannot list the tags"))?;
         if args.json {
@@ -89,7 +131,13 @@ fn list(args: TagListArgs) -> Result<(), Failure> {
         }
         let text: String = tags
             .iter()
-            .map(|tag| format!("{}\t{}\n", tag.name, tag.items))
+            .map(|tag| {
+                format!(
+                    "{}\t{}\n",
+                    arca_safe::escape_for_display(&tag.name),
+                    tag.items
+                )
+            })
             .collect();
         return output::write_stdout(text.as_bytes());
     };
@@ -130,7 +178,7 @@ pub fn fav(command: FavCommand) -> Result<(), Failure> {
         FavCommand::On(args) => (args, true),
         FavCommand::Off(args) => (args, false),
     };
-    let mut safe = args.safe.open()?;
+    let safe = args.safe.open()?;
     let item = resolve_item(&safe, &args.path)?;
     safe.set_favorite(item.id, favorite).map_err(fail(format!(
         "cannot change the favorite mark of {}",
@@ -164,7 +212,7 @@ pub fn comment(command: CommentCommand) -> Result<(), Failure> {
         CommentCommand::Set(args) => (args.item, args.text),
         CommentCommand::Clear(args) => (args, String::new()),
     };
-    let mut safe = args.safe.open()?;
+    let safe = args.safe.open()?;
     let item = resolve_item(&safe, &args.path)?;
     safe.set_comment(item.id, &text)
         .map_err(fail(format!("cannot set the comment of {}", args.path)))

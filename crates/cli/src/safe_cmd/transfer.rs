@@ -6,7 +6,8 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
 use arca_safe::{
-    ExportReport, FileProblem, ImportOptions, ImportReport, JobControl, OnClash, Progress,
+    ErrorKind, ExportReport, ImportOptions, ImportReport, ItemProblem, JobControl, JobEvent,
+    OnClash, Progress,
 };
 use clap::{Args, ValueEnum};
 use indicatif::{BinaryBytes, HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -24,7 +25,8 @@ pub enum Clash {
     KeepBoth,
     /// Leave the existing one and skip the new one
     Skip,
-    /// Replace the existing one (in a Safe it goes to the trash, so nothing is lost)
+    /// Replace the existing one. Importing, the item in the Safe goes to the trash; exporting,
+    /// the existing file in the folder is overwritten for good (a folder is merged into)
     Replace,
 }
 
@@ -58,6 +60,13 @@ impl Bar {
         Self(bar)
     }
 
+    /// Shows a job's progress (its problems are listed when it ends).
+    pub fn observe(&self, event: JobEvent<'_>) {
+        if let JobEvent::Progress(progress) = event {
+            self.update(progress);
+        }
+    }
+
     /// Shows `progress`.
     pub fn update(&self, progress: &Progress) {
         self.0.set_length(progress.bytes_total);
@@ -88,7 +97,7 @@ pub struct ImportArgs {
 
     /// Files and folders to import (folders with everything in them; symbolic links are not
     /// followed)
-    #[arg(value_name = "SRC", required_unless_present = "resume")]
+    #[arg(value_name = "SRC", required_unless_present_any = ["resume", "abandon"])]
     sources: Vec<PathBuf>,
 
     /// The folder in the Safe to import into; it must exist
@@ -100,8 +109,13 @@ pub struct ImportArgs {
     on_clash: Clash,
 
     /// First finish the imports that were interrupted (crash, kill, full disk, Ctrl-C)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "abandon")]
     resume: bool,
+
+    /// Drop the imports that were interrupted instead: what they had not imported yet leaves
+    /// the Safe (their files already imported stay)
+    #[arg(long)]
+    abandon: bool,
 
     /// Print the outcome as JSON instead of text
     #[arg(long)]
@@ -112,7 +126,27 @@ pub struct ImportArgs {
 #[derive(Serialize)]
 struct ImportOutcome {
     resumed: Vec<ImportReport>,
+    /// Items removed by --abandon.
+    abandoned: u64,
     imported: Option<ImportReport>,
+}
+
+/// An import stopped by a full disk or another error of the Safe's storage can be finished
+/// later: say how.
+fn resumable(path: &std::path::Path) -> impl FnOnce(arca_safe::Error) -> Failure + '_ {
+    move |error| {
+        let store = matches!(error.kind(), ErrorKind::DiskFull | ErrorKind::Io);
+        let failure = fail("cannot import")(error);
+        if store {
+            failure.with_hint(format!(
+                "free space (or fix the disk), then finish the import with `arca import \
+                 --resume {}`; nothing already stored was lost",
+                path.display()
+            ))
+        } else {
+            failure
+        }
+    }
 }
 
 /// Imports files and folders; finishes interrupted imports first with `--resume`.
@@ -129,12 +163,12 @@ pub fn import(args: ImportArgs) -> Result<(), Failure> {
     }
     args.safe.check_manifest()?;
     let password = args.safe.password()?;
-    let mut safe = arca_safe::Safe::open(&args.safe.path, &password)
-        .map_err(fail(format!("cannot open the Safe {}", args.safe.name())))?;
+    let safe = args.safe.open_as(&password, arca_safe::OpenMode::Write)?;
     drop(password);
     let control = JobControl::new();
     let mut outcome = ImportOutcome {
         resumed: Vec::new(),
+        abandoned: 0,
         imported: None,
     };
     let jobs = safe
@@ -144,17 +178,19 @@ pub fn import(args: ImportArgs) -> Result<(), Failure> {
         for job in jobs {
             let bar = Bar::new("resuming");
             let report = safe
-                .resume_import(job, &control, &mut |progress| bar.update(progress))
-                .map_err(fail(format!("cannot finish the interrupted import {job}")))?;
+                .resume_import(job.id, &control, &mut |event| bar.observe(event))
+                .map_err(resumable(&args.safe.path))?;
             outcome.resumed.push(report);
         }
+    } else if args.abandon {
+        for job in jobs {
+            outcome.abandoned += safe.abandon_import(job.id).map_err(fail(format!(
+                "cannot abandon the interrupted import {}",
+                job.id
+            )))?;
+        }
     } else if !jobs.is_empty() {
-        eprintln!(
-            "arca: note: {} interrupted import(s) in this Safe; finish them with \
-             `arca import --resume {}`",
-            jobs.len(),
-            args.safe.path.display()
-        );
+        crate::safe_cmd::note_interrupted_imports(&safe, &args.safe.path);
     }
     if !args.sources.is_empty() {
         let into = resolve_folder(&safe, &args.into)?;
@@ -165,10 +201,10 @@ pub fn import(args: ImportArgs) -> Result<(), Failure> {
         };
         let bar = Bar::new("importing");
         let report = safe
-            .import(&args.sources, &options, &control, &mut |progress| {
-                bar.update(progress);
+            .import(&args.sources, &options, &control, &mut |event| {
+                bar.observe(event);
             })
-            .map_err(fail(format!("cannot import into {}", args.into)))?;
+            .map_err(resumable(&args.safe.path))?;
         outcome.imported = Some(report);
     }
 
@@ -178,6 +214,12 @@ pub fn import(args: ImportArgs) -> Result<(), Failure> {
         output::print_json(&outcome)?;
     } else {
         let mut text = String::new();
+        if args.abandon {
+            text.push_str(&format!(
+                "abandoned the interrupted imports: {} left the Safe\n",
+                output::count(outcome.abandoned, "item")
+            ));
+        }
         for report in &outcome.resumed {
             text.push_str(&format!(
                 "finished the interrupted import {}: {} ({})\n",
@@ -192,35 +234,32 @@ pub fn import(args: ImportArgs) -> Result<(), Failure> {
                 output::count(report.files, "file"),
                 human_size(report.bytes),
                 output::count(report.folders, "folder"),
-                args.into
+                arca_safe::escape_for_display(&args.into)
             ));
         }
         output::write_stdout(text.as_bytes())?;
     }
     for report in reports {
+        list_problems("renamed", &report.renamed);
         list_problems("skipped", &report.skipped);
-        list_problems("could not import", &report.failed);
+        list_problems("not imported:", &report.failed);
     }
     if failed > 0 {
         return Err(Failure::new(
             Exit::Incomplete,
             anyhow::anyhow!(
-                "{failed} file(s) could not be imported (each is listed); the others were"
+                "{failed} item(s) could not be imported (each is listed); the others were"
             ),
-            "make them readable and import them again (--on-clash skip leaves out what is \
-             already in the Safe)",
+            "links and special files are never imported; make unreadable files readable and \
+             import them again (--on-clash skip leaves out what is already in the Safe)",
         ));
     }
     Ok(())
 }
 
-fn list_problems(what: &str, problems: &[FileProblem]) {
+fn list_problems(what: &str, problems: &[ItemProblem]) {
     for problem in problems {
-        eprintln!(
-            "arca: {what} {}: {}",
-            quoted(&problem.path),
-            problem.problem
-        );
+        eprintln!("arca: {what} {problem}");
     }
 }
 
@@ -249,7 +288,7 @@ pub struct ExportArgs {
 
 /// Exports items; each file appears only once its content has been verified.
 pub fn export(args: ExportArgs) -> Result<(), Failure> {
-    let safe = args.safe.open()?;
+    let safe = args.safe.open_reading()?;
     let mut ids = Vec::new();
     for path in &args.paths {
         match safe
@@ -272,7 +311,7 @@ pub fn export(args: ExportArgs) -> Result<(), Failure> {
             &args.to,
             args.on_clash.into(),
             &JobControl::new(),
-            &mut |progress| bar.update(progress),
+            &mut |event| bar.observe(event),
         )
         .map_err(fail(format!("cannot export to {}", quoted(&args.to))))?
     };
@@ -296,8 +335,8 @@ pub fn export(args: ExportArgs) -> Result<(), Failure> {
         return Err(Failure::new(
             Exit::Damaged,
             anyhow::anyhow!(
-                "{} file(s) could not be exported because their content in the Safe is damaged \
-                 or missing (each is listed); the others were",
+                "{} item(s) could not be exported: their content in the Safe is damaged or \
+                 missing, or their name cannot be written (each is listed); the others were",
                 report.failed.len()
             ),
             "restore those files from a backup, and run `arca check SAFE --full` to find any \

@@ -4,15 +4,15 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 
-use arca_cryptor::SafeKeys;
 use uuid::Uuid;
 
-use super::ItemProblem;
+use super::RecordKeys;
 use super::layout::{BackupLayout, DATA_SUFFIX, ShardEntry, XML_SUFFIX, shard_entries};
 use super::manifest::BackupManifest;
-use super::xml::{self, Index, Record};
+use super::xml::{self, Record};
 use crate::error::{Error, Result};
 use crate::item::Kind;
+use crate::problem::{ItemProblem, ProblemKind};
 
 /// The items of a backup that can be trusted, and everything found wrong.
 pub(crate) struct Catalogue {
@@ -36,11 +36,18 @@ impl Catalogue {
     pub(crate) fn load(
         layout: &BackupLayout,
         manifest: &BackupManifest,
-        keys: &SafeKeys,
+        keys: &RecordKeys<'_>,
     ) -> Result<Self> {
-        let interrupted = manifest.is_interrupted();
         let mut problems = Vec::new();
-        let index = load_index(layout, manifest, keys, &mut problems)?;
+        let sealed = load_index(layout, manifest, keys, &mut problems)?;
+        // Format 1 keeps the run state in backup.json; format 2 in the sealed index, which
+        // nobody without the keys can change (no index: nothing to hold the records to).
+        let interrupted = if manifest.version >= 2 {
+            sealed.as_ref().is_some_and(|sealed| sealed.run_in_progress)
+        } else {
+            manifest.is_interrupted()
+        };
+        let index = sealed.map(|sealed| sealed.entries);
         let name_of = |id: Uuid| {
             index
                 .as_ref()
@@ -60,11 +67,11 @@ impl Catalogue {
                 }
             };
             seen.insert(id);
-            let problem = |problem: String| ItemProblem {
-                item: Some(id),
-                path: name_of(id),
-                file: Some(layout.relative(&path)),
-                problem,
+            let problem = |kind: ProblemKind, problem: String| {
+                ItemProblem::new(kind, problem)
+                    .item(id)
+                    .path(name_of(id))
+                    .file(layout.relative(&path))
             };
             let sealed = fs::read(&path).map_err(Error::io(&path))?;
             let parsed = xml::open(keys, &sealed)
@@ -79,13 +86,13 @@ impl Catalogue {
                 Ok(parsed) => parsed,
                 Err(reason) => {
                     bad.insert(id);
-                    problems.push(problem(reason));
+                    problems.push(problem(ProblemKind::RecordUnreadable, reason));
                     continue;
                 }
             };
             if record.item.id != id {
                 bad.insert(id);
-                problems.push(problem(format!(
+                problems.push(problem(ProblemKind::RecordReplaced, format!(
                     "its attribute file holds the attributes of another item ({}): files were swapped",
                     record.item.id
                 )));
@@ -103,7 +110,7 @@ impl Catalogue {
                     && !interrupted
                 {
                     bad.insert(id);
-                    problems.push(problem(reason.to_owned()));
+                    problems.push(problem(ProblemKind::RecordReplaced, reason.to_owned()));
                     continue;
                 }
             }
@@ -113,12 +120,15 @@ impl Catalogue {
             for (id, entry) in index {
                 if !seen.contains(id) {
                     bad.insert(*id);
-                    problems.push(ItemProblem {
-                        item: Some(*id),
-                        path: Some(entry.name.clone()),
-                        file: Some(layout.relative(&layout.xml_file(*id))),
-                        problem: "its attribute file is missing".to_owned(),
-                    });
+                    problems.push(
+                        ItemProblem::new(
+                            ProblemKind::RecordMissing,
+                            "its attribute file is missing",
+                        )
+                        .item(*id)
+                        .path(entry.name.clone())
+                        .file(layout.relative(&layout.xml_file(*id))),
+                    );
                 }
             }
         }
@@ -155,6 +165,26 @@ impl Catalogue {
         }
         names.reverse();
         Some(format!("/{}", names.join("/")))
+    }
+
+    /// Whether an item is in the trash itself or inside a trashed folder.
+    pub(crate) fn in_trash(&self, id: Uuid) -> bool {
+        let mut next = Some(id);
+        let mut steps = 0;
+        while let Some(current) = next {
+            let Some(record) = self.records.get(&current) else {
+                return false;
+            };
+            if record.item.trashed_at.is_some() {
+                return true;
+            }
+            next = record.item.parent;
+            steps += 1;
+            if steps > self.records.len() {
+                return false;
+            }
+        }
+        false
     }
 
     /// Items whose folder is not in the catalogue (lost or never backed up).
@@ -208,21 +238,22 @@ impl Catalogue {
 fn load_index(
     layout: &BackupLayout,
     manifest: &BackupManifest,
-    keys: &SafeKeys,
+    keys: &RecordKeys<'_>,
     problems: &mut Vec<ItemProblem>,
-) -> Result<Option<Index>> {
+) -> Result<Option<xml::SealedIndex>> {
     let path = layout.index();
-    let file = Some(layout.relative(&path));
+    let file = layout.relative(&path);
     let sealed = match fs::read(&path) {
         Ok(sealed) => sealed,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             if manifest.last_complete.is_some() {
-                problems.push(ItemProblem {
-                    item: None,
-                    path: None,
-                    file,
-                    problem: "the index of the last complete run is missing: items deleted from the backup cannot be named".to_owned(),
-                });
+                problems.push(
+                    ItemProblem::new(
+                        ProblemKind::IndexUnreadable,
+                        "the index of the last complete run is missing: items deleted from the backup cannot be named",
+                    )
+                    .file(file),
+                );
             }
             return Ok(None);
         }
@@ -231,12 +262,10 @@ fn load_index(
     match xml::open(keys, &sealed).and_then(|text| xml::index_from_xml(&text)) {
         Ok(index) => Ok(Some(index)),
         Err(reason) => {
-            problems.push(ItemProblem {
-                item: None,
-                path: None,
-                file,
-                problem: format!("the index {reason}"),
-            });
+            problems.push(
+                ItemProblem::new(ProblemKind::IndexUnreadable, format!("the index {reason}"))
+                    .file(file),
+            );
             Ok(None)
         }
     }

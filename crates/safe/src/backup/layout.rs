@@ -85,7 +85,18 @@ pub(crate) enum ShardEntry {
     Unexpected(PathBuf),
 }
 
-/// Every file in the shards of `dir` (which may not exist yet), classified by `suffix`.
+/// Whether a shard folder's name is two lowercase hex digits, as the layout writes them.
+fn is_shard_name(name: &str) -> bool {
+    name.len() == 2
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Every file in the shards of `dir` (which may not exist yet), classified by `suffix`. Only
+/// real folders named like shards are looked into: a link among them (to anywhere) and any
+/// other name is listed as unexpected and never entered, so nothing outside the backup's own
+/// folders is ever read or removed.
 pub(crate) fn shard_entries(dir: &Path, suffix: &str) -> Result<Vec<ShardEntry>> {
     let mut out = Vec::new();
     let shards = match fs::read_dir(dir) {
@@ -94,21 +105,23 @@ pub(crate) fn shard_entries(dir: &Path, suffix: &str) -> Result<Vec<ShardEntry>>
         Err(error) => return Err(Error::io(dir)(error)),
     };
     for shard in shards {
-        let shard = shard.map_err(Error::io(dir))?.path();
-        if !shard.is_dir() {
+        let shard = shard.map_err(Error::io(dir))?;
+        let shard_name = shard.file_name().to_string_lossy().into_owned();
+        let is_folder = shard.file_type().is_ok_and(|kind| kind.is_dir());
+        let shard = shard.path();
+        if !is_folder || !is_shard_name(&shard_name) {
             out.push(ShardEntry::Unexpected(shard));
             continue;
         }
-        let shard_name = shard
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
         for entry in fs::read_dir(&shard).map_err(Error::io(&shard))? {
-            let path = entry.map_err(Error::io(&shard))?.path();
-            let name = path
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let entry = entry.map_err(Error::io(&shard))?;
+            let is_file = entry.file_type().is_ok_and(|kind| kind.is_file());
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !is_file {
+                out.push(ShardEntry::Unexpected(path));
+                continue;
+            }
             if name.ends_with(".tmp") {
                 out.push(ShardEntry::Temporary(path));
                 continue;

@@ -1,5 +1,6 @@
 //! `backup.json`: the one plaintext file of a backup. It says what the folder is, which Safe it
-//! belongs to, how to derive the key-file key, and when runs started and completed.
+//! belongs to, how to derive the key-file key, and when runs started and completed. It is not
+//! trusted for anything that matters (format 2 keeps the run state inside the sealed index).
 
 use std::path::Path;
 
@@ -8,54 +9,68 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::manifest::KDF_NAME;
+use crate::versioned::{self, Kdf, Refused};
 
 /// The value of `format`.
 pub const BACKUP_FORMAT_NAME: &str = "arca-backup";
 /// The backup format version this build writes and the newest it reads.
-pub const BACKUP_FORMAT_VERSION: u64 = 1;
+pub const BACKUP_FORMAT_VERSION: u64 = 2;
 
 /// The parsed `backup.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BackupManifest {
-    /// Always [`BACKUP_FORMAT_NAME`].
-    pub format: String,
     /// The backup format version.
     pub version: u64,
     /// The UUID of the Safe backed up (also inside the key file).
     pub safe_id: Uuid,
-    /// Key derivation of `safe.key` and `recovery.key`: always PBKDF2-HMAC-SHA1.
-    pub kdf_name: String,
-    /// Its iteration count (as in the Safe's `safe.json`).
-    pub kdf_iterations: u32,
+    /// Key derivation of `safe.key` and `recovery.key` (as in the Safe's `safe.json`).
+    pub kdf: Kdf,
     /// When the latest run started (nanoseconds since the Unix epoch, UTC).
     pub last_started: Option<i64>,
     /// When the latest run that completed ended; `None` before the first one completes.
     pub last_complete: Option<i64>,
 }
 
-#[derive(Deserialize)]
-struct VersionOnly {
+/// Format 2 on: the Safe's `kdf` object.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Current {
     format: String,
     version: u64,
+    safe_id: Uuid,
+    kdf: Kdf,
+    last_started: Option<i64>,
+    last_complete: Option<i64>,
+}
+
+/// Format 1: the KDF in two fields of its own.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct First {
+    #[allow(dead_code)]
+    format: String,
+    #[allow(dead_code)]
+    version: u64,
+    safe_id: Uuid,
+    kdf_name: String,
+    kdf_iterations: u32,
+    last_started: Option<i64>,
+    last_complete: Option<i64>,
 }
 
 impl BackupManifest {
-    pub(crate) fn new(safe_id: Uuid, iterations: u32) -> Self {
+    pub(crate) fn new(safe_id: Uuid, kdf: Kdf) -> Self {
         Self {
-            format: BACKUP_FORMAT_NAME.to_owned(),
             version: BACKUP_FORMAT_VERSION,
             safe_id,
-            kdf_name: KDF_NAME.to_owned(),
-            kdf_iterations: iterations,
+            kdf,
             last_started: None,
             last_complete: None,
         }
     }
 
-    /// Whether the latest run started did not complete: its changes are in the backup, but the
-    /// index does not list them yet.
+    /// Whether the latest run started did not complete, by `backup.json` (format 1 trusts
+    /// this; format 2 asks the sealed index).
     pub fn is_interrupted(&self) -> bool {
         match (self.last_started, self.last_complete) {
             (Some(started), Some(complete)) => started > complete,
@@ -65,53 +80,62 @@ impl BackupManifest {
     }
 
     pub(crate) fn iterations(&self) -> Result<Iterations> {
-        Iterations::new(self.kdf_iterations).ok_or_else(|| Error::DamagedBackup {
-            path: "backup.json".into(),
-            reason: "the iteration count is zero".to_owned(),
-        })
+        self.kdf
+            .iterations()
+            .map_err(|reason| Error::DamagedBackup {
+                path: "backup.json".into(),
+                reason,
+            })
     }
 
     /// Reads `backup.json`; `Ok(None)` if there is none.
     ///
     /// # Errors
     /// [`Error::NewerFormat`] for a newer backup format, [`Error::DamagedBackup`] if it does not
-    /// parse or names another format or KDF.
+    /// parse or names another format, another KDF or an iteration count out of range.
     pub fn read(path: &Path) -> Result<Option<Self>> {
-        let text = match std::fs::read(path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(Error::io(path)(error)),
-        };
         let damaged = |reason: String| Error::DamagedBackup {
             path: path.to_path_buf(),
             reason,
         };
-        let version: VersionOnly =
-            serde_json::from_slice(&text).map_err(|error| damaged(error.to_string()))?;
-        if version.format != BACKUP_FORMAT_NAME {
-            return Err(damaged(format!(
-                "format is {:?}, not {BACKUP_FORMAT_NAME:?}",
-                version.format
-            )));
-        }
-        if version.version > BACKUP_FORMAT_VERSION {
-            return Err(Error::NewerFormat {
+        let refused = |refused: Refused| match refused {
+            Refused::Damaged(reason) => damaged(reason),
+            Refused::Newer(found) => Error::NewerFormat {
                 what: "the backup",
-                found: version.version,
+                found,
                 supported: BACKUP_FORMAT_VERSION,
-            });
-        }
-        let manifest: Self =
-            serde_json::from_slice(&text).map_err(|error| damaged(error.to_string()))?;
-        if manifest.kdf_name != KDF_NAME {
-            return Err(damaged(format!(
-                "unknown key derivation {:?}",
-                manifest.kdf_name
-            )));
-        }
-        if manifest.kdf_iterations == 0 {
-            return Err(damaged("the iteration count is zero".to_owned()));
-        }
+            },
+            Refused::Io(error) => Error::io(path)(error),
+        };
+        let (version, text) = match versioned::read(path, BACKUP_FORMAT_NAME, BACKUP_FORMAT_VERSION)
+            .map_err(refused)?
+        {
+            versioned::Manifest::Missing => return Ok(None),
+            versioned::Manifest::Found { version, text } => (version, text),
+        };
+        let manifest = if version == 1 {
+            let first: First = versioned::parse(&text).map_err(refused)?;
+            Self {
+                version,
+                safe_id: first.safe_id,
+                kdf: Kdf {
+                    name: first.kdf_name,
+                    iterations: first.kdf_iterations,
+                },
+                last_started: first.last_started,
+                last_complete: first.last_complete,
+            }
+        } else {
+            let current: Current = versioned::parse(&text).map_err(refused)?;
+            Self {
+                version,
+                safe_id: current.safe_id,
+                kdf: current.kdf,
+                last_started: current.last_started,
+                last_complete: current.last_complete,
+            }
+        };
+        manifest.kdf.iterations().map_err(damaged)?;
         Ok(Some(manifest))
     }
 
@@ -139,15 +163,24 @@ impl BackupManifest {
         Ok(manifest)
     }
 
-    /// Writes `backup.json` atomically.
+    /// Writes `backup.json` atomically, always in the current format.
     ///
     /// # Errors
     /// [`Error::Io`].
     pub(crate) fn write(&self, path: &Path) -> Result<()> {
-        let mut text = serde_json::to_vec_pretty(self).map_err(|error| Error::DamagedBackup {
-            path: path.to_path_buf(),
-            reason: error.to_string(),
-        })?;
+        let current = Current {
+            format: BACKUP_FORMAT_NAME.to_owned(),
+            version: BACKUP_FORMAT_VERSION,
+            safe_id: self.safe_id,
+            kdf: self.kdf.clone(),
+            last_started: self.last_started,
+            last_complete: self.last_complete,
+        };
+        let mut text =
+            serde_json::to_vec_pretty(&current).map_err(|error| Error::DamagedBackup {
+                path: path.to_path_buf(),
+                reason: error.to_string(),
+            })?;
         text.push(b'\n');
         write_atomically_private(path, &text).map_err(Error::io(path))?;
         arca_cryptor::crash_point("backup manifest written");

@@ -8,10 +8,17 @@
 //! Holiday-backup/
 //!   backup.json                    plaintext: format, version, Safe UUID, KDF, run times
 //!   safe.key, recovery.key         copies of the Safe's key files
-//!   index.xml.crypt                every item of the last complete run and its XML's SHA-256
+//!   writer.lock                    the lock a running backup holds (one run at a time)
+//!   index.xml.crypt                every item of the last complete run and its XML's SHA-256,
+//!                                  and whether a run is under way
 //!   items/3f/3f2a…-….xml.crypt     one per item (files and folders, trashed ones too)
 //!   files/3f/3f2a…-….data.crypt    one per file, byte for byte the Safe's data file
 //! ```
+//!
+//! Since format 2, the item records and the index are sealed with keys derived from the Safe's
+//! file keys for this purpose only, so a data file copied among the records is never read as
+//! one; and the state that decides whether records must match the index (a complete run, or
+//! one under way) is inside the sealed index, not in the plaintext `backup.json`.
 //!
 //! Durability: every file is written under a temporary name, fsynced and renamed; an item's data
 //! file is written before its XML; the index and then the manifest's `last_complete` are written
@@ -22,6 +29,7 @@
 mod catalogue;
 mod data;
 mod layout;
+mod listing;
 mod manifest;
 mod rebuild;
 mod restore;
@@ -31,62 +39,33 @@ mod xml;
 
 use std::path::Path;
 
-use arca_cryptor::{Password, RecoveryKey, SafeKeys};
+use arca_cryptor::SafeKeys;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::backoff::Backoff;
+use crate::error::Result;
 use crate::import::OnClash;
+use crate::problem::ItemProblem;
+use crate::unlock::{KeyFiles, Unlock};
 
+pub use listing::{BackupEntry, BackupListing, list_backup};
 pub use manifest::{BACKUP_FORMAT_NAME, BACKUP_FORMAT_VERSION, BackupManifest};
 pub use rebuild::{RebuildReport, rebuild_database_from_backup};
 pub use restore::restore_backup;
 pub use verify::verify_backup;
 pub use xml::ITEM_XML_VERSION;
 
-/// How to open a backup: with the Safe Password (its `safe.key`) or the recovery key (its
-/// `recovery.key`).
-#[derive(Debug, Clone, Copy)]
-pub enum Unlock<'a> {
-    /// The Safe Password at the time of the backup's last run.
-    Password(&'a Password),
-    /// The Safe's recovery key.
-    RecoveryKey(&'a RecoveryKey),
-}
-
 /// How to back up.
 #[derive(Debug, Clone, Default)]
 pub struct BackupOptions {
     /// Keep items in the backup that were deleted from the Safe since an earlier run.
     pub keep_deleted: bool,
+    /// Back up only these items (with everything in them, and the folders they are in);
+    /// everything else already in the backup stays as it is. All items for `None`.
+    pub items: Option<Vec<Uuid>>,
     /// Worker threads; all cores for `None`.
     pub threads: Option<usize>,
 }
-
-/// One item (or file of the backup) that something is wrong with, named as well as the backup
-/// allows.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ItemProblem {
-    /// The item's UUID, if known.
-    pub item: Option<Uuid>,
-    /// The item's path in the Safe (`/Photos/a.jpg`), or its name, if known.
-    pub path: Option<String>,
-    /// The file of the backup concerned, relative to the backup folder.
-    pub file: Option<String>,
-    /// What is wrong.
-    pub problem: String,
-}
-
-impl std::fmt::Display for ItemProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (&self.path, self.item, &self.file) {
-            (Some(path), _, _) => write!(f, "{path}: {}", self.problem),
-            (None, Some(item), _) => write!(f, "item {item}: {}", self.problem),
-            (None, None, Some(file)) => write!(f, "{file}: {}", self.problem),
-            (None, None, None) => f.write_str(&self.problem),
-        }
-    }
-}
-
 /// The outcome of a backup run.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct BackupReport {
@@ -190,49 +169,59 @@ pub struct RestoreReport {
     pub cancelled: bool,
 }
 
-/// Opens the backup's key file with `unlock`, and checks it belongs to the manifest's Safe.
+/// Opens the backup's key file with `unlock` (counted by the back-off of its Safe), and checks
+/// it belongs to the manifest's Safe.
 fn unlock_keys(
     layout: &layout::BackupLayout,
     manifest: &BackupManifest,
     unlock: Unlock<'_>,
+    backoff: &Backoff,
 ) -> Result<SafeKeys> {
-    let iterations = manifest.iterations()?;
-    let keys = match unlock {
-        Unlock::Password(password) => {
-            let path = layout.key_file();
-            SafeKeys::read_key_file(&path, password, iterations)
-                .map_err(key_error(&path, Error::WrongPassword))?
-        }
-        Unlock::RecoveryKey(recovery_key) => {
-            let path = layout.recovery_file();
-            if !path.exists() {
-                return Err(Error::NoRecoveryKey);
-            }
-            SafeKeys::read_recovery_file(&path, recovery_key, iterations)
-                .map_err(key_error(&path, Error::WrongRecoveryKey))?
-        }
-    };
-    if keys.safe_id() != manifest.safe_id {
-        return Err(Error::ForeignKeyFile {
-            expected: manifest.safe_id,
-            found: keys.safe_id(),
-        });
-    }
-    Ok(keys)
+    crate::unlock::unlock(
+        &KeyFiles {
+            key_file: &layout.key_file(),
+            recovery_file: &layout.recovery_file(),
+            iterations: manifest.iterations()?,
+            safe_id: manifest.safe_id,
+            what: "the backup's key file",
+        },
+        unlock,
+        backoff,
+    )
 }
 
-fn key_error(path: &Path, wrong: Error) -> impl FnOnce(arca_cryptor::Error) -> Error + '_ {
-    move |error| match error {
-        arca_cryptor::Error::KeyFileUnlock | arca_cryptor::Error::RecoveryKeyUnlock => wrong,
-        arca_cryptor::Error::NewerKeyFile { found, supported } => Error::NewerFormat {
-            what: "the backup's key file",
-            found: u64::from(found),
-            supported: u64::from(supported),
-        },
-        arca_cryptor::Error::Io(source) => Error::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        other => Error::Crypto(other),
+/// Reads the manifest of the backup in `target`, which must exist, and unlocks its keys.
+fn open_backup(
+    target: &Path,
+    unlock: Unlock<'_>,
+    backoff: &Backoff,
+) -> Result<(layout::BackupLayout, BackupManifest, SafeKeys)> {
+    let layout = layout::BackupLayout::new(target);
+    let manifest = BackupManifest::read_existing(target, &layout.manifest())?;
+    let keys = unlock_keys(&layout, &manifest, unlock, backoff)?;
+    Ok((layout, manifest, keys))
+}
+
+/// The keys a backup's records (item XML, index) are sealed with: the Safe's file keys in
+/// format 1, keys derived for this purpose from format 2 on.
+pub(crate) enum RecordKeys<'k> {
+    Data(&'k SafeKeys),
+    Derived(arca_cryptor::CipherKeys),
+}
+
+impl<'k> RecordKeys<'k> {
+    pub(crate) fn for_version(keys: &'k SafeKeys, version: u64) -> Self {
+        if version >= 2 {
+            Self::Derived(keys.derived_keys(arca_cryptor::KeyPurpose::BackupRecords))
+        } else {
+            Self::Data(keys)
+        }
+    }
+
+    pub(crate) fn credentials(&self) -> arca_cryptor::Credentials<'_> {
+        match self {
+            Self::Data(keys) => keys.data_credentials(),
+            Self::Derived(keys) => arca_cryptor::Credentials::Keys(keys),
+        }
     }
 }

@@ -24,23 +24,28 @@ use arca_cryptor::SafeKeys;
 use rusqlite::Connection;
 use uuid::Uuid;
 
+use super::RecordKeys;
 use super::catalogue::Catalogue;
-use super::data::{CopyTo, DataError, check_or_copy, has_tag, recorded_tag};
+use super::data::{CopyTo, DataError, check_or_copy};
 use super::layout::{BackupLayout, DATA_SUFFIX, ShardEntry, shard_entries};
 use super::manifest::BackupManifest;
 use super::restore::insert_tagged;
-use super::{ItemProblem, Unlock};
 use crate::changes::{self, ChangeSet};
+use crate::data_file::{has_tag, recorded_tag};
 use crate::db;
 use crate::error::{Error, Result};
 use crate::item::{Content, Item, Kind};
-use crate::job::{Progress, Reporter};
+use crate::job::{Observer, Phase, Progress, Reporter};
 use crate::layout::Layout;
+use crate::manifest::Manifest;
 use crate::organise::free_name_where;
+use crate::problem::{ItemProblem, ProblemKind};
 use crate::query;
 use crate::safe::Safe;
+use crate::safe::{Access, OpenOptions};
 use crate::time;
 use crate::time::UtcTime;
+use crate::unlock::Unlock;
 
 /// Items recorded per transaction.
 const BATCH: usize = 256;
@@ -106,20 +111,32 @@ impl RebuildReport {
 pub fn rebuild_database_from_backup(
     safe: &Path,
     unlock: Unlock<'_>,
+    options: &OpenOptions,
     target: &Path,
-    progress: &mut dyn FnMut(&Progress),
+    observer: Observer<'_>,
 ) -> Result<(Safe, RebuildReport)> {
-    let (layout, manifest, keys) = Safe::unlock_keys(safe, unlock)?;
+    let layout = Layout::new(safe);
+    let manifest = Manifest::read(&layout.manifest())?;
+    let writer_lock = crate::safe::acquire_writer_lock(&layout)?;
+    let keys = crate::safe::unlock_keys(&layout, &manifest, unlock, &options.backoff)?;
     let backup = BackupLayout::new(target);
     let backup_manifest =
         BackupManifest::read_of_safe(target, &backup.manifest(), manifest.safe_id)?;
-    let Some(damage) = find_damage(&layout, &keys)? else {
-        return Ok((
-            Safe::with_keys(layout, manifest, keys)?,
-            RebuildReport::default(),
-        ));
+    let open = |layout, manifest, keys| {
+        Safe::with_keys(
+            layout,
+            manifest,
+            keys,
+            Access::Write,
+            Some(writer_lock),
+            options.backoff.clone(),
+        )
     };
-    let catalogue = Catalogue::load(&backup, &backup_manifest, &keys)?;
+    let Some(damage) = find_damage(&layout, &keys)? else {
+        return Ok((open(layout, manifest, keys)?, RebuildReport::default()));
+    };
+    let record_keys = RecordKeys::for_version(&keys, backup_manifest.version);
+    let catalogue = Catalogue::load(&backup, &backup_manifest, &record_keys)?;
     let mut report = RebuildReport {
         damage: Some(damage),
         backup_completed_at: backup_manifest.last_complete,
@@ -130,7 +147,7 @@ pub fn rebuild_database_from_backup(
 
     let building = layout.root().join(REBUILDING);
     remove_database_files(&building)?;
-    let mut db = db::open(&building, &keys, true)?;
+    let mut db = db::open(&building, &keys, db::DbAccess::Write { create: true })?;
     changes::init_device(&db)?;
     let recorded = fill(
         &mut db,
@@ -138,7 +155,7 @@ pub fn rebuild_database_from_backup(
         &layout,
         &backup,
         &catalogue,
-        progress,
+        observer,
         &mut report,
     )?;
     // A database that is one file: it can be renamed, and no stale log is left beside it.
@@ -154,14 +171,18 @@ pub fn rebuild_database_from_backup(
     fs::rename(&building, layout.database()).map_err(Error::io(&building))?;
     arca_cryptor::sync_parent_dir(&layout.database()).map_err(Error::io(layout.root()))?;
     arca_cryptor::crash_point("rebuild: new database in place");
-    Ok((Safe::with_keys(layout, manifest, keys)?, report))
+    Ok((open(layout, manifest, keys)?, report))
 }
 
 /// Why the database is damaged, or `None` if it opens and passes SQLite's integrity check.
 /// Other failures (a newer schema, a database busy in another program) are errors: they are no
 /// reason to replace it.
 fn find_damage(layout: &Layout, keys: &SafeKeys) -> Result<Option<String>> {
-    let connection = match db::open(&layout.database(), keys, false) {
+    let connection = match db::open(
+        &layout.database(),
+        keys,
+        db::DbAccess::Write { create: false },
+    ) {
         Ok(connection) => connection,
         Err(Error::DamagedDatabase(reason)) => return Ok(Some(reason)),
         Err(Error::Database(error)) if is_corruption(&error) => {
@@ -218,7 +239,7 @@ fn fill(
     layout: &Layout,
     backup: &BackupLayout,
     catalogue: &Catalogue,
-    progress: &mut dyn FnMut(&Progress),
+    observer: Observer<'_>,
     report: &mut RebuildReport,
 ) -> Result<HashSet<Uuid>> {
     let with_content = catalogue
@@ -226,13 +247,16 @@ fn fill(
         .values()
         .filter(|record| record.item.kind == Kind::File && record.item.content == Content::Present);
     let mut reporter = Reporter::new(
-        progress,
+        observer,
         Progress::new(
             with_content.clone().count() as u64,
             with_content.map(|record| record.item.size).sum(),
         ),
     );
-    reporter.report(true);
+    for problem in &report.failed {
+        reporter.problem(problem);
+    }
+    reporter.phase(Phase::Copying);
     let mut tag_ids: HashMap<String, Uuid> = HashMap::new();
     let mut placed = HashSet::new();
     let mut files = HashSet::new();
@@ -240,19 +264,19 @@ fn fill(
     let mut in_batch = 0;
     for id in catalogue.parents_first() {
         let mut record = catalogue.records[&id].clone();
-        let note = |problem: String| ItemProblem {
-            item: Some(id),
-            path: catalogue.path_of(id),
-            file: None,
-            problem,
+        let note = |kind: ProblemKind, problem: String| {
+            ItemProblem::new(kind, problem)
+                .item(id)
+                .path(catalogue.path_of(id))
         };
         if let Some(parent) = record.item.parent
             && !placed.contains(&parent)
         {
             record.item.parent = None;
-            report.notes.push(note(format!(
-                "its folder ({parent}) is not in the backup: recorded at the root"
-            )));
+            report.notes.push(note(
+                ProblemKind::FolderMissing,
+                format!("its folder ({parent}) is not in the backup: recorded at the root"),
+            ));
         }
         if record.item.trashed_at.is_none()
             && query::live_child(changes.reader(), record.item.parent, &record.item.name)?.is_some()
@@ -260,9 +284,10 @@ fn fill(
             let name = free_name_where(&record.item.name, |candidate| {
                 Ok(query::live_child(changes.reader(), record.item.parent, candidate)?.is_some())
             })?;
-            report
-                .notes
-                .push(note(format!("its name was taken: recorded as {name:?}")));
+            report.notes.push(note(
+                ProblemKind::Renamed,
+                format!("its name was taken: recorded as {name:?}"),
+            ));
             record.item.name = name;
         }
         match (record.item.kind, record.item.content) {
@@ -273,23 +298,24 @@ fn fill(
                         report.data_files_copied += 1;
                         report.bytes_copied += bytes;
                         if let Some(aside) = set_aside {
-                            report.set_aside.push(ItemProblem {
-                                file: Some(relative(layout, &aside)),
-                                ..note(
+                            report.set_aside.push(
+                                note(
+                                    ProblemKind::DataReplaced,
                                     "its data file in the Safe was not the recorded one: set \
                                      aside under a new name, and the backup's copy put in its \
                                      place"
                                         .to_owned(),
                                 )
-                            });
+                                .file(relative(layout, &aside)),
+                            );
                         }
                     }
-                    DataFile::Lost(reason) => {
+                    DataFile::Lost(kind, reason) => {
                         record.item.content = Content::Missing;
-                        report.failed.push(ItemProblem {
-                            file: Some(backup.relative(&backup.data_file(id))),
-                            ..note(format!("recorded without content: {reason}"))
-                        });
+                        let problem = note(kind, format!("recorded without content: {reason}"))
+                            .file(backup.relative(&backup.data_file(id)));
+                        reporter.problem(&problem);
+                        report.failed.push(problem);
                     }
                 }
                 reporter.progress.files_done += 1;
@@ -329,7 +355,7 @@ enum DataFile {
         set_aside: Option<PathBuf>,
     },
     /// Neither the Safe's nor the backup's is the recorded one; the Safe's (if any) stays.
-    Lost(String),
+    Lost(ProblemKind, String),
 }
 
 fn put_data_file(
@@ -341,12 +367,13 @@ fn put_data_file(
     let path = layout.data_file(item.id);
     let Some(tag) = recorded_tag(item) else {
         return Ok(DataFile::Lost(
+            ProblemKind::DataDamaged,
             "no valid HMAC tag is recorded for it".to_owned(),
         ));
     };
-    let in_safe = match has_tag(&path, item.size, &tag).map_err(Error::io(&path))? {
+    let in_safe = match has_tag(&path, item.size, &tag).map_err(Error::store(None))? {
         Ok(()) => return Ok(DataFile::Kept),
-        Err(reason) => reason,
+        Err((_, reason)) => reason,
     };
     // A different data file could hold content nobody else has: it is moved, never replaced.
     let set_aside = if fs::symlink_metadata(&path).is_ok() {
@@ -354,7 +381,7 @@ fn put_data_file(
         if let Some(shard) = aside.parent() {
             fs::create_dir_all(shard).map_err(Error::io(shard))?;
         }
-        fs::rename(&path, &aside).map_err(Error::io(&path))?;
+        fs::rename(&path, &aside).map_err(Error::store(None))?;
         arca_cryptor::crash_point("rebuild: data file set aside");
         Some(aside)
     } else {
@@ -362,7 +389,7 @@ fn put_data_file(
     };
     let put_back = |aside: &Option<PathBuf>| -> Result<()> {
         if let Some(aside) = aside {
-            fs::rename(aside, &path).map_err(Error::io(aside))?;
+            fs::rename(aside, &path).map_err(Error::store(None))?;
         }
         Ok(())
     };
@@ -373,12 +400,13 @@ fn put_data_file(
         CopyTo::Durable(&path),
         true,
     ) {
-        Ok(bytes) => Ok(DataFile::Copied { bytes, set_aside }),
-        Err(DataError::Source(in_backup)) => {
+        Ok((bytes, _)) => Ok(DataFile::Copied { bytes, set_aside }),
+        Err(DataError::Source(kind, in_backup)) => {
             put_back(&set_aside)?;
-            Ok(DataFile::Lost(format!(
-                "in the Safe, {in_safe}; in the backup, {in_backup}"
-            )))
+            Ok(DataFile::Lost(
+                kind,
+                format!("in the Safe, {in_safe}; in the backup, {in_backup}"),
+            ))
         }
         Err(DataError::Io(error)) => {
             put_back(&set_aside)?;

@@ -14,23 +14,29 @@ use arca_cryptor::{SafeKeys, write_atomically_private};
 use rusqlite::Connection;
 use uuid::Uuid;
 
+use super::RecordKeys;
 use super::catalogue::Catalogue;
 use super::data::{CopyTo, DataError, check_or_copy};
 use super::layout::{BackupLayout, DATA_SUFFIX, ShardEntry, shard_entries};
 use super::manifest::BackupManifest;
 use super::xml::Record;
-use super::{ItemProblem, RestoreInto, RestoreItemsOptions, RestoreReport, Unlock, unlock_keys};
+use super::{RestoreInto, RestoreItemsOptions, RestoreReport, open_backup};
+use crate::backoff::Backoff;
 use crate::changes::{self, Change, ChangeSet};
+use crate::data_file::store_chunks;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::import::OnClash;
 use crate::item::{Content, Item, ItemUpdate, Kind};
-use crate::job::{JobControl, Progress, Reporter};
+use crate::job::{JobControl, Observer, Phase, Progress, Reporter};
 use crate::layout::Layout;
+use crate::lock::{LOCK_FILE, Refused, WriterLock};
 use crate::manifest::Manifest;
 use crate::organise::free_name_where;
+use crate::problem::{ItemProblem, ProblemKind};
 use crate::query;
-use crate::safe::Safe;
+use crate::safe::{Open, Safe};
+use crate::unlock::Unlock;
 
 /// Items recorded per transaction.
 const BATCH: usize = 256;
@@ -68,19 +74,23 @@ enum LeftOut {
 pub fn restore_backup(
     target: &Path,
     unlock: Unlock<'_>,
+    backoff: &Backoff,
     new_safe: &Path,
     control: &JobControl,
-    progress: &mut dyn FnMut(&Progress),
+    observer: Observer<'_>,
 ) -> Result<RestoreReport> {
-    let layout = BackupLayout::new(target);
-    let manifest = BackupManifest::read_existing(target, &layout.manifest())?;
-    let keys = unlock_keys(&layout, &manifest, unlock)?;
+    let (layout, manifest, keys) = open_backup(target, unlock, backoff)?;
     let safe_layout = Layout::new(new_safe);
-    prepare_new_safe(&layout, &safe_layout)?;
-    let mut db = db::open(&safe_layout.database(), &keys, true)?;
+    let _lock = prepare_new_safe(&layout, &safe_layout)?;
+    let mut db = db::open(
+        &safe_layout.database(),
+        &keys,
+        db::DbAccess::Write { create: true },
+    )?;
     changes::init_device(&db)?;
 
-    let catalogue = Catalogue::load(&layout, &manifest, &keys)?;
+    let record_keys = RecordKeys::for_version(&keys, manifest.version);
+    let catalogue = Catalogue::load(&layout, &manifest, &record_keys)?;
     let mut report = RestoreReport {
         interrupted_backup: catalogue.interrupted,
         failed: catalogue.problems.clone(),
@@ -104,7 +114,7 @@ pub fn restore_backup(
         &catalogue,
         plan,
         control,
-        progress,
+        observer,
         &mut report,
     )?;
     if report.cancelled {
@@ -118,8 +128,9 @@ pub fn restore_backup(
 }
 
 /// Creates the new Safe's folder with the backup's key files, or finds an interrupted restore
-/// of the same backup there; removes what an interrupted restore left half-written.
-fn prepare_new_safe(layout: &BackupLayout, safe: &Layout) -> Result<()> {
+/// of the same backup there; removes what an interrupted restore left half-written. The new
+/// Safe's writer lock is held until the restore ends.
+fn prepare_new_safe(layout: &BackupLayout, safe: &Layout) -> Result<WriterLock> {
     let root = safe.root();
     let key_file = fs::read(layout.key_file()).map_err(Error::io(layout.key_file()))?;
     match fs::read_dir(root) {
@@ -129,6 +140,7 @@ fn prepare_new_safe(layout: &BackupLayout, safe: &Layout) -> Result<()> {
             let names: Vec<String> = entries
                 .flatten()
                 .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != LOCK_FILE)
                 .collect();
             let resumable = !safe.manifest().exists()
                 && (fs::read(safe.key_file()).ok().as_deref() == Some(key_file.as_slice())
@@ -138,10 +150,23 @@ fn prepare_new_safe(layout: &BackupLayout, safe: &Layout) -> Result<()> {
             }
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(root).map_err(Error::io(root))?;
+            if let Some(parent) = root.parent() {
+                fs::create_dir_all(parent).map_err(Error::io(parent))?;
+            }
+            crate::safe::create_private_dir(root)?;
         }
         Err(error) => return Err(Error::io(root)(error)),
     }
+    let lock = WriterLock::acquire(root).map_err(|refused| match refused {
+        Refused::Held(holder) => Error::LockedByOther {
+            what: "the Safe",
+            holder,
+        },
+        Refused::ReadOnly => {
+            Error::io(root)(std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem))
+        }
+        Refused::Io(error) => Error::io(root)(error),
+    })?;
     for (from, to) in [
         (layout.key_file(), safe.key_file()),
         (layout.recovery_file(), safe.recovery_file()),
@@ -152,10 +177,10 @@ fn prepare_new_safe(layout: &BackupLayout, safe: &Layout) -> Result<()> {
             arca_cryptor::crash_point("restore: key file copied");
         }
     }
-    safe.prepare_shards().map_err(Error::io(safe.files_dir()))?;
+    safe.prepare_shards().map_err(Error::store(None))?;
     for entry in shard_entries(&safe.files_dir(), DATA_SUFFIX)? {
         if let ShardEntry::Temporary(path) = entry {
-            fs::remove_file(&path).map_err(Error::io(&path))?;
+            fs::remove_file(&path).map_err(Error::store(None))?;
         }
     }
     for entry in fs::read_dir(root).map_err(Error::io(root))? {
@@ -164,7 +189,7 @@ fn prepare_new_safe(layout: &BackupLayout, safe: &Layout) -> Result<()> {
             fs::remove_file(&path).map_err(Error::io(&path))?;
         }
     }
-    Ok(())
+    Ok(lock)
 }
 
 impl Safe {
@@ -179,21 +204,49 @@ impl Safe {
     /// # Errors
     /// [`Error::ForeignBackup`] for a backup of another Safe, [`Error::PathNotFound`] for a path
     /// the backup does not hold (nothing is restored then), [`Error::NotAFolder`] /
+    /// [`Error::NotFound`] for `options.into`, [`Error::ReadOnly`], [`Error::Io`].
+    pub fn restore_items_from_backup(
+        &self,
+        target: &Path,
+        paths: &[String],
+        options: &RestoreItemsOptions,
+        control: &JobControl,
+        observer: Observer<'_>,
+    ) -> Result<RestoreReport> {
+        self.job(control, true, |open| {
+            open.restore_items(target, paths, options, control, observer)
+        })
+    }
+}
+
+impl Open<'_> {
+    /// Restores the items at `paths` (paths in the backed-up Safe, such as `/Photos/2024`), with
+    /// everything in them, from the backup in `target` into this Safe, which must be the Safe
+    /// backed up (same keys). Each goes where `options.into` says; a name taken there is
+    /// handled by `options.on_clash`, as in import, and a folder skipped or not restored takes
+    /// everything inside it along (never to the root). Items get new UUIDs only where theirs
+    /// is still in use. Trashed items inside a chosen folder are left out, as in export. A path
+    /// inside another chosen path is restored as part of it.
+    ///
+    /// # Errors
+    /// [`Error::ForeignBackup`] for a backup of another Safe, [`Error::PathNotFound`] for a path
+    /// the backup does not hold (nothing is restored then), [`Error::NotAFolder`] /
     /// [`Error::NotFound`] for `options.into`, [`Error::Io`].
-    pub fn restore_items(
+    fn restore_items(
         &mut self,
         target: &Path,
         paths: &[String],
         options: &RestoreItemsOptions,
         control: &JobControl,
-        progress: &mut dyn FnMut(&Progress),
+        observer: Observer<'_>,
     ) -> Result<RestoreReport> {
         let layout = BackupLayout::new(target);
         let manifest = BackupManifest::read_of_safe(target, &layout.manifest(), self.id())?;
         if let RestoreInto::Folder(folder) = options.into {
             self.check_folder(Some(folder))?;
         }
-        let catalogue = Catalogue::load(&layout, &manifest, self.keys())?;
+        let record_keys = RecordKeys::for_version(self.keys(), manifest.version);
+        let catalogue = Catalogue::load(&layout, &manifest, &record_keys)?;
         let tops = paths
             .iter()
             .map(|path| {
@@ -269,7 +322,7 @@ impl Safe {
             &catalogue,
             plan,
             control,
-            progress,
+            observer,
             &mut report,
         )?;
         Ok(report)
@@ -284,31 +337,12 @@ fn find_path(catalogue: &Catalogue, path: &str) -> Option<Uuid> {
         if catalogue.path_of(*id).as_deref() != Some(wanted.as_str()) {
             continue;
         }
-        let trashed = in_trash(catalogue, *id);
+        let trashed = catalogue.in_trash(*id);
         if found.is_none_or(|(_, found_trashed)| found_trashed && !trashed) {
             found = Some((*id, trashed));
         }
     }
     found.map(|(id, _)| id)
-}
-
-fn in_trash(catalogue: &Catalogue, id: Uuid) -> bool {
-    let mut next = Some(id);
-    let mut steps = 0;
-    while let Some(current) = next {
-        let Some(record) = catalogue.records.get(&current) else {
-            return false;
-        };
-        if record.item.trashed_at.is_some() {
-            return true;
-        }
-        next = record.item.parent;
-        steps += 1;
-        if steps > catalogue.records.len() {
-            return false;
-        }
-    }
-    false
 }
 
 /// The items of the backup whose attribute file cannot be read, each with what the backup can
@@ -344,6 +378,7 @@ fn unreadable(catalogue: &Catalogue) -> Vec<ItemProblem> {
                 format!("it and the {inside} item(s) in it")
             };
             ItemProblem {
+                kind: ProblemKind::RecordUnreadable,
                 problem: format!(
                     "{}; where it was in the Safe is unknown, so {what} may have been inside a \
                      chosen folder and could not be restored",
@@ -392,7 +427,7 @@ fn restore_planned(
     catalogue: &Catalogue,
     plan: Vec<Planned>,
     control: &JobControl,
-    progress: &mut dyn FnMut(&Progress),
+    observer: Observer<'_>,
     report: &mut RestoreReport,
 ) -> Result<()> {
     let existing: HashSet<Uuid> = db
@@ -407,19 +442,23 @@ fn restore_planned(
         .iter()
         .filter(|planned| planned.record.item.kind == Kind::File);
     let mut reporter = Reporter::new(
-        progress,
+        observer,
         Progress::new(
             files.clone().count() as u64,
             files.map(|planned| planned.record.item.size).sum(),
         ),
     );
-    reporter.report(true);
+    for problem in &report.failed {
+        reporter.problem(problem);
+    }
+    reporter.phase(Phase::Copying);
     // Items of the plan now in the Safe (restored earlier or now): children may go below them.
     let mut placed: HashSet<Uuid> = HashSet::new();
     // Items of the plan that are not: what is inside them stays out too.
     let mut left_out: HashMap<Uuid, LeftOut> = HashMap::new();
     let mut changes = ChangeSet::begin(db)?;
     let mut in_batch = 0;
+    let mut restored_chunks = Vec::new();
     for planned in plan {
         if !control.proceed() {
             report.cancelled = true;
@@ -433,11 +472,10 @@ fn restore_planned(
         } = planned;
         let id = record.item.id;
         let path = catalogue.path_of(source);
-        let note = |problem: String| ItemProblem {
-            item: Some(source),
-            path: path.clone(),
-            file: None,
-            problem,
+        let note = |kind: ProblemKind, problem: String| {
+            ItemProblem::new(kind, problem)
+                .item(source)
+                .path(path.clone())
         };
         if existing.contains(&id) {
             // Restored by an earlier, interrupted run of this restore.
@@ -456,7 +494,9 @@ fn restore_planned(
                 Some(LeftOut::Failed(folder)) => {
                     let problem = format!("its folder {folder} could not be restored");
                     left_out.insert(id, LeftOut::Failed(folder.clone()));
-                    report.failed.push(note(problem));
+                    let problem = note(ProblemKind::FolderMissing, problem);
+                    reporter.problem(&problem);
+                    report.failed.push(problem);
                     continue;
                 }
                 None => {
@@ -471,7 +511,7 @@ fn restore_planned(
                             .find(|problem| problem.item == Some(folder))
                     });
                     let folder = folder.map(|p| p.to_string()).unwrap_or_default();
-                    report.notes.push(note(match listed {
+                    report.notes.push(note(ProblemKind::FolderMissing, match listed {
                         Some(problem) => format!(
                             "its folder {}({folder}) could not be restored (it is listed): \
                              restored at the root",
@@ -496,10 +536,10 @@ fn restore_planned(
         {
             match on_clash.unwrap_or_default() {
                 OnClash::Skip => {
-                    report.skipped.push(note(format!(
-                        "skipped: {:?} is already in the Safe",
-                        record.item.name
-                    )));
+                    report.skipped.push(note(
+                        ProblemKind::Skipped,
+                        format!("skipped: {:?} is already in the Safe", record.item.name),
+                    ));
                     left_out.insert(id, LeftOut::Skipped);
                     continue;
                 }
@@ -520,9 +560,10 @@ fn restore_planned(
                         )
                     })?;
                     if on_clash.is_none() {
-                        report
-                            .notes
-                            .push(note(format!("its name was taken: restored as {name:?}")));
+                        report.notes.push(note(
+                            ProblemKind::Renamed,
+                            format!("its name was taken: restored as {name:?}"),
+                        ));
                     }
                     record.item.name = name;
                 }
@@ -540,15 +581,16 @@ fn restore_planned(
                     CopyTo::Durable(&safe_layout.data_file(id)),
                     true,
                 ) {
-                    Ok(bytes) => {
+                    Ok((bytes, chunks)) => {
                         report.files += 1;
                         report.bytes += bytes;
+                        restored_chunks.push((id, chunks));
                     }
-                    Err(DataError::Source(reason)) => {
-                        report.failed.push(ItemProblem {
-                            file: Some(layout.relative(&layout.data_file(source))),
-                            ..note(reason)
-                        });
+                    Err(DataError::Source(kind, reason)) => {
+                        let problem =
+                            note(kind, reason).file(layout.relative(&layout.data_file(source)));
+                        reporter.problem(&problem);
+                        report.failed.push(problem);
                         left_out.insert(
                             id,
                             LeftOut::Failed(path.clone().unwrap_or_else(|| source.to_string())),
@@ -563,6 +605,7 @@ fn restore_planned(
             }
             (Kind::File, _) => {
                 report.notes.push(note(
+                    ProblemKind::DataMissing,
                     "its content was missing in the Safe when it was backed up: restored without content".to_owned(),
                 ));
                 report.files += 1;
@@ -571,7 +614,13 @@ fn restore_planned(
             (Kind::Folder, _) => report.folders += 1,
         }
         let tags = std::mem::take(&mut record.tags);
+        let tag = record.item.hmac_tag;
         insert_tagged(&mut changes, record.item, tags, &mut tag_ids)?;
+        for (item, chunks) in restored_chunks.drain(..) {
+            if let Some(tag) = tag {
+                store_chunks(changes.reader(), item, &tag, &chunks)?;
+            }
+        }
         placed.insert(id);
         in_batch += 1;
         if in_batch >= BATCH {
@@ -583,7 +632,7 @@ fn restore_planned(
     }
     changes.commit()?;
     arca_cryptor::crash_point("restore: batch recorded");
-    reporter.report(true);
+    reporter.phase(Phase::Finished);
     Ok(())
 }
 

@@ -17,18 +17,21 @@ use std::thread;
 use arca_cryptor::{SafeKeys, write_atomically_deferred, write_atomically_private};
 use uuid::Uuid;
 
-use super::data::{CopyTo, DataError, check_or_copy, has_tag, recorded_tag};
+use super::RecordKeys;
+use super::data::{CopyTo, DataError, check_or_copy};
 use super::layout::{BackupLayout, DATA_SUFFIX, ShardEntry, XML_SUFFIX, shard_entries};
 use super::manifest::BackupManifest;
-use super::xml::{self, Index, IndexEntry, Record};
-use super::{BackupOptions, BackupReport, ItemProblem};
+use super::xml::{self, Index, IndexEntry, Record, SealedIndex};
+use super::{BackupOptions, BackupReport};
+use crate::data_file::{has_tag, recorded_tag};
 use crate::error::{Error, Result};
 use crate::item::{Content, Kind};
-use crate::job::{JobControl, Progress, Reporter};
+use crate::job::{JobControl, Observer, Phase, Progress, Reporter};
 use crate::layout::Layout;
-use crate::manifest::Manifest;
+use crate::lock::{LOCK_FILE, Refused, WriterLock};
+use crate::problem::{ItemProblem, ProblemKind};
 use crate::query::{self, ITEM_COLUMNS};
-use crate::safe::Safe;
+use crate::safe::{Open, Safe};
 use crate::time;
 
 /// What happened to one item.
@@ -39,62 +42,98 @@ enum Outcome {
         entry: IndexEntry,
     },
     /// Its data file in the Safe is missing or damaged.
-    Failed(String),
+    Failed(ProblemKind, String),
 }
 
 impl Safe {
     /// Backs the Safe up into the folder `target` (created if missing; otherwise it must be
     /// empty or a backup of this Safe). Incremental: items whose data file and attributes are
     /// unchanged are skipped; changed ones are replaced atomically; items deleted from the Safe
-    /// are removed unless `options.keep_deleted`.
+    /// are removed unless `options.keep_deleted`. With `options.items`, only those items (and
+    /// the folders they are in) are backed up and nothing else in the backup changes.
     ///
     /// A file whose data file in the Safe is damaged is not copied and is listed in
-    /// [`BackupReport::failed`]; the rest is backed up. Cancelling (through `control`) or a
-    /// crash leaves a backup that verify and restore read correctly and the next run completes.
+    /// [`BackupReport::failed`] (and reported as it happens); the rest is backed up. Cancelling
+    /// (through `control`), locking the Safe or a crash leaves a backup that verify and restore
+    /// read correctly and the next run completes. One run at a time holds the backup's lock.
+    /// Works on a Safe open for reading.
     ///
     /// # Errors
     /// [`Error::NotABackup`] if `target` is a non-empty folder that is not a backup,
     /// [`Error::ForeignBackup`] if it is a backup of another Safe, [`Error::NewerFormat`],
-    /// [`Error::DamagedBackup`] for an unreadable `backup.json`, [`Error::Io`] if the target
-    /// cannot be written (disk full…): the next run completes the backup.
+    /// [`Error::DamagedBackup`] for an unreadable `backup.json`, [`Error::LockedByOther`] while
+    /// another run writes to it, [`Error::Io`] if the target cannot be written (disk full…):
+    /// the next run completes the backup.
     pub fn backup(
         &self,
         target: &Path,
         options: &BackupOptions,
         control: &JobControl,
-        progress: &mut dyn FnMut(&Progress),
+        observer: Observer<'_>,
+    ) -> Result<BackupReport> {
+        self.job(control, false, |open| {
+            open.backup(target, options, control, observer)
+        })
+    }
+}
+
+impl Open<'_> {
+    fn backup(
+        &self,
+        target: &Path,
+        options: &BackupOptions,
+        control: &JobControl,
+        observer: Observer<'_>,
     ) -> Result<BackupReport> {
         let layout = BackupLayout::new(target);
-        let safe_manifest = Manifest::read(&self.layout().manifest())?;
-        let mut manifest = prepare_target(&layout, self.id(), safe_manifest.kdf.iterations)?;
+        let (_lock, mut manifest) = prepare_target(&layout, self.id(), &self.manifest().kdf)?;
+        let old_keys = RecordKeys::for_version(self.keys(), manifest.version);
+        let old_index = read_index(&layout, &old_keys);
+        let keys = RecordKeys::for_version(self.keys(), super::BACKUP_FORMAT_VERSION);
         // Copies are synced once at the end of a run: after an interrupted one, a data file's
         // tail is no proof that the rest of it reached the disk, so each is read in full.
-        let verify_copies = manifest
-            .last_started
-            .is_some_and(|started| manifest.last_complete.is_none_or(|done| started > done));
+        let verify_copies = match &old_index {
+            Some(index) if manifest.version >= 2 => index.run_in_progress,
+            _ => manifest.is_interrupted() || manifest.version < super::BACKUP_FORMAT_VERSION,
+        };
         manifest.last_started = Some(time::now_ns().max(manifest.last_complete.unwrap_or(0) + 1));
+        manifest.version = super::BACKUP_FORMAT_VERSION;
         manifest.write(&layout.manifest())?;
+        let old_entries = old_index.map(|index| index.entries);
+        // Until the run completes, records may differ from the index: say so inside it.
+        write_index(
+            &layout,
+            &keys,
+            &SealedIndex {
+                entries: old_entries.clone().unwrap_or_default(),
+                run_in_progress: true,
+            },
+        )?;
         copy_key_files(self.layout(), &layout)?;
         remove_temporaries(&layout)?;
 
+        let mut reporter = Reporter::new(observer, Progress::new(0, 0));
+        reporter.phase(Phase::Planning);
         let mut report = BackupReport::default();
-        let (records, pending) = self.snapshot()?;
+        let (records, pending) = self.snapshot(options.items.as_deref())?;
         for id in &pending {
-            report.pending.push(ItemProblem {
-                item: Some(*id),
-                path: self.path_of(*id).ok(),
-                file: None,
-                problem: "its import has not finished: left out of this run".to_owned(),
-            });
+            let problem = ItemProblem::new(
+                ProblemKind::Pending,
+                "its import has not finished: left out of this run",
+            )
+            .item(*id)
+            .path(self.path_of(*id).ok());
+            reporter.problem(&problem);
+            report.pending.push(problem);
         }
-        let old_index = read_index(&layout, self.keys());
         let outcomes = self.back_up_items(
             &layout,
+            &keys,
             &records,
             verify_copies,
             options.threads,
             control,
-            progress,
+            &mut reporter,
         )?;
 
         let mut index = Index::new();
@@ -117,15 +156,14 @@ impl Safe {
                     }
                     index.insert(id, entry);
                 }
-                Some(Outcome::Failed(problem)) => {
-                    report.failed.push(ItemProblem {
-                        item: Some(id),
-                        path: self.path_of(id).ok(),
-                        file: Some(layout.relative(&self.layout().data_file(id))),
-                        problem,
-                    });
+                Some(Outcome::Failed(kind, problem)) => {
+                    let problem = ItemProblem::new(kind, problem)
+                        .item(id)
+                        .path(self.path_of(id).ok());
+                    reporter.problem(&problem);
+                    report.failed.push(problem);
                     // What an earlier run stored for it stays, consistent as it was.
-                    if let Some(old) = old_index.as_ref().and_then(|old| old.get(&id))
+                    if let Some(old) = old_entries.as_ref().and_then(|old| old.get(&id))
                         && layout.xml_file(id).exists()
                     {
                         index.insert(id, old.clone());
@@ -138,52 +176,88 @@ impl Safe {
             return Ok(report);
         }
 
-        let in_safe: HashSet<Uuid> = records
-            .iter()
-            .map(|record| record.item.id)
-            .chain(pending.iter().copied())
-            .collect();
+        reporter.phase(Phase::CleaningUp);
+        let in_safe: HashSet<Uuid> = self.all_item_ids()?;
+        let in_run: HashSet<Uuid> = records.iter().map(|record| record.item.id).collect();
         let (doomed_xml, doomed_data) = self.deleted_items(
             &layout,
+            &keys,
             &in_safe,
-            old_index.as_ref(),
-            options.keep_deleted,
+            &in_run,
+            old_entries.as_ref(),
+            options,
             &mut index,
             &mut report,
         )?;
         // Every copy and attribute file of this run reaches the disk before the index and the
         // manifest say the run is complete.
         crate::layout::sync_file_system(target).map_err(Error::io(target))?;
-        let sealed = xml::index_to_xml(&index)
-            .map_err(|reason| Error::DamagedBackup {
-                path: layout.index(),
-                reason,
-            })
-            .and_then(|text| xml::seal(self.keys(), text.as_bytes()).map_err(Error::Crypto))?;
-        write_atomically_private(&layout.index(), &sealed).map_err(Error::io(layout.index()))?;
-        arca_cryptor::crash_point("backup: index written");
-        // Attribute files before data files: an XML never names a data file already gone; and
-        // what is in a folder before the folder.
-        let doomed_xml = children_first(self.keys(), doomed_xml);
-        for path in doomed_xml.iter().chain(&doomed_data) {
-            match fs::remove_file(path) {
-                Ok(()) => arca_cryptor::crash_point("backup: deleted item removed"),
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                Err(error) => return Err(Error::io(path)(error)),
+        let mut sealed = SealedIndex {
+            entries: index,
+            run_in_progress: !doomed_xml.is_empty() || !doomed_data.is_empty(),
+        };
+        if sealed.run_in_progress {
+            // The new index goes first (it never names an item whose files are about to go),
+            // still saying a run is under way until they are gone.
+            write_index(&layout, &keys, &sealed)?;
+            arca_cryptor::crash_point("backup: index written");
+            // Attribute files before data files: an XML never names a data file already gone;
+            // and what is in a folder before the folder.
+            let doomed_xml = children_first(&keys, doomed_xml);
+            for path in doomed_xml.iter().chain(&doomed_data) {
+                match fs::remove_file(path) {
+                    Ok(()) => arca_cryptor::crash_point("backup: deleted item removed"),
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => return Err(Error::io(path)(error)),
+                }
             }
+            sealed.run_in_progress = false;
         }
+        write_index(&layout, &keys, &sealed)?;
+        arca_cryptor::crash_point("backup: index written");
         let completed = time::now_ns().max(manifest.last_started.unwrap_or(0) + 1);
         manifest.last_complete = Some(completed);
         manifest.write(&layout.manifest())?;
         arca_cryptor::sync_parent_dir(&layout.manifest()).map_err(Error::io(target))?;
         report.completed_at = Some(completed);
+        reporter.phase(Phase::Finished);
         Ok(report)
     }
 
-    /// Every item with its tags, read in one transaction so the run sees one state of the
+    fn all_item_ids(&self) -> Result<HashSet<Uuid>> {
+        Ok(self
+            .db()
+            .prepare("SELECT id FROM items")?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every item (or, with `chosen`, the chosen ones with everything in them and the folders
+    /// they are in) with its tags, read in one transaction so the run sees one state of the
     /// Safe; files still being imported are returned apart.
-    fn snapshot(&self) -> Result<(Vec<Record>, Vec<Uuid>)> {
+    fn snapshot(&self, chosen: Option<&[Uuid]>) -> Result<(Vec<Record>, Vec<Uuid>)> {
         let transaction = self.db().unchecked_transaction()?;
+        let wanted: Option<HashSet<Uuid>> = match chosen {
+            None => None,
+            Some(chosen) => {
+                let mut wanted = HashSet::new();
+                for &id in chosen {
+                    wanted.extend(
+                        query::subtree(&transaction, id)?
+                            .into_iter()
+                            .map(|item| item.id),
+                    );
+                    let mut parent = query::item(&transaction, id)?.parent;
+                    while let Some(folder) = parent {
+                        if !wanted.insert(folder) {
+                            break;
+                        }
+                        parent = query::item(&transaction, folder)?.parent;
+                    }
+                }
+                Some(wanted)
+            }
+        };
         let mut tags: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
         {
             let mut statement = transaction.prepare(
@@ -204,6 +278,12 @@ impl Safe {
         let mut files = Vec::new();
         let mut pending = Vec::new();
         for item in items {
+            if wanted
+                .as_ref()
+                .is_some_and(|wanted| !wanted.contains(&item.id))
+            {
+                continue;
+            }
             if item.kind == Kind::File && item.content == Content::Pending {
                 pending.push(item.id);
                 continue;
@@ -219,27 +299,26 @@ impl Safe {
         Ok((records, pending))
     }
 
-    /// Backs up every record on worker threads; `None` for records not reached (cancelled).
+    /// Backs up every record on worker threads; `None` for records not reached (stopped).
+    #[allow(clippy::too_many_arguments)]
     fn back_up_items(
         &self,
         layout: &BackupLayout,
+        record_keys: &RecordKeys<'_>,
         records: &[Record],
         verify_copies: bool,
         threads: Option<usize>,
         control: &JobControl,
-        progress: &mut dyn FnMut(&Progress),
+        reporter: &mut Reporter<'_>,
     ) -> Result<Vec<Option<Outcome>>> {
         let files = records
             .iter()
             .filter(|record| record.item.kind == Kind::File);
-        let mut reporter = Reporter::new(
-            progress,
-            Progress::new(
-                records.len() as u64,
-                files.map(|record| record.item.size).sum(),
-            ),
+        reporter.progress = Progress::new(
+            records.len() as u64,
+            files.map(|record| record.item.size).sum(),
         );
-        reporter.report(true);
+        reporter.phase(Phase::Copying);
         // Creating a file waits on the file system's inode allocation more than on the CPU:
         // more threads than cores keep both busy.
         let threads = threads
@@ -249,8 +328,13 @@ impl Safe {
                     .max(8)
             })
             .clamp(1, records.len().max(1));
-        let keys = self.keys();
-        let safe_layout = self.layout();
+        let item = ItemBackup {
+            keys: self.keys(),
+            record_keys,
+            safe_layout: self.layout(),
+            layout,
+            verify_copy: verify_copies,
+        };
         let mut outcomes: Vec<Option<Outcome>> = (0..records.len()).map(|_| None).collect();
         // Folders first, one after the other, parents before children: an item's XML is never
         // in the backup before its folder's, so even a killed run restores it in its folder.
@@ -262,13 +346,7 @@ impl Safe {
             if !control.proceed() {
                 return Ok(outcomes);
             }
-            outcomes[index] = Some(back_up_item(
-                keys,
-                safe_layout,
-                layout,
-                record,
-                verify_copies,
-            )?);
+            outcomes[index] = Some(item.back_up(record)?);
             reporter.progress.files_done += 1;
             reporter.report(false);
         }
@@ -279,15 +357,14 @@ impl Safe {
             let (sender, receiver) = mpsc::sync_channel::<(usize, Result<Outcome>)>(threads * 4);
             for _ in 0..threads {
                 let sender = sender.clone();
-                let (next, stop) = (&next, &stop);
+                let (next, stop, item) = (&next, &stop, &item);
                 scope.spawn(move || {
                     while !stop.load(Ordering::Relaxed) && control.proceed() {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(record) = records.get(index) else {
                             break;
                         };
-                        let outcome =
-                            back_up_item(keys, safe_layout, layout, record, verify_copies);
+                        let outcome = item.back_up(record);
                         if outcome.is_err() {
                             stop.store(true, Ordering::Relaxed);
                         }
@@ -303,6 +380,7 @@ impl Safe {
                     Ok(outcome) => {
                         reporter.progress.files_done += 1;
                         reporter.progress.bytes_done += records[index].item.size;
+                        reporter.progress.current = Some(records[index].item.name.clone());
                         reporter.report(false);
                         outcomes[index] = Some(outcome);
                     }
@@ -312,6 +390,7 @@ impl Safe {
                 }
             }
         });
+        reporter.progress.current = None;
         reporter.report(true);
         match failure {
             Some(error) => Err(error),
@@ -319,15 +398,19 @@ impl Safe {
         }
     }
 
-    /// Items in the backup that are no longer in the Safe: with `keep_deleted` they stay (and
-    /// stay in the index), else their files are returned for removal. Data files no attribute
-    /// file refers to (left by an interrupted run) are removed either way.
+    /// Items in the backup that were not part of this run. Those still in the Safe (a run of
+    /// chosen items) stay as they are, and so, with `keep_deleted`, do those deleted from the
+    /// Safe; both stay in the index. The others' files are returned for removal. Data files no
+    /// attribute file refers to (left by an interrupted run) are removed either way.
+    #[allow(clippy::too_many_arguments)]
     fn deleted_items(
         &self,
         layout: &BackupLayout,
+        keys: &RecordKeys<'_>,
         in_safe: &HashSet<Uuid>,
+        in_run: &HashSet<Uuid>,
         old_index: Option<&Index>,
-        keep_deleted: bool,
+        options: &BackupOptions,
         index: &mut Index,
         report: &mut BackupReport,
     ) -> Result<(Vec<std::path::PathBuf>, Vec<std::path::PathBuf>)> {
@@ -337,17 +420,25 @@ impl Safe {
             let ShardEntry::Named(id, path) = entry else {
                 continue;
             };
-            if in_safe.contains(&id) {
+            if in_run.contains(&id) {
                 continue;
             }
-            let entry = keep_deleted
-                .then(|| kept_entry(self.keys(), &path, old_index.and_then(|old| old.get(&id))))
+            let still_in_safe = in_safe.contains(&id);
+            let keep = still_in_safe || options.keep_deleted;
+            let entry = keep
+                .then(|| kept_entry(keys, &path, old_index.and_then(|old| old.get(&id))))
                 .flatten();
             match entry {
                 Some(entry) => {
-                    report.kept_deleted += 1;
+                    if !still_in_safe {
+                        report.kept_deleted += 1;
+                    }
                     kept.insert(id);
                     index.insert(id, entry);
+                }
+                None if still_in_safe && options.items.is_some() => {
+                    // Not chosen, and its record does not open: left for a full run to mend.
+                    kept.insert(id);
                 }
                 None => {
                     report.removed += 1;
@@ -358,8 +449,9 @@ impl Safe {
         let mut doomed_data = Vec::new();
         for entry in shard_entries(&layout.files_dir(), DATA_SUFFIX)? {
             if let ShardEntry::Named(id, path) = entry
-                && !in_safe.contains(&id)
+                && !in_run.contains(&id)
                 && !kept.contains(&id)
+                && !(options.items.is_some() && in_safe.contains(&id))
             {
                 doomed_data.push(path);
             }
@@ -390,7 +482,10 @@ fn parents_first(folders: Vec<Record>) -> Vec<Record> {
 }
 
 /// Attribute files of deleted items, deepest first (an unreadable one first of all).
-fn children_first(keys: &SafeKeys, paths: Vec<std::path::PathBuf>) -> Vec<std::path::PathBuf> {
+fn children_first(
+    keys: &RecordKeys<'_>,
+    paths: Vec<std::path::PathBuf>,
+) -> Vec<std::path::PathBuf> {
     let parents: Vec<(Option<Uuid>, Option<Uuid>)> = paths
         .iter()
         .map(|path| {
@@ -431,7 +526,7 @@ fn children_first(keys: &SafeKeys, paths: Vec<std::path::PathBuf>) -> Vec<std::p
 
 /// The index entry of an item kept although deleted: as the old index has it, else from its
 /// XML; `None` if the XML does not open (it is then removed).
-fn kept_entry(keys: &SafeKeys, path: &Path, old: Option<&IndexEntry>) -> Option<IndexEntry> {
+fn kept_entry(keys: &RecordKeys<'_>, path: &Path, old: Option<&IndexEntry>) -> Option<IndexEntry> {
     let text = fs::read(path)
         .ok()
         .and_then(|sealed| xml::open(keys, &sealed).ok())?;
@@ -448,102 +543,124 @@ fn kept_entry(keys: &SafeKeys, path: &Path, old: Option<&IndexEntry>) -> Option<
     })
 }
 
-/// Backs up one item: its data file (if the backup's copy is not the recorded one), then its
-/// XML (if it changed).
-fn back_up_item(
-    keys: &SafeKeys,
-    safe_layout: &Layout,
-    layout: &BackupLayout,
-    record: &Record,
+/// What backing up one item needs.
+struct ItemBackup<'a> {
+    keys: &'a SafeKeys,
+    record_keys: &'a RecordKeys<'a>,
+    safe_layout: &'a Layout,
+    layout: &'a BackupLayout,
     verify_copy: bool,
-) -> Result<Outcome> {
-    let item = &record.item;
-    let id = item.id;
-    let mut data_copied = None;
-    if item.kind == Kind::File && item.content == Content::Present {
-        let Some(tag) = recorded_tag(item) else {
-            return Ok(Outcome::Failed(
-                "no valid HMAC tag is recorded for it".to_owned(),
-            ));
-        };
-        let copy = layout.data_file(id);
-        let copy_is_whole = if verify_copy {
-            check_or_copy(keys, item, &copy, CopyTo::Nowhere, false).is_ok()
-        } else {
-            has_tag(&copy, item.size, &tag)
-                .map_err(Error::io(&copy))?
-                .is_ok()
-        };
-        if !copy_is_whole {
-            match check_or_copy(
-                keys,
-                item,
-                &safe_layout.data_file(id),
-                CopyTo::Deferred(&copy),
-                false,
-            ) {
-                Ok(bytes) => data_copied = Some(bytes),
-                Err(DataError::Source(reason)) => return Ok(Outcome::Failed(reason)),
-                Err(DataError::Io(error)) => return Err(error),
-            }
-        }
-    }
-    let text = record.to_xml().map_err(|reason| Error::DamagedBackup {
-        path: layout.xml_file(id),
-        reason,
-    })?;
-    let hash = xml::sha256(text.as_bytes());
-    let path = layout.xml_file(id);
-    // Decrypting the existing XML (small) rather than trusting the index lets a run repair an
-    // attribute file that was damaged, swapped or deleted in the backup.
-    let unchanged = fs::read(&path)
-        .ok()
-        .and_then(|sealed| xml::open(keys, &sealed).ok())
-        .is_some_and(|existing| existing.as_bytes() == text.as_bytes());
-    if !unchanged {
-        let sealed = xml::seal(keys, text.as_bytes()).map_err(Error::Crypto)?;
-        if let Some(shard) = path.parent() {
-            fs::create_dir_all(shard).map_err(Error::io(shard))?;
-        }
-        write_atomically_deferred(&path, &sealed).map_err(Error::io(&path))?;
-        arca_cryptor::crash_point("backup: attribute file written");
-    }
-    Ok(Outcome::Done {
-        xml_written: !unchanged,
-        data_copied,
-        entry: IndexEntry {
-            xml_sha256: hash,
-            name: item.name.clone(),
-        },
-    })
 }
 
-/// Checks the target is empty or a backup of this Safe, and returns its manifest.
-fn prepare_target(layout: &BackupLayout, safe_id: Uuid, iterations: u32) -> Result<BackupManifest> {
-    let root = layout.root();
-    match fs::read_dir(root) {
-        Ok(mut entries) => {
-            if let Some(manifest) = BackupManifest::read(&layout.manifest())? {
-                if manifest.safe_id != safe_id {
-                    return Err(Error::ForeignBackup {
-                        expected: safe_id,
-                        found: manifest.safe_id,
-                    });
+impl ItemBackup<'_> {
+    /// Backs up one item: its data file (if the backup's copy is not the recorded one), then
+    /// its XML (if it changed).
+    fn back_up(&self, record: &Record) -> Result<Outcome> {
+        let (keys, layout) = (self.keys, self.layout);
+        let item = &record.item;
+        let id = item.id;
+        let mut data_copied = None;
+        if item.kind == Kind::File && item.content == Content::Present {
+            let Some(tag) = recorded_tag(item) else {
+                return Ok(Outcome::Failed(
+                    ProblemKind::DataDamaged,
+                    "no valid HMAC tag is recorded for it".to_owned(),
+                ));
+            };
+            let copy = layout.data_file(id);
+            let copy_is_whole = if self.verify_copy {
+                check_or_copy(keys, item, &copy, CopyTo::Nowhere, false).is_ok()
+            } else {
+                has_tag(&copy, item.size, &tag)
+                    .map_err(Error::io(&copy))?
+                    .is_ok()
+            };
+            if !copy_is_whole {
+                match check_or_copy(
+                    keys,
+                    item,
+                    &self.safe_layout.data_file(id),
+                    CopyTo::Deferred(&copy),
+                    false,
+                ) {
+                    Ok((bytes, _)) => data_copied = Some(bytes),
+                    Err(DataError::Source(kind, reason)) => {
+                        return Ok(Outcome::Failed(kind, reason));
+                    }
+                    Err(DataError::Io(error)) => return Err(error),
                 }
-                let mut manifest = manifest;
-                manifest.kdf_iterations = iterations;
-                return Ok(manifest);
-            }
-            if entries.next().is_some() {
-                return Err(Error::NotABackup(root.to_path_buf()));
             }
         }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(root).map_err(Error::io(root))?;
+        let text = record.to_xml().map_err(|reason| Error::DamagedBackup {
+            path: layout.xml_file(id),
+            reason,
+        })?;
+        let hash = xml::sha256(text.as_bytes());
+        let path = layout.xml_file(id);
+        // Decrypting the existing XML (small) rather than trusting the index lets a run repair
+        // an attribute file that was damaged, swapped or deleted in the backup.
+        let unchanged = fs::read(&path)
+            .ok()
+            .and_then(|sealed| xml::open(self.record_keys, &sealed).ok())
+            .is_some_and(|existing| existing.as_bytes() == text.as_bytes());
+        if !unchanged {
+            let sealed = xml::seal(self.record_keys, text.as_bytes()).map_err(Error::Crypto)?;
+            if let Some(shard) = path.parent() {
+                fs::create_dir_all(shard).map_err(Error::io(shard))?;
+            }
+            write_atomically_deferred(&path, &sealed).map_err(Error::io(&path))?;
+            arca_cryptor::crash_point("backup: attribute file written");
         }
-        Err(error) => return Err(Error::io(root)(error)),
+        Ok(Outcome::Done {
+            xml_written: !unchanged,
+            data_copied,
+            entry: IndexEntry {
+                xml_sha256: hash,
+                name: item.name.clone(),
+            },
+        })
     }
-    Ok(BackupManifest::new(safe_id, iterations))
+}
+
+/// Takes the backup's lock (creating the folder if missing), then checks it is empty (but for
+/// the lock file) or a backup of this Safe; returns its manifest, with the Safe's KDF.
+fn prepare_target(
+    layout: &BackupLayout,
+    safe_id: Uuid,
+    kdf: &crate::versioned::Kdf,
+) -> Result<(WriterLock, BackupManifest)> {
+    let root = layout.root();
+    if let Err(error) = fs::create_dir_all(root) {
+        return Err(Error::io(root)(error));
+    }
+    let lock = WriterLock::acquire(root).map_err(|refused| match refused {
+        Refused::Held(holder) => Error::LockedByOther {
+            what: "the backup",
+            holder,
+        },
+        Refused::ReadOnly => {
+            Error::io(root)(std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem))
+        }
+        Refused::Io(error) => Error::io(root)(error),
+    })?;
+    if let Some(mut manifest) = BackupManifest::read(&layout.manifest())? {
+        if manifest.safe_id != safe_id {
+            return Err(Error::ForeignBackup {
+                expected: safe_id,
+                found: manifest.safe_id,
+            });
+        }
+        manifest.kdf = kdf.clone();
+        return Ok((lock, manifest));
+    }
+    let others = fs::read_dir(root)
+        .map_err(Error::io(root))?
+        .flatten()
+        .any(|entry| entry.file_name() != LOCK_FILE);
+    if others {
+        return Err(Error::NotABackup(root.to_path_buf()));
+    }
+    Ok((lock, BackupManifest::new(safe_id, kdf.clone())))
 }
 
 /// Copies `safe.key` (and `recovery.key`, if the Safe has one) when the backup's copy differs.
@@ -590,9 +707,19 @@ fn remove_temporaries(layout: &BackupLayout) -> Result<()> {
     Ok(())
 }
 
-/// The index of the last complete run, if it opens.
-fn read_index(layout: &BackupLayout, keys: &SafeKeys) -> Option<Index> {
+/// The sealed index, if it opens with `keys`.
+fn read_index(layout: &BackupLayout, keys: &RecordKeys<'_>) -> Option<SealedIndex> {
     let sealed = fs::read(layout.index()).ok()?;
     let text = xml::open(keys, &sealed).ok()?;
     xml::index_from_xml(&text).ok()
+}
+
+fn write_index(layout: &BackupLayout, keys: &RecordKeys<'_>, index: &SealedIndex) -> Result<()> {
+    let sealed = xml::index_to_xml(index)
+        .map_err(|reason| Error::DamagedBackup {
+            path: layout.index(),
+            reason,
+        })
+        .and_then(|text| xml::seal(keys, text.as_bytes()).map_err(Error::Crypto))?;
+    write_atomically_private(&layout.index(), &sealed).map_err(Error::io(layout.index()))
 }

@@ -7,35 +7,54 @@ use std::path::Path;
 use arca_cryptor::SafeKeys;
 
 use super::catalogue::Catalogue;
-use super::data::{CopyTo, DataError, check_or_copy, has_tag, recorded_tag};
+use super::data::{CopyTo, DataError, check_or_copy};
 use super::layout::{BackupLayout, ShardEntry};
 use super::manifest::BackupManifest;
-use super::{ItemProblem, Unlock, VerifyReport, unlock_keys};
+use super::{RecordKeys, VerifyReport, open_backup};
+use crate::backoff::Backoff;
+use crate::data_file::{has_tag, recorded_tag};
 use crate::error::{Error, Result};
 use crate::item::{Content, Kind};
-use crate::job::{JobControl, Progress, Reporter};
-use crate::safe::Safe;
+use crate::job::{JobControl, Observer, Phase, Progress, Reporter};
+use crate::problem::{ItemProblem, ProblemKind};
+use crate::safe::{Open, Safe};
+use crate::unlock::Unlock;
 
-/// Verifies the backup in `target`, opening it with the Safe Password or the recovery key.
+/// Verifies the backup in `target`, opening it with the Safe Password or the recovery key
+/// (counted by the back-off of its Safe).
 ///
-/// Problems are listed in the report, each naming the item (by path where the backup still
-/// knows it, else by name from the index, and by UUID); nothing is changed.
+/// Problems are listed in the report (and reported as they are found), each naming the item
+/// (by path where the backup still knows it, else by name from the index, and by UUID);
+/// nothing is changed.
 ///
 /// # Errors
 /// [`Error::NotABackup`], [`Error::NewerFormat`], [`Error::DamagedBackup`] for a damaged
-/// `backup.json`, [`Error::WrongPassword`] / [`Error::WrongRecoveryKey`] /
+/// `backup.json`, [`Error::TryLater`], [`Error::WrongPassword`] / [`Error::WrongRecoveryKey`] /
 /// [`Error::NoRecoveryKey`], [`Error::Io`] if reading fails.
 pub fn verify_backup(
     target: &Path,
     unlock: Unlock<'_>,
+    backoff: &Backoff,
     full: bool,
     control: &JobControl,
-    progress: &mut dyn FnMut(&Progress),
+    observer: Observer<'_>,
 ) -> Result<VerifyReport> {
-    let layout = BackupLayout::new(target);
-    let manifest = BackupManifest::read_existing(target, &layout.manifest())?;
-    let keys = unlock_keys(&layout, &manifest, unlock)?;
-    verify_with(&layout, &manifest, &keys, full, control, progress)
+    let (layout, manifest, keys) = open_backup(target, unlock, backoff)?;
+    verify_with(&layout, &manifest, &keys, full, control, observer)
+}
+
+impl Open<'_> {
+    fn verify_backup(
+        &self,
+        target: &Path,
+        full: bool,
+        control: &JobControl,
+        observer: Observer<'_>,
+    ) -> Result<VerifyReport> {
+        let layout = BackupLayout::new(target);
+        let manifest = BackupManifest::read_of_safe(target, &layout.manifest(), self.id())?;
+        verify_with(&layout, &manifest, self.keys(), full, control, observer)
+    }
 }
 
 impl Safe {
@@ -48,11 +67,11 @@ impl Safe {
         target: &Path,
         full: bool,
         control: &JobControl,
-        progress: &mut dyn FnMut(&Progress),
+        observer: Observer<'_>,
     ) -> Result<VerifyReport> {
-        let layout = BackupLayout::new(target);
-        let manifest = BackupManifest::read_of_safe(target, &layout.manifest(), self.id())?;
-        verify_with(&layout, &manifest, self.keys(), full, control, progress)
+        self.job(control, false, |open| {
+            open.verify_backup(target, full, control, observer)
+        })
     }
 }
 
@@ -62,9 +81,12 @@ fn verify_with(
     keys: &SafeKeys,
     full: bool,
     control: &JobControl,
-    progress: &mut dyn FnMut(&Progress),
+    observer: Observer<'_>,
 ) -> Result<VerifyReport> {
-    let catalogue = Catalogue::load(layout, manifest, keys)?;
+    let mut reporter = Reporter::new(observer, Progress::new(0, 0));
+    reporter.phase(Phase::Planning);
+    let record_keys = RecordKeys::for_version(keys, manifest.version);
+    let catalogue = Catalogue::load(layout, manifest, &record_keys)?;
     let mut report = VerifyReport {
         items: catalogue.records.len() as u64,
         full,
@@ -73,15 +95,19 @@ fn verify_with(
         problems: catalogue.problems.clone(),
         ..VerifyReport::default()
     };
-    let problem = |id, file: Option<String>, problem: String| ItemProblem {
-        item: Some(id),
-        path: catalogue.path_of(id),
-        file,
-        problem,
+    for problem in &report.problems {
+        reporter.problem(problem);
+    }
+    let problem = |kind, id, file: Option<String>, problem: String| {
+        ItemProblem::new(kind, problem)
+            .item(id)
+            .path(catalogue.path_of(id))
+            .file(file)
     };
     for id in catalogue.without_folder() {
         let parent = catalogue.records[&id].item.parent;
         report.problems.push(problem(
+            ProblemKind::FolderMissing,
             id,
             None,
             format!(
@@ -95,13 +121,11 @@ fn verify_with(
         .values()
         .filter(|record| record.item.kind == Kind::File && record.item.content == Content::Present)
         .collect();
-    let mut reporter = Reporter::new(
-        progress,
-        Progress::new(
-            files.len() as u64,
-            files.iter().map(|record| record.item.size).sum(),
-        ),
+    reporter.progress = Progress::new(
+        files.len() as u64,
+        files.iter().map(|record| record.item.size).sum(),
     );
+    reporter.phase(Phase::Verifying);
     for record in &files {
         if !control.proceed() {
             break;
@@ -112,21 +136,26 @@ fn verify_with(
         report.files_checked += 1;
         let outcome = if full {
             match check_or_copy(keys, item, &path, CopyTo::Nowhere, true) {
-                Ok(bytes) => {
+                Ok((bytes, _)) => {
                     report.bytes_decrypted += bytes;
                     Ok(())
                 }
-                Err(DataError::Source(reason)) => Err(reason),
+                Err(DataError::Source(kind, reason)) => Err((kind, reason)),
                 Err(DataError::Io(error)) => return Err(error),
             }
         } else {
             match recorded_tag(item) {
                 Some(tag) => has_tag(&path, item.size, &tag).map_err(Error::io(&path))?,
-                None => Err("no valid HMAC tag is recorded for it".to_owned()),
+                None => Err((
+                    ProblemKind::DataDamaged,
+                    "no valid HMAC tag is recorded for it".to_owned(),
+                )),
             }
         };
-        if let Err(reason) = outcome {
-            report.problems.push(problem(item.id, file, reason));
+        if let Err((kind, reason)) = outcome {
+            let found = problem(kind, item.id, file, reason);
+            reporter.problem(&found);
+            report.problems.push(found);
         }
         reporter.progress.files_done += 1;
         reporter.progress.bytes_done += item.size;
@@ -139,14 +168,14 @@ fn verify_with(
         }
         // An interrupted run writes a data file before its XML.
         if !catalogue.interrupted {
-            report.problems.push(ItemProblem {
-                item: Some(*id),
-                path: None,
-                file: Some(layout.relative(&layout.data_file(*id))),
-                problem:
-                    "a data file no attribute file refers to (its attribute file was deleted?)"
-                        .to_owned(),
-            });
+            report.problems.push(
+                ItemProblem::new(
+                    ProblemKind::StrayFile,
+                    "a data file no attribute file refers to (its attribute file was deleted?)",
+                )
+                .item(*id)
+                .file(layout.relative(&layout.data_file(*id))),
+            );
         }
     }
     for entry in &catalogue.stray_files {
@@ -158,12 +187,10 @@ fn verify_with(
             ShardEntry::Unexpected(path) => (path, "a file that does not belong in a backup"),
             ShardEntry::Named(_, path) => (path, "unexpected"),
         };
-        report.problems.push(ItemProblem {
-            item: None,
-            path: None,
-            file: Some(layout.relative(path)),
-            problem: problem.to_owned(),
-        });
+        report
+            .problems
+            .push(ItemProblem::new(ProblemKind::StrayFile, problem).file(layout.relative(path)));
     }
+    reporter.phase(Phase::Finished);
     Ok(report)
 }

@@ -1,5 +1,5 @@
 //! The backup's XML documents (an item's attributes, the index), and sealing them as RNCryptor v3
-//! key-based messages under the Safe's file keys.
+//! key-based messages under the backup's record keys ([`RecordKeys`]).
 //!
 //! Strings that XML 1.0 cannot carry faithfully (control characters, a carriage return, leading
 //! or trailing white space, which parsers may normalise or trim) are written as the hex of
@@ -8,13 +8,15 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use arca_cryptor::{CleartextBuffer, Encryptor, SafeKeys, decrypt};
+use arca_cryptor::{CleartextBuffer, Encryptor, decrypt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use super::RecordKeys;
 use crate::item::{Content, Item, Kind};
+use crate::name::validate_name;
 
 /// The value of an item document's `format` attribute.
 pub(crate) const ITEM_FORMAT: &str = "arca-backup-item";
@@ -147,10 +149,6 @@ fn check_version(xml: &str, format: &str, newest: u64) -> Result<(), String> {
     Ok(())
 }
 
-fn valid_hex(text: &str, bytes: usize) -> bool {
-    text.len() == 2 * bytes && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 impl Record {
     /// The item document.
     pub(crate) fn to_xml(&self) -> Result<String, String> {
@@ -173,8 +171,8 @@ impl Record {
             tags: TagsXml {
                 tags: self.tags.iter().map(|tag| TextXml::new(tag)).collect(),
             },
-            hmac_tag: item.hmac_tag.clone().filter(|_| has_content),
-            sha256: item.sha256.clone().filter(|_| has_content),
+            hmac_tag: item.hmac_tag.filter(|_| has_content).map(hex::encode),
+            sha256: item.sha256.filter(|_| has_content).map(hex::encode),
         })
     }
 
@@ -188,23 +186,36 @@ impl Record {
         };
         let kind = Kind::parse(parsed.kind.trim())
             .ok_or_else(|| format!("unknown kind {:?}", parsed.kind))?;
-        let hmac_tag = parsed.hmac_tag.map(|tag| tag.trim().to_ascii_lowercase());
-        let sha256 = parsed.sha256.map(|hash| hash.trim().to_ascii_lowercase());
+        let digest = |text: &Option<String>| -> Result<Option<[u8; 32]>, String> {
+            let Some(text) = text else { return Ok(None) };
+            let mut bytes = [0u8; 32];
+            hex::decode_to_slice(text.trim(), &mut bytes)
+                .map_err(|_| "the HMAC tag or SHA-256 is not valid".to_owned())?;
+            Ok(Some(bytes))
+        };
+        let hmac_tag = digest(&parsed.hmac_tag)?;
+        let sha256 = digest(&parsed.sha256)?;
         let content = match (kind, &hmac_tag, &sha256) {
             (Kind::Folder, None, None) => Content::None,
             (Kind::Folder, _, _) => return Err("a folder has content".to_owned()),
-            (Kind::File, Some(tag), Some(hash)) if valid_hex(tag, 32) && valid_hex(hash, 32) => {
-                Content::Present
-            }
+            (Kind::File, Some(_), Some(_)) => Content::Present,
             (Kind::File, None, None) => Content::Missing,
-            (Kind::File, _, _) => return Err("the HMAC tag or SHA-256 is not valid".to_owned()),
+            (Kind::File, _, _) => return Err("the HMAC tag or SHA-256 is missing".to_owned()),
         };
+        let name = parsed.name.decode()?;
+        // The name rule holds for records too: a backup written by someone else never brings
+        // a name that would leave the folder it is exported to.
+        validate_name(&name).map_err(|error| error.to_string())?;
         let mut tags = parsed
             .tags
             .tags
             .into_iter()
-            .map(TextXml::decode)
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|tag| {
+                let tag = tag.decode()?;
+                crate::tags::validate_tag(&tag).map_err(|error| error.to_string())?;
+                Ok(tag.trim().to_owned())
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         tags.sort();
         tags.dedup();
         Ok(Self {
@@ -212,7 +223,7 @@ impl Record {
                 id: uuid(&parsed.uuid)?,
                 parent: parsed.parent.as_deref().map(uuid).transpose()?,
                 kind,
-                name: parsed.name.decode()?,
+                name,
                 size: if kind == Kind::File { parsed.size } else { 0 },
                 created_at: parsed.created,
                 modified_at: parsed.modified,
@@ -237,8 +248,17 @@ pub(crate) struct IndexEntry {
     pub(crate) name: String,
 }
 
-/// The index of a complete run: every item in the backup.
+/// Every item in the backup as of the last complete run.
 pub(crate) type Index = BTreeMap<Uuid, IndexEntry>;
+
+/// The sealed index: the entries of the last complete run, and (format 2) whether a run has
+/// started since, which lets records differ from it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct SealedIndex {
+    pub(crate) entries: Index,
+    /// A run started after the one these entries are from and has not completed.
+    pub(crate) run_in_progress: bool,
+}
 
 #[derive(Serialize, Deserialize)]
 struct EntryXml {
@@ -256,15 +276,27 @@ struct IndexXml {
     format: String,
     #[serde(rename = "@version")]
     version: u64,
+    /// `complete`, or `running` while a run is under way (format 2 on; absent in format 1).
+    #[serde(rename = "@state", default, skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
     #[serde(rename = "entry", default)]
     entries: Vec<EntryXml>,
 }
 
-pub(crate) fn index_to_xml(index: &Index) -> Result<String, String> {
+pub(crate) fn index_to_xml(index: &SealedIndex) -> Result<String, String> {
     to_xml(&IndexXml {
         format: INDEX_FORMAT.to_owned(),
         version: INDEX_VERSION,
+        state: Some(
+            if index.run_in_progress {
+                "running"
+            } else {
+                "complete"
+            }
+            .to_owned(),
+        ),
         entries: index
+            .entries
             .iter()
             .map(|(id, entry)| EntryXml {
                 uuid: id.as_hyphenated().to_string(),
@@ -275,10 +307,15 @@ pub(crate) fn index_to_xml(index: &Index) -> Result<String, String> {
     })
 }
 
-pub(crate) fn index_from_xml(xml: &str) -> Result<Index, String> {
+pub(crate) fn index_from_xml(xml: &str) -> Result<SealedIndex, String> {
     check_version(xml, INDEX_FORMAT, INDEX_VERSION)?;
     let parsed: IndexXml =
         quick_xml::de::from_str(xml).map_err(|error| format!("not a valid index: {error}"))?;
+    let run_in_progress = match parsed.state.as_deref() {
+        None | Some("complete") => false,
+        Some("running") => true,
+        Some(other) => return Err(format!("unknown index state {other:?}")),
+    };
     let mut index = Index::new();
     for entry in parsed.entries {
         let id = Uuid::parse_str(entry.uuid.trim())
@@ -294,24 +331,30 @@ pub(crate) fn index_from_xml(xml: &str) -> Result<Index, String> {
             },
         );
     }
-    Ok(index)
+    Ok(SealedIndex {
+        entries: index,
+        run_in_progress,
+    })
 }
 
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-/// Seals a document as an RNCryptor v3 key-based message under the Safe's file keys.
-pub(crate) fn seal(keys: &SafeKeys, cleartext: &[u8]) -> Result<Vec<u8>, arca_cryptor::Error> {
-    let mut encryptor = Encryptor::new(keys.data_credentials(), Vec::new())?;
+/// Seals a document as an RNCryptor v3 key-based message under the record keys.
+pub(crate) fn seal(
+    keys: &RecordKeys<'_>,
+    cleartext: &[u8],
+) -> Result<Vec<u8>, arca_cryptor::Error> {
+    let mut encryptor = Encryptor::new(keys.credentials(), Vec::new())?;
     encryptor.write_all(cleartext)?;
     Ok(encryptor.finish()?.0)
 }
 
 /// Opens a sealed document; it must be authentic and UTF-8.
-pub(crate) fn open(keys: &SafeKeys, sealed: &[u8]) -> Result<Zeroizing<String>, String> {
-    let bytes = decrypt(keys.data_credentials(), sealed, CleartextBuffer::new()).map_err(|_| {
-        "does not decrypt with this Safe's keys (modified, damaged or from another Safe)".to_owned()
+pub(crate) fn open(keys: &RecordKeys<'_>, sealed: &[u8]) -> Result<Zeroizing<String>, String> {
+    let bytes = decrypt(keys.credentials(), sealed, CleartextBuffer::new()).map_err(|_| {
+        "does not decrypt with this backup's record keys (modified, damaged, not a record, or from another Safe)".to_owned()
     })?;
     std::str::from_utf8(&bytes)
         .map(|text| Zeroizing::new(text.to_owned()))
@@ -338,8 +381,8 @@ mod tests {
                 favorite: true,
                 comment: comment.to_owned(),
                 content: Content::Present,
-                hmac_tag: Some("ab".repeat(32)),
-                sha256: Some("cd".repeat(32)),
+                hmac_tag: Some([0xab; 32]),
+                sha256: Some([0xcd; 32]),
             },
             tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
         }
@@ -356,14 +399,19 @@ mod tests {
             "tab\tinside",
             "line\nbreak",
             "carriage\r\nreturn",
-            "\u{1}control\u{7f}",
+            "\u{1}control\u{7f} (in a comment or tag only)",
             "]]> cdata end",
             "&amp; already escaped",
             "",
         ] {
-            let original = record(if text.is_empty() { "x" } else { text }, text, &[text, "z"]);
-            let mut original = original;
-            original.tags.retain(|tag| !tag.is_empty());
+            // Names and tags follow their rules; comments carry anything.
+            let name = if validate_name(text).is_ok() {
+                text
+            } else {
+                "x"
+            };
+            let tag_ok = crate::tags::validate_tag(text).is_ok_and(|tag| tag == text);
+            let mut original = record(name, text, &[if tag_ok { text } else { "y" }, "z"]);
             original.tags.sort();
             let xml = original.to_xml().unwrap();
             let parsed =
@@ -401,15 +449,15 @@ mod tests {
 
     #[test]
     fn index_round_trips() {
-        let mut index = Index::new();
-        index.insert(
+        let mut index = SealedIndex::default();
+        index.entries.insert(
             Uuid::new_v4(),
             IndexEntry {
                 xml_sha256: [7; 32],
                 name: " odd\u{2} name".to_owned(),
             },
         );
-        index.insert(
+        index.entries.insert(
             Uuid::new_v4(),
             IndexEntry {
                 xml_sha256: [9; 32],
@@ -420,9 +468,15 @@ mod tests {
             index_from_xml(&index_to_xml(&index).unwrap()).unwrap(),
             index
         );
+        index.run_in_progress = true;
+        assert_eq!(
+            index_from_xml(&index_to_xml(&index).unwrap()).unwrap(),
+            index
+        );
         assert!(
-            index_from_xml(&index_to_xml(&Index::new()).unwrap())
+            index_from_xml(&index_to_xml(&SealedIndex::default()).unwrap())
                 .unwrap()
+                .entries
                 .is_empty()
         );
     }

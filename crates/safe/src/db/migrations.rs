@@ -8,7 +8,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// Each entry takes the schema from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
@@ -35,5 +35,30 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<()> {
         transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     transaction.commit()?;
+    Ok(())
+}
+
+/// Checks that a database opened for reading only can be read by this build as it is: it
+/// cannot be migrated, so it must be at [`SCHEMA_VERSION`].
+///
+/// # Errors
+/// [`Error::NewerFormat`] for a newer database, [`Error::ReadOnly`] for an older one.
+pub(crate) fn check_readable(connection: &Connection) -> Result<()> {
+    let current: u64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(Error::NewerFormat {
+            what: "the attribute database",
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if current < SCHEMA_VERSION {
+        return Err(Error::ReadOnly {
+            reason: format!(
+                "its attribute database (schema {current}) must be upgraded to schema \
+                 {SCHEMA_VERSION} before this Arca can read it; open it once where it can be written"
+            ),
+        });
+    }
     Ok(())
 }

@@ -12,7 +12,7 @@ use arca_safe::{
 use uuid::Uuid;
 
 use crate::common::child::pseudo_random;
-use crate::common::{import, password};
+use crate::common::{import, password, test_backoff};
 
 /// Marks that must never appear in any byte of a backup.
 pub const NAME_MARKER: &str = "SECRET-NAME-c0ffee";
@@ -78,9 +78,9 @@ pub fn sample_safe(dir: &Path) -> Safe {
     fs::write(root.join("old stuff/inner/deep.bin"), pseudo_random(2, 17)).unwrap();
     fs::write(root.join("old stuff/gone.txt"), b"to the trash").unwrap();
     fs::write(source.join("top level.md"), [CONTENT_MARKER, b"#"].concat()).unwrap();
-    let mut safe = crate::common::new_safe(dir);
+    let safe = crate::common::new_safe(dir);
     import(
-        &mut safe,
+        &safe,
         &[root.clone(), source.join("top level.md")],
         &ImportOptions::default(),
     );
@@ -112,6 +112,7 @@ pub fn backup(safe: &Safe, target: &Path, keep_deleted: bool) -> BackupReport {
         &BackupOptions {
             keep_deleted,
             threads: Some(2),
+            items: None,
         },
         &JobControl::new(),
         &mut |_| {},
@@ -123,6 +124,7 @@ pub fn verify(target: &Path, full: bool) -> VerifyReport {
     verify_backup(
         target,
         Unlock::Password(&password()),
+        &test_backoff(),
         full,
         &JobControl::new(),
         &mut |_| {},
@@ -134,6 +136,7 @@ pub fn restore(target: &Path, new_safe: &Path) -> RestoreReport {
     restore_backup(
         target,
         Unlock::Password(&password()),
+        &test_backoff(),
         new_safe,
         &JobControl::new(),
         &mut |_| {},

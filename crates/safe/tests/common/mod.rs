@@ -8,7 +8,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use arca_cryptor::{Iterations, Password};
-use arca_safe::{ImportOptions, ImportReport, JobControl, Safe};
+pub use arca_safe::JobControl;
+use arca_safe::{Backoff, ImportOptions, ImportReport, OpenMode, OpenOptions, Safe};
 
 pub const PASSWORD: &str = "a long test passphrase";
 
@@ -25,9 +26,52 @@ pub fn new_safe(dir: &Path) -> Safe {
     .unwrap()
 }
 
-pub fn import(safe: &mut Safe, sources: &[PathBuf], options: &ImportOptions) -> ImportReport {
+pub fn import(safe: &Safe, sources: &[PathBuf], options: &ImportOptions) -> ImportReport {
     safe.import(sources, options, &JobControl::new(), &mut |_| {})
         .unwrap()
+}
+
+/// A back-off with a counter folder of its own, so that a test which is not about the back-off
+/// never waits on it (each call starts from no failures).
+pub fn test_backoff() -> Backoff {
+    Backoff::in_folder(
+        std::env::temp_dir()
+            .join("arca-test-backoff")
+            .join(uuid::Uuid::new_v4().to_string()),
+    )
+}
+
+/// Opens a Safe for reading, with a back-off of its own: a test that tries which password
+/// works is not slowed down by its own wrong tries, and holds no writer lock.
+pub fn probe(path: &Path, password: &Password) -> arca_safe::Result<Safe> {
+    Safe::open_with(
+        path,
+        arca_safe::Unlock::Password(password),
+        &OpenOptions {
+            mode: OpenMode::Read,
+            backoff: test_backoff(),
+        },
+    )
+}
+
+/// Like [`probe`], with the recovery key.
+pub fn probe_recovery(path: &Path, key: &arca_cryptor::RecoveryKey) -> arca_safe::Result<Safe> {
+    Safe::open_with(
+        path,
+        arca_safe::Unlock::RecoveryKey(key),
+        &OpenOptions {
+            mode: OpenMode::Read,
+            backoff: test_backoff(),
+        },
+    )
+}
+
+/// Options to open a Safe for writing with [`test_backoff`].
+pub fn test_open_options() -> OpenOptions {
+    OpenOptions {
+        mode: OpenMode::Write,
+        backoff: test_backoff(),
+    }
 }
 
 /// Every regular file below `root`, relative path → bytes.

@@ -1,0 +1,382 @@
+//! Writing files so that a crash never leaves half of one under its final name: a temporary
+//! file in the same folder, made durable, then renamed over the final name, then the folder
+//! made durable. Key files, data files, manifests and exported files are all written this way.
+//!
+//! Temporary files are readable by their owner only from the moment they are created (0600),
+//! whatever they will hold. Their names end in `.tmp`, except the cleartext of an export, whose
+//! temporary files end in [`PARTIAL_EXPORT_SUFFIX`] so that a later export can find and remove
+//! what a crash left behind without ever touching a file of the person's own.
+
+use std::fs::{self, File, FileTimes, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::sink::Sink;
+
+/// The ending of the temporary file of an exported (cleartext) file.
+pub const PARTIAL_EXPORT_SUFFIX: &str = ".arca-partial";
+
+/// How much of the final name a temporary name repeats (at most 4 bytes a character).
+const TEMP_NAME_CHARS: usize = 48;
+
+/// What a file holds, which decides its name while written and its mode when done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Part of a Safe or backup: 0600, durable on commit.
+    Private,
+    /// Part of a Safe or backup, made durable later by a sync of the whole file system.
+    PrivateDeferred,
+    /// Cleartext the person exports: 0600 while written, then the mode a new file of theirs
+    /// would get (0666 less the umask), durable on commit.
+    Exported,
+}
+
+/// A file that appears at its path only when complete: it is written under a temporary name in
+/// the same folder, and [`AtomicFile::commit`] fsyncs it, renames it over the final name and
+/// fsyncs the folder. Dropped uncommitted, the temporary file is removed. After a crash, at
+/// worst a temporary file is left; the final path holds either the old or the new content.
+pub struct AtomicFile {
+    file: Option<BufWriter<File>>,
+    temp_path: PathBuf,
+    final_path: PathBuf,
+    kind: Kind,
+    modified: Option<SystemTime>,
+}
+
+impl AtomicFile {
+    /// Starts writing the file that will appear at `path`, readable by its owner only (key
+    /// files, data files).
+    ///
+    /// # Errors
+    /// If the temporary file cannot be created in `path`'s folder.
+    pub fn create_private(path: &Path) -> io::Result<Self> {
+        Self::create_as(path, Kind::Private)
+    }
+
+    /// Like [`AtomicFile::create_private`], but its commit only renames: the file is atomic
+    /// against a crash of the process, and durable only once the caller has synced the whole
+    /// file system (thousands of files written together cost one sync instead of two fsyncs
+    /// each). Until then a power loss may leave it empty or partly written under its final
+    /// name, so the caller must be able to tell (an HMAC does).
+    ///
+    /// # Errors
+    /// As [`AtomicFile::create_private`].
+    pub fn create_private_deferred(path: &Path) -> io::Result<Self> {
+        Self::create_as(path, Kind::PrivateDeferred)
+    }
+
+    /// Starts writing an exported file: private while it is written (its temporary name ends
+    /// in [`PARTIAL_EXPORT_SUFFIX`]), with the person's usual permissions once committed.
+    ///
+    /// # Errors
+    /// If the temporary file cannot be created in `path`'s folder.
+    pub fn create_exported(path: &Path) -> io::Result<Self> {
+        Self::create_as(path, Kind::Exported)
+    }
+
+    fn create_as(path: &Path, kind: Kind) -> io::Result<Self> {
+        let file_name = path.file_name().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} names no file", path.display()),
+            )
+        })?;
+        let mut suffix = [0u8; 6];
+        getrandom::fill(&mut suffix).map_err(io::Error::other)?;
+        // A hidden name that stays within 255 bytes however long the final name is.
+        let readable: String = file_name
+            .to_string_lossy()
+            .chars()
+            .take(TEMP_NAME_CHARS)
+            .collect();
+        let ending = match kind {
+            Kind::Exported => PARTIAL_EXPORT_SUFFIX,
+            Kind::Private | Kind::PrivateDeferred => ".tmp",
+        };
+        let temp_path = path.with_file_name(format!(".{readable}.{}{ending}", hex_lower(&suffix)));
+
+        let mut options = OpenOptions::new();
+        // `create_new` never follows a link planted at the temporary name, and never opens a
+        // file (or a FIFO or device) that is already there.
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&temp_path)?;
+        Ok(Self {
+            file: Some(BufWriter::with_capacity(256 * 1024, file)),
+            temp_path,
+            final_path: path.to_path_buf(),
+            kind,
+            modified: None,
+        })
+    }
+
+    /// The path the file will have once committed.
+    pub fn path(&self) -> &Path {
+        &self.final_path
+    }
+
+    /// Gives the file this modification time when it is committed (set on the open file, so
+    /// nothing at the final path is ever opened).
+    pub fn set_modified(&mut self, time: SystemTime) {
+        self.modified = Some(time);
+    }
+
+    fn file(&mut self) -> io::Result<&mut BufWriter<File>> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("atomic file already committed"))
+    }
+
+    /// Finishes writing and makes the content durable under the temporary name; the rename is
+    /// left to [`Prepared::rename`], so a caller can record what the file will be in between.
+    ///
+    /// # Errors
+    /// If flushing, syncing or setting the mode fails; the temporary file is then removed.
+    pub fn prepare(mut self) -> io::Result<Prepared> {
+        let writer = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("atomic file already committed"))?;
+        let temp_path = std::mem::take(&mut self.temp_path);
+        let prepared = Prepared {
+            temp_path,
+            final_path: std::mem::take(&mut self.final_path),
+            durable: self.kind != Kind::PrivateDeferred,
+            renamed: false,
+        };
+        let file = writer
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
+        if let Some(modified) = self.modified {
+            // Best effort: a file system without times still gets the content.
+            let _ = file.set_times(FileTimes::new().set_modified(modified));
+        }
+        #[cfg(unix)]
+        if self.kind == Kind::Exported {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(fs::Permissions::from_mode(0o666 & !umask()))?;
+        }
+        if prepared.durable {
+            file.sync_all()?;
+        }
+        drop(file);
+        crate::crash_point("atomic file synced");
+        Ok(prepared)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        crate::crash_point::reserve_space(data.len())?;
+        self.file()?.write(data)
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        crate::crash_point("atomic file write");
+        crate::crash_point::reserve_space(data.len())?;
+        self.file()?.write_all(data)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file()?.flush()
+    }
+}
+
+impl Sink for AtomicFile {
+    type Output = PathBuf;
+
+    fn commit(self) -> io::Result<PathBuf> {
+        self.prepare()?.rename()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.temp_path);
+        }
+    }
+}
+
+/// A complete file under its temporary name, waiting to be renamed into place. Dropped without
+/// [`Prepared::rename`], the temporary file is removed.
+pub struct Prepared {
+    temp_path: PathBuf,
+    final_path: PathBuf,
+    durable: bool,
+    renamed: bool,
+}
+
+impl Prepared {
+    /// Renames the file into place (and, unless deferred, makes the rename durable).
+    ///
+    /// # Errors
+    /// If the rename or the sync of the folder fails.
+    pub fn rename(mut self) -> io::Result<PathBuf> {
+        fs::rename(&self.temp_path, &self.final_path)?;
+        self.renamed = true;
+        crate::crash_point("atomic file renamed");
+        if self.durable {
+            sync_parent_dir(&self.final_path)?;
+        }
+        Ok(std::mem::take(&mut self.final_path))
+    }
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = fs::remove_file(&self.temp_path);
+        }
+    }
+}
+
+/// Whether a file name is that of an exported file's temporary file (left by a crash).
+pub fn is_partial_export(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(PARTIAL_EXPORT_SUFFIX)
+}
+
+/// The process's file-mode creation mask (Linux reports it in /proc; elsewhere the usual 022).
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Umask:"))
+                .and_then(|mask| u32::from_str_radix(mask.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+/// Makes a rename or creation in `path`'s folder durable.
+///
+/// # Errors
+/// If the folder cannot be opened or synced.
+pub fn sync_parent_dir(path: &Path) -> io::Result<()> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    #[cfg(unix)]
+    File::open(parent)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = parent;
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically, durable once the file system is synced (see
+/// [`AtomicFile::create_private_deferred`]).
+///
+/// # Errors
+/// If writing or renaming fails; `path` is then unchanged.
+pub fn write_atomically_deferred(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = AtomicFile::create_private_deferred(path)?;
+    file.write_all(bytes)?;
+    file.commit().map(drop)
+}
+
+/// Writes `bytes` to `path` atomically and durably (see [`AtomicFile`]).
+///
+/// # Errors
+/// If any step of writing, syncing or renaming fails; `path` is then unchanged.
+pub fn write_atomically_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = AtomicFile::create_private(path)?;
+    file.write_all(bytes)?;
+    file.commit().map(drop)
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deferred_atomic_file_replaces_whole_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("copy.data.crypt");
+        fs::write(&path, b"old").unwrap();
+        let mut file = AtomicFile::create_private_deferred(&path).unwrap();
+        file.write_all(b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        file.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        write_atomically_deferred(&path, b"newer").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"newer");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn atomic_file_appears_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        let mut file = AtomicFile::create_private(&path).unwrap();
+        file.write_all(b"content").unwrap();
+        assert!(!path.exists());
+        file.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"content");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn longest_names_fit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("\u{e9}".repeat(127));
+        write_atomically_private(&path, b"x").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"x");
+    }
+
+    #[test]
+    fn dropped_atomic_file_leaves_nothing_and_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        fs::write(&path, b"old").unwrap();
+        let mut file = AtomicFile::create_exported(&path).unwrap();
+        file.write_all(b"new but abandoned").unwrap();
+        drop(file);
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn temporary_files_are_private_and_exports_get_the_usual_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("letter.txt");
+        let mut file = AtomicFile::create_exported(&path).unwrap();
+        file.write_all(b"cleartext").unwrap();
+        let temp = fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap();
+        let name = temp.file_name().into_string().unwrap();
+        assert!(is_partial_export(&name), "{name}");
+        assert_eq!(temp.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+        let modified = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        file.set_modified(modified);
+        file.commit().unwrap();
+        let metadata = fs::metadata(&path).unwrap();
+        assert_eq!(metadata.permissions().mode() & 0o777, 0o666 & !umask());
+        assert_eq!(metadata.modified().unwrap(), modified);
+    }
+
+    #[test]
+    fn a_prepared_file_is_renamed_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        let mut file = AtomicFile::create_private(&path).unwrap();
+        file.write_all(b"new").unwrap();
+        let prepared = file.prepare().unwrap();
+        assert!(!path.exists());
+        prepared.rename().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        let mut file = AtomicFile::create_private(&path).unwrap();
+        file.write_all(b"dropped").unwrap();
+        drop(file.prepare().unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,375 @@
+//! Reading any part of a key-based message without a pass over the whole of it.
+//!
+//! RNCryptor v3 authenticates a message with one HMAC at its end, so a reader that starts in the
+//! middle cannot check it. When a message is written, [`ChunkHasher`] records the SHA-256 of
+//! every [`CHUNK_LEN`] bytes of the message as written (header, ciphertext and tag alike); the
+//! caller keeps those hashes somewhere authenticated (a Safe keeps them in its encrypted
+//! database). [`SeekableDecryptor`] then reads only the chunks a range needs, checks each
+//! against its hash before decrypting anything of it, and releases cleartext only from checked
+//! chunks. The message itself stays a plain RNCryptor v3 message.
+//!
+//! Chunk k covers the message's bytes `[k · CHUNK_LEN, min((k + 1) · CHUNK_LEN, len))`; a
+//! message of `len` bytes has `ceil(len / CHUNK_LEN)` chunks.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::format::{BLOCK_LEN, HMAC_LEN, HmacTag, KEY_HEADER_LEN, Mode};
+use crate::primitives::{CbcDecryptor, pkcs7_unpadded_len};
+
+/// The length of a chunk of a message, as hashed.
+pub const CHUNK_LEN: u64 = 1024 * 1024;
+
+/// The SHA-256 of each chunk of a message, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChunkHashes(Vec<[u8; 32]>);
+
+impl ChunkHashes {
+    /// The hashes from their concatenated bytes (32 each), as stored.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if !bytes.len().is_multiple_of(32) {
+            return None;
+        }
+        Some(Self(
+            bytes
+                .chunks_exact(32)
+                .map(|hash| {
+                    let mut out = [0u8; 32];
+                    out.copy_from_slice(hash);
+                    out
+                })
+                .collect(),
+        ))
+    }
+
+    /// The hashes as one byte string (32 bytes each), to store.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.concat()
+    }
+
+    /// How many chunks.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none (never, for a complete message).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many chunks a message of `message_len` bytes has.
+    pub fn count_for(message_len: u64) -> u64 {
+        message_len.div_ceil(CHUNK_LEN)
+    }
+}
+
+/// A writer that hashes every [`CHUNK_LEN`] bytes written through it.
+pub struct ChunkHasher<W> {
+    inner: W,
+    hasher: Sha256,
+    in_chunk: u64,
+    hashes: Vec<[u8; 32]>,
+}
+
+impl<W: Write> ChunkHasher<W> {
+    /// Hashes what is written to `inner`.
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            in_chunk: 0,
+            hashes: Vec::new(),
+        }
+    }
+
+    /// The writer and the hashes of everything written.
+    pub fn finish(mut self) -> (W, ChunkHashes) {
+        if self.in_chunk > 0 {
+            self.hashes.push(self.hasher.finalize_reset().into());
+        }
+        (self.inner, ChunkHashes(self.hashes))
+    }
+
+    fn hash(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let room = (CHUNK_LEN - self.in_chunk) as usize;
+            let take = room.min(data.len());
+            self.hasher.update(&data[..take]);
+            self.in_chunk += take as u64;
+            data = &data[take..];
+            if self.in_chunk == CHUNK_LEN {
+                self.hashes.push(self.hasher.finalize_reset().into());
+                self.in_chunk = 0;
+            }
+        }
+    }
+}
+
+impl<W: Write> Write for ChunkHasher<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(data)?;
+        self.hash(&data[..written]);
+        Ok(written)
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.inner.write_all(data)?;
+        self.hash(data);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Reads the cleartext of a key-based message at any position, checking each chunk it reads
+/// against its recorded hash before decrypting it. It holds no key: each read is given the
+/// credentials ([`SeekableDecryptor::with_credentials`]), so a reader kept open does not keep
+/// the keys alive.
+///
+/// Errors: a chunk that does not match its hash, a message of the wrong length, a tag that is
+/// not the expected one or bad padding are [`Error::Authentication`] / [`Error::UnexpectedTag`]
+/// (as [`io::ErrorKind::InvalidData`] through `Read`); nothing of such a chunk is released.
+pub struct SeekableDecryptor<R> {
+    reader: R,
+    hashes: ChunkHashes,
+    message_len: u64,
+    cleartext_len: u64,
+    position: u64,
+    /// The last chunk read and checked: its index and bytes (ciphertext).
+    cached: Option<(u64, Zeroizing<Vec<u8>>)>,
+    /// Cleartext of the last blocks decrypted: the first block's index and the bytes.
+    decrypted: Option<(u64, Zeroizing<Vec<u8>>)>,
+}
+
+impl<R: Read + Seek> SeekableDecryptor<R> {
+    /// Opens `reader`, a key-based message of `message_len` bytes holding `cleartext_len` bytes
+    /// and ending in `tag`, with the recorded `hashes` of its chunks.
+    ///
+    /// # Errors
+    /// [`Error::Authentication`] when the length, the number of hashes or the last chunk do not
+    /// fit together; [`Error::UnexpectedTag`] for another message than the recorded one.
+    pub fn new(
+        reader: R,
+        message_len: u64,
+        cleartext_len: u64,
+        tag: HmacTag,
+        hashes: ChunkHashes,
+    ) -> Result<Self, Error> {
+        if Mode::Keys.message_len(cleartext_len) != message_len
+            || ChunkHashes::count_for(message_len) != hashes.len() as u64
+        {
+            return Err(Error::Authentication);
+        }
+        let mut decryptor = Self {
+            reader,
+            hashes,
+            message_len,
+            cleartext_len,
+            position: 0,
+            cached: None,
+            decrypted: None,
+        };
+        // The tag is in the last chunk: checking it now refuses a swapped message at once.
+        let mut trailing = [0u8; HMAC_LEN];
+        decryptor.message_bytes(message_len - HMAC_LEN as u64, &mut trailing)?;
+        if !tag.ct_eq(&trailing) {
+            return Err(Error::UnexpectedTag);
+        }
+        Ok(decryptor)
+    }
+
+    /// The cleartext length.
+    pub fn len(&self) -> u64 {
+        self.cleartext_len
+    }
+
+    /// Whether the cleartext is empty.
+    pub fn is_empty(&self) -> bool {
+        self.cleartext_len == 0
+    }
+
+    /// Copies the message's bytes at `offset` into `out`, from checked chunks only.
+    fn message_bytes(&mut self, mut offset: u64, mut out: &mut [u8]) -> Result<(), Error> {
+        while !out.is_empty() {
+            let index = offset / CHUNK_LEN;
+            let chunk = self.chunk(index)?;
+            let start = (offset - index * CHUNK_LEN) as usize;
+            let take = (chunk.len() - start).min(out.len());
+            if take == 0 {
+                return Err(Error::Truncated);
+            }
+            out[..take].copy_from_slice(&chunk[start..start + take]);
+            out = &mut out[take..];
+            offset += take as u64;
+        }
+        Ok(())
+    }
+
+    /// Chunk `index`, read and checked against its hash.
+    fn chunk(&mut self, index: u64) -> Result<&[u8], Error> {
+        if self
+            .cached
+            .as_ref()
+            .is_none_or(|(cached, _)| *cached != index)
+        {
+            let Some(expected) = self.hashes.0.get(index as usize) else {
+                return Err(Error::Truncated);
+            };
+            let start = index * CHUNK_LEN;
+            let len = (self.message_len - start).min(CHUNK_LEN) as usize;
+            let mut bytes = Zeroizing::new(vec![0u8; len]);
+            self.reader.seek(SeekFrom::Start(start))?;
+            self.reader.read_exact(&mut bytes).map_err(|error| {
+                if error.kind() == io::ErrorKind::UnexpectedEof {
+                    Error::Truncated
+                } else {
+                    Error::Io(error)
+                }
+            })?;
+            let actual: [u8; 32] = Sha256::digest(&bytes[..]).into();
+            if !HmacTag::from_bytes(*expected).ct_eq(&actual) {
+                return Err(Error::Authentication);
+            }
+            self.cached = Some((index, bytes));
+        }
+        match &self.cached {
+            Some((_, bytes)) => Ok(bytes),
+            None => Err(Error::Truncated),
+        }
+    }
+
+    /// Reads and seeks with `credentials` (the message's keys) until the result is dropped.
+    pub fn with_credentials<'d, 'k>(
+        &'d mut self,
+        credentials: Credentials<'k>,
+    ) -> Result<Keyed<'d, 'k, R>, Error> {
+        if credentials.mode() != Mode::Keys {
+            return Err(Error::ModeMismatch {
+                expected: Mode::Keys,
+                found: credentials.mode(),
+            });
+        }
+        Ok(Keyed {
+            decryptor: self,
+            credentials,
+        })
+    }
+
+    /// Decrypts the blocks from `first` (block index) up to `count` blocks, into `decrypted`.
+    fn decrypt_blocks(
+        &mut self,
+        credentials: Credentials<'_>,
+        first: u64,
+        count: u64,
+    ) -> Result<(), Error> {
+        let blocks = (self.message_len - (KEY_HEADER_LEN + HMAC_LEN) as u64) / BLOCK_LEN as u64;
+        let count = count.min(blocks - first);
+        // The input of the first block is the one before it, or the IV in the header.
+        let mut iv = [0u8; BLOCK_LEN];
+        let iv_offset = if first == 0 {
+            2
+        } else {
+            (KEY_HEADER_LEN as u64) + (first - 1) * BLOCK_LEN as u64
+        };
+        self.message_bytes(iv_offset, &mut iv)?;
+        let mut bytes = Zeroizing::new(vec![0u8; (count * BLOCK_LEN as u64) as usize]);
+        self.message_bytes(KEY_HEADER_LEN as u64 + first * BLOCK_LEN as u64, &mut bytes)?;
+        let keys = credentials.keys_for(&crate::format::Header { salts: None, iv })?;
+        CbcDecryptor::new(keys.get().encryption.0.expose(), &iv)
+            .decrypt_blocks_in_place(&mut bytes);
+        if first + count == blocks {
+            // The last block carries the padding: check it and cut it off.
+            let at = bytes.len() - BLOCK_LEN;
+            let last: &[u8; BLOCK_LEN] = bytes[at..].try_into().map_err(|_| Error::Truncated)?;
+            let kept = pkcs7_unpadded_len(last).ok_or(Error::Authentication)?;
+            if first * BLOCK_LEN as u64 + (at + kept) as u64 != self.cleartext_len {
+                return Err(Error::Authentication);
+            }
+            bytes.truncate(at + kept);
+        }
+        self.decrypted = Some((first, bytes));
+        Ok(())
+    }
+}
+
+/// A [`SeekableDecryptor`] with the keys to read: `Read` and `Seek` over the cleartext.
+pub struct Keyed<'d, 'k, R> {
+    decryptor: &'d mut SeekableDecryptor<R>,
+    credentials: Credentials<'k>,
+}
+
+impl<R: Read + Seek> Read for Keyed<'_, '_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.decryptor.read_with(self.credentials, out)
+    }
+}
+
+impl<R: Read + Seek> Seek for Keyed<'_, '_, R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.decryptor.seek(to)
+    }
+}
+
+impl<R: Read + Seek> SeekableDecryptor<R> {
+    fn read_with(&mut self, credentials: Credentials<'_>, out: &mut [u8]) -> io::Result<usize> {
+        if self.position >= self.cleartext_len || out.is_empty() {
+            return Ok(0);
+        }
+        let block = self.position / BLOCK_LEN as u64;
+        let have = self.decrypted.as_ref().is_some_and(|(first, bytes)| {
+            block >= *first && self.position < first * BLOCK_LEN as u64 + bytes.len() as u64
+        });
+        if !have {
+            // Decrypt the blocks that end in the chunk the position is in (at least one), so
+            // that reading a chunk needs no other one but for its first and last block.
+            let start = KEY_HEADER_LEN as u64 + block * BLOCK_LEN as u64;
+            let chunk_end = (start / CHUNK_LEN + 1) * CHUNK_LEN;
+            let count = ((chunk_end - start) / BLOCK_LEN as u64).max(1);
+            self.decrypt_blocks(credentials, block, count)
+                .map_err(io::Error::from)?;
+        }
+        let Some((first, bytes)) = &self.decrypted else {
+            return Ok(0);
+        };
+        let start = (self.position - first * BLOCK_LEN as u64) as usize;
+        let take = (bytes.len() - start).min(out.len());
+        out[..take].copy_from_slice(&bytes[start..start + take]);
+        self.position += take as u64;
+        Ok(take)
+    }
+}
+
+impl<R: Read + Seek> SeekableDecryptor<R> {
+    /// Moves the position (no key needed: nothing is read).
+    ///
+    /// # Errors
+    /// A position before the start.
+    pub fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(offset) => Some(offset),
+            SeekFrom::End(delta) => self.cleartext_len.checked_add_signed(delta),
+            SeekFrom::Current(delta) => self.position.checked_add_signed(delta),
+        };
+        let target = target
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        self.position = target;
+        Ok(target)
+    }
+}
+
+/// The chunk hashes of a whole message read from `reader` (after its HMAC has been checked by
+/// the caller, or to be checked as the message is decrypted).
+///
+/// # Errors
+/// If reading fails.
+pub fn chunk_hashes<R: Read>(mut reader: R) -> io::Result<ChunkHashes> {
+    let mut hasher = ChunkHasher::new(io::sink());
+    io::copy(&mut reader, &mut hasher)?;
+    Ok(hasher.finish().1)
+}

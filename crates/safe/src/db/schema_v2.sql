@@ -1,0 +1,41 @@
+-- Arca attribute database, schema version 2 (from version 1).
+
+-- Tags and hashes as the bytes they are (version 1 stored their hex text in BLOB columns).
+UPDATE items SET hmac_tag = unhex(hmac_tag) WHERE typeof(hmac_tag) = 'text';
+UPDATE items SET sha256 = unhex(sha256) WHERE typeof(sha256) = 'text';
+
+-- Per-MiB SHA-256 hashes of a data file, for reading any part of it without a pass over the
+-- whole file: chunk k covers the data file's bytes [k MiB, (k + 1) MiB), and `hashes` holds the
+-- 32-byte hashes of every chunk in order. `hmac_tag` is the tag of the data file they were
+-- computed from; hashes of another version are ignored.
+CREATE TABLE data_chunks (
+    item     BLOB PRIMARY KEY NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    hmac_tag BLOB NOT NULL,
+    hashes   BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- A file's content being replaced in place: written before the new data file is renamed over
+-- the old one, removed in the transaction that records the new content. Found at the next
+-- unlock, it is finished (the new file is in place) or forgotten (it is not).
+CREATE TABLE content_replacements (
+    item        BLOB PRIMARY KEY NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    size        INTEGER NOT NULL,
+    modified_at INTEGER,
+    hmac_tag    BLOB NOT NULL,
+    sha256      BLOB NOT NULL,
+    hashes      BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- The source file an import recorded in phase 1 (device and inode): phase 2 encrypts only
+-- that file, not whatever was put at its path meanwhile.
+ALTER TABLE import_entries ADD COLUMN device INTEGER;
+ALTER TABLE import_entries ADD COLUMN inode INTEGER;
+-- What the person chose to import (a JSON array of paths, for showing an interrupted job).
+ALTER TABLE import_jobs ADD COLUMN sources TEXT NOT NULL DEFAULT '[]';
+
+-- Pages of a folder sorted by each key, folders and files apart, and recent items.
+CREATE INDEX items_by_name ON items (ifnull(parent, x''), kind, name_key) WHERE trashed_at IS NULL;
+CREATE INDEX items_by_size ON items (ifnull(parent, x''), kind, size, name_key) WHERE trashed_at IS NULL;
+CREATE INDEX items_by_modified ON items (ifnull(parent, x''), kind, modified_at, name_key)
+    WHERE trashed_at IS NULL;
+CREATE INDEX items_added ON items (added_at);
