@@ -105,6 +105,15 @@ await step("create a Safe with the meter, a recovery key, then an empty Safe", a
   await dialog.waitFor();
   await shot(page, "recovery-key-light");
   await axe(page, "recovery key dialog");
+  // What "Print sheet…" prints: the sheet alone (window.print itself is left to the person).
+  const key = (await dialog.getByRole("group", { name: "Recovery key" }).innerText()).split(/\s+/).join("-");
+  await page.evaluate(() => document.body.classList.add("printing-sheet"));
+  await page.emulateMedia({ media: "print" });
+  await page.getByText("Arca recovery key").waitFor();
+  await shot(page, "recovery-sheet-print");
+  await page.emulateMedia({ media: "screen" });
+  await page.evaluate(() => document.body.classList.remove("printing-sheet"));
+  assert.match(key, /^([0-9A-Z]{5}-){5}[0-9A-Z]{5}$/);
   await dialog.getByLabel("I have printed or written down the key.").check();
   await dialog.getByRole("button", { name: "Done" }).click();
   await grid(page).waitFor();

@@ -173,6 +173,7 @@ export const de: Messages = {
     print: "Blatt drucken…",
     sheetTitle: "Arca-Wiederherstellungsschlüssel",
     sheetHow: "So öffnen Sie den Safe mit diesem Schlüssel: Wählen Sie in Arca den Safe, dann „Passwort vergessen? Wiederherstellungsschlüssel verwenden“, geben Sie den Schlüssel ein und wählen Sie ein neues Passwort.",
+    sheetKeep: "Wer dieses Blatt hat, kann den Safe öffnen. Bewahren Sie es fern vom Computer auf, dort, wo Sie auch einen Reisepass aufbewahren würden.",
     sheetId: "Safe-ID: {{id}}",
   },
   sidebar: {

@@ -172,6 +172,7 @@ export const en = {
     print: "Print sheet…",
     sheetTitle: "Arca recovery key",
     sheetHow: "To open the Safe with this key: in Arca choose the Safe, then “Forgot the password? Use the recovery key”, type the key and choose a new password.",
+    sheetKeep: "Anyone who has this sheet can open the Safe. Keep it away from the computer, somewhere you would keep a passport.",
     sheetId: "Safe ID: {{id}}",
   },
   sidebar: {
