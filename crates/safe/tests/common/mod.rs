@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod child;
+pub mod hostile;
 
 use std::fs::{self, File};
 use std::io::Read;
