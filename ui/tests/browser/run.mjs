@@ -18,6 +18,7 @@ const require = createRequire(import.meta.url);
 const axePath = require.resolve("axe-core/axe.min.js");
 
 const results = { passed: 0, failed: 0 };
+let current = null;
 const failures = [];
 async function step(name, body) {
   const started = Date.now();
@@ -28,6 +29,8 @@ async function step(name, body) {
   } catch (error) {
     results.failed += 1;
     failures.push(name);
+    // What the window showed when it failed.
+    await current?.screenshot({ path: join(shots, `failed-${results.failed}.png`) }).catch(() => {});
     console.log(`  FAIL ${name}\n${error.stack ?? error}`);
   }
 }
@@ -46,6 +49,7 @@ async function newPage(colorScheme) {
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && !/favicon/.test(m.text()) && errors.push(m.text()));
   page.errors = errors;
+  current = page;
   await page.goto(server.url);
   await page.getByRole("button", { name: "Create a Safe" }).waitFor();
   return page;
@@ -255,6 +259,32 @@ await step("audio and video play in the preview, with native controls", async ()
   await page.waitForFunction(() => (document.querySelector("video")?.readyState ?? 0) >= 1, null, { timeout: 15000 });
   await shot(page, "preview-video-light");
   await page.keyboard.press("Escape");
+});
+
+await step("back up, verify, and restore a chosen item from the backup", async () => {
+  const page = light;
+  const backupDialog = page.getByRole("dialog", { name: "Backup" });
+  await page.getByRole("button", { name: "Backup", exact: true }).click();
+  await backupDialog.getByRole("button", { name: "Choose…" }).click();
+  await backupDialog.getByRole("button", { name: "Back up now" }).click();
+  await page.getByText(/^Backup: backed up/).first().waitFor({ timeout: 20000 });
+  await page.getByRole("button", { name: "Backup", exact: true }).click();
+  await backupDialog.getByRole("tab", { name: "Verify" }).click();
+  await backupDialog.getByRole("button", { name: "Choose…" }).click();
+  await backupDialog.getByText("Full", { exact: true }).click();
+  await backupDialog.getByRole("button", { name: "Verify" }).click();
+  await page.getByText(/^Verify backup: .* verified/).first().waitFor({ timeout: 20000 });
+  await page.getByRole("button", { name: "Backup", exact: true }).click();
+  await backupDialog.getByRole("tab", { name: "Restore items" }).click();
+  await backupDialog.getByRole("button", { name: "Choose…" }).click();
+  await backupDialog.getByPlaceholder("Filter by path").fill("Passport");
+  await backupDialog.getByLabel("/Documents/Passport scan.pdf").check();
+  await shot(page, "backup-restore-light");
+  await axe(page, "backup dialog");
+  await backupDialog.getByRole("button", { name: "Restore 1 item" }).click();
+  await page.getByText("Restore items: 1 file restored").first().waitFor({ timeout: 20000 });
+  await page.getByRole("button", { name: "Documents", exact: true }).first().click();
+  await row(page, "Passport scan 2.pdf").waitFor();
 });
 
 let scroll = null;

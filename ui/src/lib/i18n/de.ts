@@ -361,7 +361,7 @@ export const de: Messages = {
   },
   backup: {
     title: "Backup",
-    tab: { backup: "Sichern", verify: "Prüfen", restore: "Objekte wiederherstellen" },
+    tab: { backup: "Sichern", verify: "Prüfen", restore: "Objekte wiederherstellen", newSafe: "Neuer Safe" },
     folder: "Backup-Ordner",
     backupHint: "Kopiert den Safe, weiterhin verschlüsselt, in diesen Ordner. Das nächste Backup in denselben Ordner kopiert nur, was sich geändert hat.",
     start: "Jetzt sichern",

@@ -360,7 +360,7 @@ export const en = {
   },
   backup: {
     title: "Backup",
-    tab: { backup: "Back up", verify: "Verify", restore: "Restore items" },
+    tab: { backup: "Back up", verify: "Verify", restore: "Restore items", newSafe: "New Safe" },
     folder: "Backup folder",
     backupHint: "Copies the Safe, still encrypted, into this folder. The next backup to the same folder only copies what changed.",
     start: "Back up now",

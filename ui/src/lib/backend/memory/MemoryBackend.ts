@@ -839,7 +839,8 @@ export class MemoryBackend implements Backend {
     return this.simpleJob("restoreItems", target, "decrypting", files, () => {
       for (const entry of chosen.filter((e) => paths.includes(e.path))) {
         const name = entry.path.split("/").pop()!;
-        const parent = into;
+        // `null`: back where it was, when that folder is still there (else the root).
+        const parent = into ?? safe.folderAt(entry.path.split("/").slice(0, -1).join("/")) ?? null;
         const item = safe.add(newItem(parent, safe.freeName(parent, name), entry.kind, { size: entry.size, modifiedMs: entry.modifiedMs }));
         if (entry.kind === "folder") {
           for (const inside of chosen.filter((e) => e.path.startsWith(`${entry.path}/`) && e.kind === "file")) {
@@ -847,7 +848,7 @@ export class MemoryBackend implements Backend {
           }
         }
       }
-      this.changed([into]);
+      this.changed([into, ...chosen.map((e) => safe.folderAt(e.path.split("/").slice(0, -1).join("/")) ?? null)]);
     }, `${files.length} files restored`);
   }
 

@@ -154,6 +154,17 @@ export class MemSafe {
     return out;
   }
 
+  /** The folder at `/a/b` (null: the root), or undefined when it is not there. */
+  folderAt(path: string): string | null | undefined {
+    let at: string | null = null;
+    for (const name of path.split("/").filter(Boolean)) {
+      const child = this.childNamed(at, name);
+      if (!child || child.kind !== "folder") return undefined;
+      at = child.id;
+    }
+    return at;
+  }
+
   /** Whether `id` is `folder` or inside it. */
   isWithin(id: string | null, folder: string): boolean {
     return this.ancestors(id).some((a) => a.id === folder);
