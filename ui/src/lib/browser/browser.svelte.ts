@@ -19,7 +19,8 @@ export class BrowserState {
   anchor = 0;
   crumbs = $state<Crumb[]>([]);
   tags = $state<TagCount[]>([]);
-  infoOpen = $state(true);
+  /** Open at the start unless the window is narrow (there it floats over the list). */
+  infoOpen = $state(!(typeof window !== "undefined" && window.matchMedia?.("(max-width: 1100px)").matches));
   renaming = $state<string | null>(null);
   previewing = $state<number | null>(null);
   /** Bumped when folders change, so expanded tree nodes fetch their children again. */
