@@ -781,7 +781,7 @@ export class MemoryBackend implements Backend {
     const steps: Step[] = files.map((f) => ({ path: f.name, bytes: Math.max(f.size, 4096), run: () => problem?.(f) ?? null }));
     if (steps.length === 0) steps.push({ path: "", bytes: 4096 });
     return this.startJob(new MemJob({
-      kind, title, phase, steps, bytesPerSecond: 600_000_000, emit: this.emitJob,
+      kind, title, phase, steps, bytesPerSecond: 600_000_000, filesPerTick: 250, emit: this.emitJob,
       summary: () => summary,
       onEnd: (j) => { if (j.state === "finished") onFinish(); },
     }));

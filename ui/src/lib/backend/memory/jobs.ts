@@ -22,6 +22,8 @@ export interface JobOptions {
   onEnd?: (job: Job) => void;
   summary?: (job: Job) => string;
   id?: string;
+  /** At most this many files a tick (default 40: an import of small files still shows moving). */
+  filesPerTick?: number;
   /** Files and bytes done before (a resumed import). */
   alreadyDone?: { files: number; bytes: number };
 }
@@ -128,7 +130,8 @@ export class MemJob {
     let budget = (this.options.bytesPerSecond * TICK_MS) / 1000;
     // Small files cost time too, so an import of many tiny files still takes a moment.
     let files = 0;
-    while (budget > 0 && this.index < this.options.steps.length && files < 40) {
+    const most = this.options.filesPerTick ?? 40;
+    while (budget > 0 && this.index < this.options.steps.length && files < most) {
       const step = this.options.steps[this.index]!;
       const take = Math.min(budget, step.bytes - this.intoStep);
       this.intoStep += take;
