@@ -236,7 +236,10 @@ fn reads_work_beside_an_import_and_a_lock_stops_it_resumably() {
     let stopped_in_time = safe.lock();
     let took = started.elapsed();
     println!("lock during the import of a {BIG}-byte file took {took:?}");
-    assert!(stopped_in_time, "the import did not stop within the lock's wait");
+    assert!(
+        stopped_in_time,
+        "the import did not stop within the lock's wait"
+    );
     let report = importer.join().unwrap().unwrap();
     assert!(report.interrupted, "{report:?}");
     assert!(!report.cancelled && !report.is_complete(), "{report:?}");

@@ -167,7 +167,11 @@ pub fn temporaries(dir: &Path) -> Vec<PathBuf> {
 
 /// Flips the bits of the byte at `offset` of the file at `path`, in place.
 pub fn flip_byte(path: &Path, offset: u64) {
-    let mut file = OpenOptions::new().read(true).write(true).open(path).unwrap();
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
     let mut byte = [0u8; 1];
     file.seek(SeekFrom::Start(offset)).unwrap();
     file.read_exact(&mut byte).unwrap();
@@ -187,7 +191,11 @@ pub fn key_hex(safe_dir: &Path) -> Vec<String> {
         CleartextBuffer::new(),
     )
     .unwrap();
-    assert_eq!(payload.len(), 2 + 16 + 3 * 32, "unexpected key file payload");
+    assert_eq!(
+        payload.len(),
+        2 + 16 + 3 * 32,
+        "unexpected key file payload"
+    );
     payload[18..]
         .chunks(32)
         .map(|key| key.iter().map(|byte| format!("{byte:02x}")).collect())
