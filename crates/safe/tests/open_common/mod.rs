@@ -236,3 +236,78 @@ pub fn assert_clean_message(message: &str, keys: &[String], context: &str) {
 pub fn wrong_password() -> Password {
     Password::new("not the password at all".to_owned())
 }
+
+/// A job running on another thread, its events recorded as they come.
+pub struct Running<T> {
+    handle: std::thread::JoinHandle<T>,
+    /// Every event of the job so far.
+    pub log: EventLog,
+    reached: std::sync::mpsc::Receiver<()>,
+}
+
+impl<T> Running<T> {
+    /// Waits until the job's observer reached the point `run_job` was given; panics if the job
+    /// ended before.
+    pub fn wait_reached(&self) {
+        match self.reached.recv_timeout(Duration::from_secs(120)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!(
+                    "the job ended before it reached the point: {:?}",
+                    self.log.events()
+                )
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("the job did not reach the point in time")
+            }
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+
+    /// The job's outcome.
+    pub fn join(self) -> T {
+        self.handle.join().unwrap()
+    }
+}
+
+/// Runs `job` on another thread with an observer that records every event and calls `at` on
+/// each until it returns `true` (it may pause or cancel the job itself, from inside, so at
+/// once); [`Running::wait_reached`] returns then.
+pub fn run_job<T: Send + 'static>(
+    mut at: impl FnMut(&Event) -> bool + Send + 'static,
+    job: impl FnOnce(&mut dyn FnMut(JobEvent<'_>)) -> T + Send + 'static,
+) -> Running<T> {
+    let log = EventLog::default();
+    let (sender, reached) = std::sync::mpsc::channel();
+    let handle = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            let mut sender = Some(sender);
+            let mut observer = move |event: JobEvent<'_>| {
+                log.push(&event);
+                if sender.is_some() && at(&Event::of(&event)) {
+                    let _ = sender.take().map(|sender| sender.send(()));
+                }
+            };
+            job(&mut observer)
+        })
+    };
+    Running {
+        handle,
+        log,
+        reached,
+    }
+}
+
+/// The size of the only temporary data file in the Safe at `safe_dir`, if there is one.
+pub fn temporary_size(safe_dir: &Path) -> Option<u64> {
+    let found = temporaries(safe_dir);
+    assert!(found.len() <= 1, "several temporary files: {found:?}");
+    found
+        .first()
+        .and_then(|path| fs::metadata(path).ok())
+        .map(|metadata| metadata.len())
+}
