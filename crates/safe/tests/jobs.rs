@@ -16,8 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use arca_safe::{
-    Content, ErrorKind, ImportOptions, ImportReport, JobControl, Kind, Phase, ProblemKind,
-    Progress, Safe,
+    Content, ErrorKind, ImportOptions, ImportReport, JobControl, Kind, Phase, ProblemKind, Safe,
 };
 use common::child::pseudo_random;
 use common::import;
@@ -518,4 +517,231 @@ fn the_report_keeps_the_kind_of_each_problem() {
     assert_eq!(reported, [ProblemKind::ChangedSinceScan]);
     let in_report: Vec<ProblemKind> = report.failed.iter().map(|problem| problem.kind).collect();
     assert_eq!(in_report, reported, "{report:?}");
+}
+
+// ----- interrupted imports: listed, resumed, abandoned -----------------------------------------
+
+/// Whether `event` shows every file but the large one done and the large one's bytes moving.
+fn only_big_file_left(event: &Event, small: u64) -> bool {
+    event.progress().is_some_and(|progress| {
+        progress.phase == Phase::Encrypting
+            && progress.files_total > 0
+            && progress.files_done == progress.files_total - 1
+            && progress.bytes_done > small
+    })
+}
+
+/// A folder `name` of small files (returned with their bytes) and one large sparse file
+/// `zz-big.bin`.
+fn batch(dir: &Path, name: &str, small: usize, seed: u64) -> (PathBuf, Vec<(String, Vec<u8>)>) {
+    let folder = dir.join(name);
+    fs::create_dir_all(&folder).unwrap();
+    let files: Vec<(String, Vec<u8>)> = (0..small)
+        .map(|index| {
+            let bytes = pseudo_random(seed + index as u64, 500 + 100 * index);
+            let file = format!("{name}-{index}.txt");
+            fs::write(folder.join(&file), &bytes).unwrap();
+            (file, bytes)
+        })
+        .collect();
+    sparse_file(&folder.join("zz-big.bin"), BIG);
+    (folder, files)
+}
+
+/// Imports `folder` until only its large file is left and that one is in flight, then locks
+/// the Safe (while the job runs, or while it is paused there).
+fn interrupt_import(safe: &Safe, folder: &Path, small: u64, paused: bool) -> ImportReport {
+    let control = JobControl::new();
+    let pausing = control.clone();
+    let running = {
+        let (safe, control, folder) = (safe.clone(), control.clone(), folder.to_path_buf());
+        run_job(
+            move |event| {
+                let reached = only_big_file_left(event, small);
+                if reached {
+                    pausing.pause();
+                }
+                reached
+            },
+            move |observer| safe.import(&[folder], &ImportOptions::default(), &control, observer),
+        )
+    };
+    running.wait_reached();
+    if !paused {
+        control.resume();
+    }
+    assert!(safe.lock());
+    let report = running.join().unwrap();
+    assert!(report.interrupted, "{report:?}");
+    assert_eq!(control.interrupted_while_paused(), paused);
+    report
+}
+
+#[test]
+fn interrupted_imports_are_listed_resumed_and_abandoned() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = new_test_safe(dir.path());
+    let root = safe.layout().root().to_path_buf();
+    let before = dir.path().join("before.txt");
+    fs::write(&before, b"in the Safe before both imports").unwrap();
+    import(&safe, &[before], &ImportOptions::default());
+    let before = safe.resolve("/before.txt").unwrap().unwrap().id;
+
+    let (first, first_files) = batch(dir.path(), "first", 2, 10);
+    let small: u64 = first_files.iter().map(|f| f.1.len() as u64).sum();
+    interrupt_import(&safe, &first, small, false);
+    let safe = reopen(&root);
+    let (second, second_files) = batch(dir.path(), "second", 1, 20);
+    let small: u64 = second_files.iter().map(|f| f.1.len() as u64).sum();
+    interrupt_import(&safe, &second, small, true);
+    let safe = reopen(&root);
+
+    // Listed in the order they started, each with what it holds.
+    let jobs = safe.interrupted_imports().unwrap();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    let (a, b) = (&jobs[0], &jobs[1]);
+    assert!(!a.paused && b.paused, "{jobs:?}");
+    assert_eq!((a.files_done, a.files_left, a.bytes_left), (2, 1, BIG));
+    assert_eq!((b.files_done, b.files_left, b.bytes_left), (1, 1, BIG));
+    assert_eq!(a.sources, [first.to_string_lossy().into_owned()]);
+    assert_eq!(b.sources, [second.to_string_lossy().into_owned()]);
+    assert!(a.created_at <= b.created_at);
+    let pending_a = safe.resolve("/first/zz-big.bin").unwrap().unwrap();
+    let pending_b = safe.resolve("/second/zz-big.bin").unwrap().unwrap();
+    assert_eq!(pending_a.content, Content::Pending);
+    assert_eq!(pending_b.content, Content::Pending);
+    // A data file of an unfinished file (a crash after its rename, before its row said so).
+    fs::write(
+        safe.layout().data_file(pending_b.id),
+        pseudo_random(99, 4096),
+    )
+    .unwrap();
+
+    // Abandoning the second takes out exactly its unfinished file and that data file.
+    assert_eq!(safe.abandon_import(b.id).unwrap(), 1);
+    assert_gone(&safe, "/second/zz-big.bin");
+    assert!(!safe.layout().data_file(pending_b.id).exists());
+    let kept = safe.resolve("/second/second-0.txt").unwrap().unwrap();
+    assert_eq!(kept.content, Content::Present);
+    assert!(safe.read(kept.id).unwrap().as_slice() == second_files[0].1.as_slice());
+    assert_eq!(
+        safe.item(pending_a.id).unwrap().content,
+        Content::Pending,
+        "abandoning one job touched another"
+    );
+    let again = safe.abandon_import(b.id).expect_err("abandoned twice");
+    assert_eq!(again.kind(), ErrorKind::NotFound, "{again}");
+    let jobs = safe.interrupted_imports().unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0].id, a.id);
+    let present: BTreeSet<Uuid> = file_items(&safe)
+        .into_iter()
+        .filter(|item| item.content == Content::Present)
+        .map(|item| item.id)
+        .collect();
+    assert_eq!(data_files(&root), present);
+
+    // Resuming the first finishes it.
+    let report = safe
+        .resume_import(a.id, &JobControl::new(), &mut |_| {})
+        .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(safe.interrupted_imports().unwrap(), Vec::new());
+    assert_eq!(safe.item(pending_a.id).unwrap().content, Content::Present);
+    for (name, bytes) in &first_files {
+        let item = safe.resolve(&format!("/first/{name}")).unwrap().unwrap();
+        assert!(safe.read(item.id).unwrap().as_slice() == bytes.as_slice());
+    }
+    assert_eq!(
+        safe.read(before).unwrap().as_slice(),
+        b"in the Safe before both imports"
+    );
+    let done = safe
+        .abandon_import(a.id)
+        .expect_err("abandoned a finished job");
+    assert_eq!(done.kind(), ErrorKind::NotFound, "{done}");
+    let unknown = safe
+        .resume_import(Uuid::new_v4(), &JobControl::new(), &mut |_| {})
+        .expect_err("resumed an unknown job");
+    assert_eq!(unknown.kind(), ErrorKind::NotFound, "{unknown}");
+    assert_store_exact(&safe, "after resuming and abandoning");
+}
+
+// ----- jobs beside jobs ----------------------------------------------------------------------
+
+/// A Safe with one interrupted import (of a large file) and another import running beside,
+/// paused inside its large file. Returns the Safe, the interrupted job and the running import.
+fn a_job_beside_an_interrupted_one(
+    dir: &Path,
+) -> (
+    Safe,
+    Uuid,
+    JobControl,
+    Running<arca_safe::Result<ImportReport>>,
+) {
+    let safe = new_test_safe(dir);
+    let root = safe.layout().root().to_path_buf();
+    let (first, _) = batch(dir, "first", 1, 30);
+    interrupt_import(&safe, &first, 600, true);
+    let safe = reopen(&root);
+    let job = safe.interrupted_imports().unwrap()[0].id;
+    let big = dir.join("running.bin");
+    sparse_file(&big, BIG);
+    let control = JobControl::new();
+    let running = import_paused_in_flight(&safe, vec![big], ImportOptions::default(), &control, 0);
+    wait_until("the running import's data file exists", || {
+        temporaries(&root).len() == 1
+    });
+    (safe, job, control, running)
+}
+
+#[test]
+#[ignore = "BUG: abandon_import (and resume_import) remove every *.tmp in files/ (remove_temporary_data_files), so an import running beside loses its temporary data file and fails at its rename"]
+fn abandoning_an_interrupted_import_leaves_a_running_import_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (safe, job, control, running) = a_job_beside_an_interrupted_one(dir.path());
+    assert_eq!(safe.abandon_import(job).unwrap(), 1);
+    assert_eq!(
+        temporaries(safe.layout().root()).len(),
+        1,
+        "the running import's data file was removed"
+    );
+    control.resume();
+    let report = running.join().expect("the running import failed");
+    assert!(report.is_complete(), "{report:?}");
+    assert_store_exact(&safe, "after both");
+}
+
+#[test]
+#[ignore = "BUG: check lists an import running through the same handle as an interrupted import and its temporary data file as left over (Open::check_items passes an empty set of running imports)"]
+fn a_check_beside_a_running_import_finds_nothing_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = new_test_safe(dir.path());
+    let big = dir.path().join("running.bin");
+    sparse_file(&big, BIG);
+    let control = JobControl::new();
+    let running = import_paused_in_flight(&safe, vec![big], ImportOptions::default(), &control, 0);
+    let check = safe
+        .check(false, false, &JobControl::new(), &mut |_| {})
+        .unwrap();
+    control.resume();
+    assert!(running.join().unwrap().is_complete());
+    assert!(check.is_clean(), "{:?}", check.problems);
+}
+
+#[test]
+#[ignore = "BUG: check --repair beside a running import removes its temporary data file and resumes its job a second time (Open::repair calls Open::resume_import, bypassing the running-import mark), so the running import fails"]
+fn a_repair_beside_a_running_import_leaves_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = new_test_safe(dir.path());
+    let big = dir.path().join("running.bin");
+    sparse_file(&big, BIG);
+    let control = JobControl::new();
+    let running = import_paused_in_flight(&safe, vec![big], ImportOptions::default(), &control, 0);
+    // Refusing to repair beside a running job would do too; breaking the job would not.
+    let _ = safe.check(false, true, &JobControl::new(), &mut |_| {});
+    control.resume();
+    let report = running.join().expect("the running import failed");
+    assert!(report.is_complete(), "{report:?}");
+    assert_store_exact(&safe, "after the import");
 }
