@@ -47,6 +47,7 @@ pub fn typescript() -> String {
         declaration::<JobState>(&config),
         declaration::<Job>(&config),
         declaration::<Problem>(&config),
+        declaration::<ProblemKind>(&config),
         declaration::<BackupEntry>(&config),
         declaration::<BackupListing>(&config),
         declaration::<RecoveryKeySheet>(&config),

@@ -426,11 +426,53 @@ pub struct Job {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
-    /// What kind of problem (the library's problem kind, e.g. `unreadable`, `damaged`).
-    pub kind: String,
+    /// What kind of problem.
+    pub kind: ProblemKind,
     /// The item (a path inside the Safe, or a path on this computer for a source).
     pub path: Option<String>,
     pub message: String,
+}
+
+/// What went wrong with one item of a job (the library's problem kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ProblemKind {
+    /// A file could not be read (import), or a folder's entries could not be listed.
+    Unreadable,
+    /// A link, device, socket or pipe: never imported.
+    NotARegularFile,
+    /// A file changed between finding it and encrypting it: not imported.
+    ChangedSinceScan,
+    /// Its name was changed (to follow the name rule, or because it was taken).
+    Renamed,
+    /// Left out: its name was taken and skipping was chosen.
+    Skipped,
+    /// A name that breaks the name rule (from a backup or Safe made elsewhere).
+    InvalidName,
+    /// Its content is missing.
+    DataMissing,
+    /// Its content is damaged or was modified.
+    DataDamaged,
+    /// Its content was replaced by another file's or rolled back.
+    DataReplaced,
+    /// Its import has not finished.
+    Pending,
+    /// Its record in the backup cannot be read.
+    RecordUnreadable,
+    /// Its record in the backup is not the one the last run wrote.
+    RecordReplaced,
+    /// Its record in the backup is missing.
+    RecordMissing,
+    /// The backup's index cannot be read.
+    IndexUnreadable,
+    /// A file that does not belong in the backup.
+    StrayFile,
+    /// Its folder is missing: put elsewhere, or left out.
+    FolderMissing,
+    /// It could not be written out.
+    NotWritten,
+    /// Anything else.
+    Other,
 }
 
 /// One item of a backup, as it was at the backup's last run.
@@ -516,7 +558,8 @@ pub struct LockedEvent {
 }
 
 /// Event `changed`: items were added, changed or removed (by a job or another window); the
-/// window reloads what it shows of these folders. `null` in `folders` is the root.
+/// window reloads what it shows of these folders (`null` is the root). An empty list means
+/// anything may have changed (a restore, a tag renamed): reload everything shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangedEvent {

@@ -1,173 +1,174 @@
 //! Arca's desktop shell: a Tauri window around the web UI in `ui/`.
 //!
-//! The UI reaches Rust only through the commands registered in
-//! [`with_commands`]; `capabilities/default.json` says which window may call
-//! them.
+//! The window reaches Rust only through the commands registered in [`with_commands`] (each a
+//! thin call into `arca-safe`), the events it listens to (`job`, `changed`, `locked`) and the
+//! `arca:` scheme that serves previews from the unlocked Safe. `capabilities/default.json`
+//! grants the main window those commands and nothing else: no file system, no shell, no
+//! dialogs of its own. No key and no path inside a Safe's store ever reaches the window.
 
+mod autolock;
 #[cfg(test)]
 mod bindings;
+mod commands;
+mod config;
+mod convert;
+mod demo;
+mod dialogs;
 pub mod dto;
+mod error;
+mod events;
+#[cfg(test)]
+mod ipc_tests;
+mod job_commands;
+mod jobs;
+mod preview;
+mod state;
+mod strength;
 
-use serde::Serialize;
-use tauri::{AppHandle, Builder, Runtime};
+use tauri::{Builder, Manager, RunEvent, Runtime, WindowEvent};
 
-/// What the UI shows about the running app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AppInfo {
-    /// The product name from `tauri.conf.json`.
-    pub name: String,
-    /// The app's version (the crate's version).
-    pub version: String,
+use crate::config::Config;
+use crate::state::AppState;
+
+/// Registers Arca's commands and the preview scheme on a builder (the real one or a test's
+/// mock).
+fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    builder
+        .register_asynchronous_uri_scheme_protocol(preview::SCHEME, preview::handle)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::recent_safes,
+            commands::forget_recent_safe,
+            commands::inspect_safe,
+            commands::choose_folder,
+            commands::choose_files,
+            commands::password_strength,
+            commands::recovery_key_typo,
+            commands::create_safe,
+            commands::unlock_safe,
+            commands::unlock_with_recovery_key,
+            commands::lock_safe,
+            commands::safe_info,
+            commands::list_folder,
+            commands::folder_children,
+            commands::breadcrumb,
+            commands::item_details,
+            commands::favorites,
+            commands::recent_items,
+            commands::trash_items,
+            commands::tags,
+            commands::tagged_items,
+            commands::search,
+            commands::create_folder,
+            commands::rename_item,
+            commands::move_items,
+            commands::move_to_trash,
+            commands::restore_from_trash,
+            commands::empty_trash,
+            commands::set_favorite,
+            commands::set_comment,
+            commands::add_tag,
+            commands::remove_tag,
+            commands::rename_tag,
+            commands::delete_tag,
+            commands::change_password,
+            commands::create_recovery_key,
+            commands::settings,
+            commands::save_settings,
+            commands::activity,
+            commands::preview_url,
+            commands::thumbnail_url,
+            job_commands::import_paths,
+            job_commands::resume_import,
+            job_commands::abandon_import,
+            job_commands::export_items,
+            job_commands::jobs,
+            job_commands::pause_job,
+            job_commands::resume_job,
+            job_commands::cancel_job,
+            job_commands::dismiss_job,
+            job_commands::backup_to,
+            job_commands::verify_backup,
+            job_commands::list_backup,
+            job_commands::restore_items,
+            job_commands::restore_backup,
+            job_commands::rebuild_database,
+        ])
 }
 
-impl AppInfo {
-    fn of<R: Runtime>(app: &AppHandle<R>) -> Self {
-        let package = app.package_info();
-        Self {
-            name: package.name.clone(),
-            version: package.version.to_string(),
+/// The folder the app keeps its config in, or a fallback beside the user's other state.
+fn config_folder<R: Runtime>(app: &tauri::AppHandle<R>) -> std::path::PathBuf {
+    app.path()
+        .app_config_dir()
+        .unwrap_or_else(|_| std::env::temp_dir().join("arca-desktop-config"))
+}
+
+/// `--demo SAMPLES`: the folder of sample files a demo Safe is made from.
+fn demo_samples() -> Option<std::path::PathBuf> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--demo" {
+            return args.next().map(std::path::PathBuf::from);
         }
     }
+    None
 }
 
-/// The app's name and version.
-#[tauri::command]
-fn app_info<R: Runtime>(app: AppHandle<R>) -> AppInfo {
-    AppInfo::of(&app)
-}
-
-/// Registers Arca's commands on a builder (the real one or a test's mock).
-fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![app_info])
-}
-
-/// Starts the app and returns when its last window has closed.
-pub fn run() {
-    let result = with_commands(Builder::default()).run(tauri::generate_context!());
-    if let Err(error) = result {
-        eprintln!("arca-desktop: {error}");
-        std::process::exit(1);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tauri::ipc::{CallbackFn, InvokeBody};
-    use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder};
-    use tauri::webview::InvokeRequest;
-    use tauri::{WebviewUrl, WebviewWindowBuilder};
-
-    type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-    /// The app as `run()` builds it (real config, real capabilities), on
-    /// Tauri's mock runtime so no display is needed.
-    fn app() -> Result<tauri::App<tauri::test::MockRuntime>, tauri::Error> {
-        with_commands(mock_builder()).build(tauri::generate_context!())
-    }
-
-    fn invoke(
-        app: &tauri::App<tauri::test::MockRuntime>,
-        window_label: &str,
-        cmd: &str,
-    ) -> Result<Result<serde_json::Value, serde_json::Value>, Box<dyn std::error::Error>> {
-        let window =
-            WebviewWindowBuilder::new(app, window_label, WebviewUrl::App("index.html".into()))
-                .build()?;
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse()?,
-            body: InvokeBody::default(),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        Ok(get_ipc_response(&window, request).map(|body| body.deserialize().unwrap_or_default()))
-    }
-
-    #[test]
-    fn app_info_reports_product_name_and_crate_version() -> TestResult {
-        let app = app()?;
-        let info = AppInfo::of(app.handle());
-        assert_eq!(
-            info,
-            AppInfo {
-                name: "Arca".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
+fn setup<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let config = Config::load(&config_folder(app));
+    let handle = app.clone();
+    let emit: events::Emit = std::sync::Arc::new(move |name: &str, payload: serde_json::Value| {
+        let _ = tauri::Emitter::emit(&handle, name, payload);
+    });
+    app.manage(AppState::new(emit, config));
+    if let Some(samples) = demo_samples() {
+        let data = app
+            .path()
+            .app_data_dir()
+            .unwrap_or_else(|_| std::env::temp_dir().join("arca-desktop-data"));
+        match demo::prepare(&data, &samples) {
+            Ok(path) => {
+                app.state::<AppState>()
+                    .config()
+                    .opened(&path, convert::now_ms());
+                println!(
+                    "The demo Safe is {}; its password is: {}",
+                    path.display(),
+                    demo::PASSWORD
+                );
             }
-        );
-        Ok(())
+            Err(error) => eprintln!("arca-desktop: cannot make the demo Safe: {error}"),
+        }
     }
+    autolock::start(app);
+}
 
-    #[test]
-    fn main_window_may_call_app_info() -> TestResult {
-        let app = app()?;
-        let response = invoke(&app, "main", "app_info")?;
-        assert_eq!(
-            response,
-            Ok(serde_json::json!({
-                "name": "Arca",
-                "version": env!("CARGO_PKG_VERSION"),
-            }))
-        );
-        Ok(())
+/// Starts the app and returns when its last window has closed (the Safe locked first).
+pub fn run() {
+    if let Err(error) = arca_cryptor::keep_secrets_out_of_core_dumps() {
+        eprintln!("arca-desktop: cannot turn core dumps off ({error})");
     }
-
-    #[test]
-    fn other_windows_may_not_call_app_info() -> TestResult {
-        let app = app()?;
-        let response = invoke(&app, "elsewhere", "app_info")?;
-        let error = response.err().unwrap_or_default();
-        assert!(
-            error.as_str().is_some_and(|e| e.contains("not allowed")),
-            "expected a denial, got {error}"
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn the_web_view_gets_no_file_system_or_shell_access() -> TestResult {
-        let capability: serde_json::Value =
-            serde_json::from_str(include_str!("../capabilities/default.json"))?;
-        assert_eq!(capability["windows"], serde_json::json!(["main"]));
-        assert_eq!(
-            capability["permissions"],
-            serde_json::json!(["core:default", "allow-app-info"])
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn config_keeps_bundles_buildable_and_the_csp_local() -> TestResult {
-        let config: serde_json::Value = serde_json::from_str(include_str!("../tauri.conf.json"))?;
-        // AppImage (also part of "all") cannot be built offline.
-        assert_eq!(
-            config["bundle"]["targets"],
-            serde_json::json!(["deb", "rpm"])
-        );
-        let csp = config["app"]["security"]["csp"]
-            .as_str()
-            .unwrap_or_default();
-        assert!(csp.contains("default-src 'self'"), "{csp}");
-        let remote = csp
-            .split([' ', ';'])
-            .filter(|source| source.starts_with("http") || source.starts_with("ws"))
-            .filter(|source| *source != "http://ipc.localhost")
-            .collect::<Vec<_>>();
-        assert!(remote.is_empty(), "remote origins in the CSP: {remote:?}");
-        Ok(())
-    }
-
-    #[test]
-    fn unknown_commands_are_rejected() -> TestResult {
-        let app = app()?;
-        let response = invoke(&app, "main", "read_any_file")?;
-        let error = response.err().unwrap_or_default();
-        assert!(
-            error.as_str().is_some_and(|e| e.contains("not allowed")),
-            "expected a rejection, got {error}"
-        );
-        Ok(())
+    let app = with_commands(Builder::default().plugin(tauri_plugin_dialog::init()))
+        .setup(|app| {
+            setup(app.handle());
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window locks: every key is dropped before the app goes.
+            if let WindowEvent::Destroyed = event {
+                window.app_handle().state::<AppState>().lock(None);
+            }
+        })
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|app, event| {
+            if let RunEvent::Exit = event {
+                app.state::<AppState>().lock(None);
+            }
+        }),
+        Err(error) => {
+            eprintln!("arca-desktop: {error}");
+            std::process::exit(1);
+        }
     }
 }

@@ -462,6 +462,14 @@ impl Safe {
         self.reading(|open| open.trashed())
     }
 
+    /// Whether an item is in the trash, itself or inside a trashed folder.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub fn is_in_trash(&self, id: Uuid) -> Result<bool> {
+        self.reading(|open| query::in_trash(open.db(), id))
+    }
+
     /// Takes an item out of the trash, back into its folder (or the root if that folder is gone
     /// or itself in the trash). A name taken meanwhile gets a " (2)" suffix. Returns its path.
     ///

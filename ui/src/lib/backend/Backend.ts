@@ -119,7 +119,8 @@ export interface Backend {
   restoreItems(target: string, paths: string[], into: string | null): Promise<Job>;
   /** Restores a whole backup into a new Safe `<parent>/<name>.arca` (no Safe needs to be open). */
   restoreBackup(target: string, password: string, parent: string, name: string): Promise<Job>;
-  /** Rebuilds a damaged attribute database from a backup, then opens the Safe. */
+  /** Rebuilds a damaged attribute database from a backup. The Safe stays locked: once the job
+   * has finished, the window unlocks it as usual. */
   rebuildDatabase(safePath: string, password: string, target: string): Promise<Job>;
 
   // --- Security and settings (the Safe Password is asked again) ---------------------------

@@ -188,13 +188,15 @@ summary: string | null, };
 
 export type Problem = { 
 /**
- * What kind of problem (the library's problem kind, e.g. `unreadable`, `damaged`).
+ * What kind of problem.
  */
-kind: string, 
+kind: ProblemKind, 
 /**
  * The item (a path inside the Safe, or a path on this computer for a source).
  */
 path: string | null, message: string, };
+
+export type ProblemKind = "unreadable" | "notARegularFile" | "changedSinceScan" | "renamed" | "skipped" | "invalidName" | "dataMissing" | "dataDamaged" | "dataReplaced" | "pending" | "recordUnreadable" | "recordReplaced" | "recordMissing" | "indexUnreadable" | "strayFile" | "folderMissing" | "notWritten" | "other";
 
 export type BackupEntry = { path: string, kind: Kind, size: number, modifiedMs: number | null, inTrash: boolean, };
 

@@ -718,7 +718,7 @@ export class MemoryBackend implements Backend {
     const steps: Step[] = files.map((f) => ({
       path: safe.pathOf(f.id),
       bytes: f.size,
-      run: () => (f.content === "present" ? null : { kind: f.content === "pending" ? "pending" : "missing", path: safe.pathOf(f.id), message: "its content is not in the Safe" }),
+      run: () => (f.content === "present" ? null : { kind: f.content === "pending" ? "pending" : "dataMissing", path: safe.pathOf(f.id), message: "its content is not in the Safe" }),
     }));
     const title = `${ids.length === 1 ? safe.items.get(ids[0]!)!.name : `${ids.length} items`} → ${to}`;
     return this.startJob(new MemJob({ kind: "export", title, phase: "decrypting", steps, bytesPerSecond: 400_000_000, emit: this.emitJob, summary: (j) => `${j.filesDone - j.problems.length} files exported` }));

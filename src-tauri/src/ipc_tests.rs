@@ -1,0 +1,259 @@
+//! The shell as the window meets it, on Tauri's mock runtime (no display): the permissions, the
+//! security policy, and the commands doing what they promise over IPC, from creating a Safe to
+//! locking it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+
+use super::*;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The app as `run()` builds it (real config and capabilities) with its state in a folder of
+/// the test's own.
+fn app(config: &Path) -> Result<tauri::App<MockRuntime>, tauri::Error> {
+    let app = with_commands(mock_builder()).build(tauri::generate_context!())?;
+    let emit: events::Emit = std::sync::Arc::new(|_: &str, _: serde_json::Value| {});
+    let mut state = AppState::new(emit, Config::load(config));
+    state.backoff = arca_safe::Backoff::in_folder(config.join("state"));
+    app.manage(state);
+    Ok(app)
+}
+
+fn window(
+    app: &tauri::App<MockRuntime>,
+    label: &str,
+) -> Result<WebviewWindow<MockRuntime>, tauri::Error> {
+    WebviewWindowBuilder::new(app, label, WebviewUrl::App("index.html".into())).build()
+}
+
+/// Calls `cmd` from `window` with `args`; the answer, or the error the window would get.
+fn call(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().map_err(|_| json!("url"))?,
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(window, request).map(|body| body.deserialize().unwrap_or_default())
+}
+
+fn ok(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, String> {
+    call(window, cmd, args).map_err(|error| format!("{cmd}: {error}"))
+}
+
+#[test]
+fn the_main_window_may_call_arca_commands_and_no_other_window_may() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let app = app(dir.path())?;
+    let main = window(&app, "main")?;
+    let info = ok(&main, "app_info", json!({}))?;
+    assert_eq!(info["name"], "Arca");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    let elsewhere = window(&app, "elsewhere")?;
+    let denied = call(&elsewhere, "app_info", json!({}))
+        .err()
+        .unwrap_or_default();
+    assert!(
+        denied.as_str().is_some_and(|e| e.contains("not allowed")),
+        "{denied}"
+    );
+    let unknown = call(&main, "read_any_file", json!({}))
+        .err()
+        .unwrap_or_default();
+    assert!(
+        unknown.as_str().is_some_and(|e| e.contains("not allowed")),
+        "{unknown}"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_capability_grants_exactly_the_registered_commands() -> TestResult {
+    let capability: Value = serde_json::from_str(include_str!("../capabilities/default.json"))?;
+    assert_eq!(capability["windows"], json!(["main"]));
+    let build = include_str!("../build.rs");
+    let lib = include_str!("lib.rs");
+    let declared: Vec<&str> = build
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix('"')?.strip_suffix("\","))
+        .collect();
+    let registered: Vec<&str> = lib
+        .lines()
+        .filter_map(|line| line.trim().strip_suffix(','))
+        .filter_map(|line| line.rsplit_once("::").map(|(_, name)| name))
+        .filter(|name| name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .collect();
+    assert_eq!(declared, registered, "build.rs and with_commands disagree");
+    let mut expected = vec!["core:default".to_owned()];
+    expected.extend(
+        declared
+            .iter()
+            .map(|name| format!("allow-{}", name.replace('_', "-"))),
+    );
+    assert_eq!(capability["permissions"], json!(expected));
+    Ok(())
+}
+
+#[test]
+fn the_window_gets_no_file_system_shell_or_dialog_permission_and_a_local_csp() -> TestResult {
+    let capability = include_str!("../capabilities/default.json");
+    for forbidden in ["fs:", "shell:", "dialog:", "http:"] {
+        assert!(!capability.contains(forbidden), "{forbidden} granted");
+    }
+    let config: Value = serde_json::from_str(include_str!("../tauri.conf.json"))?;
+    assert_eq!(config["bundle"]["targets"], json!(["deb", "rpm"]));
+    let csp = config["app"]["security"]["csp"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    let remote: Vec<&str> = csp
+        .split([' ', ';'])
+        .filter(|source| source.starts_with("http") || source.starts_with("ws"))
+        .filter(|source| !["http://ipc.localhost", "http://arca.localhost"].contains(source))
+        .collect();
+    assert!(remote.is_empty(), "remote origins in the CSP: {remote:?}");
+    assert!(
+        !csp.contains("unsafe-eval") && !csp.contains("script-src *"),
+        "{csp}"
+    );
+    Ok(())
+}
+
+/// Waits until the job `id` has ended; returns it.
+fn wait_for_job(window: &WebviewWindow<MockRuntime>, id: &str) -> Result<Value, String> {
+    let started = Instant::now();
+    loop {
+        let jobs = ok(window, "jobs", json!({}))?;
+        let job = jobs
+            .as_array()
+            .and_then(|jobs| jobs.iter().find(|job| job["id"] == id))
+            .cloned()
+            .ok_or("the job is gone")?;
+        if !["running", "paused"].contains(&job["state"].as_str().unwrap_or_default()) {
+            return Ok(job);
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err(format!("the job did not end: {job}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_safe_created_through_the_window_imports_lists_previews_and_locks() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let app = app(&dir.path().join("config"))?;
+    let main = window(&app, "main")?;
+    let parent = dir.path().to_string_lossy().into_owned();
+    let weak = call(
+        &main,
+        "create_safe",
+        json!({"parent": parent, "name": "Holiday", "password": "password1", "acceptWeak": false}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(weak["kind"], "weakPassword");
+    let opened = ok(
+        &main,
+        "create_safe",
+        json!({"parent": parent, "name": "Holiday", "password": "violet-granite-orbit-2049-ketch", "acceptWeak": false}),
+    )?;
+    assert_eq!(opened["name"], "Holiday");
+    assert_eq!(opened["readOnly"], false);
+    let source = dir.path().join("Photos");
+    std::fs::create_dir(&source)?;
+    std::fs::write(source.join("note.txt"), b"a note for the preview")?;
+    let job = ok(
+        &main,
+        "import_paths",
+        json!({"paths": [source.to_string_lossy()], "into": null}),
+    )?;
+    let job = wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
+    assert_eq!(job["state"], "finished", "{job}");
+    let root = ok(
+        &main,
+        "list_folder",
+        json!({"request": {"folder": null, "sort": "name", "descending": false, "offset": 0, "limit": 100}}),
+    )?;
+    assert_eq!(root["total"], 1);
+    let folder = root["rows"][0]["id"].clone();
+    let page = ok(
+        &main,
+        "list_folder",
+        json!({"request": {"folder": folder, "sort": "size", "descending": true, "offset": 0, "limit": 100}}),
+    )?;
+    let note = &page["rows"][0];
+    assert_eq!(note["name"], "note.txt");
+    assert!(
+        note["modifiedMs"]
+            .as_i64()
+            .is_some_and(|ms| ms > 1_000_000_000_000)
+    );
+    ok(
+        &main,
+        "add_tag",
+        json!({"ids": [note["id"]], "tag": "travel"}),
+    )?;
+    let found = ok(
+        &main,
+        "search",
+        json!({"request": {"text": "trav", "folder": null, "tag": null, "favoritesOnly": false, "offset": 0, "limit": 10}}),
+    )?;
+    assert_eq!(found["hits"][0]["folderPath"], "/Photos");
+    let details = ok(&main, "item_details", json!({"id": note["id"]}))?;
+    assert_eq!(details["path"], "/Photos/note.txt");
+    assert_eq!(details["preview"], "text");
+    let url = ok(&main, "preview_url", json!({"id": note["id"]}))?;
+    let url = url.as_str().unwrap_or_default();
+    assert!(url.starts_with(crate::preview::base()), "{url}");
+
+    // The recent list knows it, without any secret.
+    let recent = std::fs::read_to_string(dir.path().join("config").join("recent.json"))?;
+    assert!(recent.contains("Holiday.arca") && !recent.contains("violet"));
+
+    ok(&main, "lock_safe", json!({}))?;
+    let locked = call(
+        &main,
+        "list_folder",
+        json!({"request": {"folder": null, "sort": "name", "descending": false, "offset": 0, "limit": 10}}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(locked["kind"], "safeLocked");
+    let safe_path = opened["path"].as_str().unwrap_or_default().to_owned();
+    let wrong = call(
+        &main,
+        "unlock_safe",
+        json!({"path": safe_path, "password": "wrong"}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(wrong["kind"], "wrongPassword");
+    assert_eq!(wrong["retryAfterSeconds"], 2);
+    let summary = ok(&main, "inspect_safe", json!({"path": safe_path}))?;
+    assert!(
+        summary["retryAfterSeconds"]
+            .as_u64()
+            .is_some_and(|s| s >= 1),
+        "{summary}"
+    );
+    let again = call(
+        &main,
+        "unlock_safe",
+        json!({"path": safe_path, "password": "violet-granite-orbit-2049-ketch"}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(again["kind"], "tryLater");
+    Ok(())
+}
