@@ -557,17 +557,13 @@ fn plant_shard_links(root: &Path, backup: &Path) -> PlantedShards {
     fs::create_dir_all(outside.join("files")).unwrap();
     let record = hostile::record_path(backup, through_link.id);
     fs::write(
-        outside
-            .join("items")
-            .join(record.file_name().unwrap().to_owned()),
+        outside.join("items").join(record.file_name().unwrap()),
         hostile::seal(&keys, &hostile::item_xml(&through_link, &template)),
     )
     .unwrap();
     let data = hostile::data_path(backup, uuid_in_shard(&files_shard));
     fs::write(
-        outside
-            .join("files")
-            .join(data.file_name().unwrap().to_owned()),
+        outside.join("files").join(data.file_name().unwrap()),
         VICTIM,
     )
     .unwrap();
