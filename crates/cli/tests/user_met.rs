@@ -267,6 +267,22 @@ fn files_marked_missing_by_a_repair_stay_a_problem_until_restored_or_deleted() {
     fixture.ok(&[&"check", safe, &"--full"]);
 }
 
+/// Fills the file system of `dir` to the last byte; the filler file.
+fn fill_disk(dir: &Path) -> PathBuf {
+    let path = dir.join("filler");
+    let mut file = File::create(&path).unwrap();
+    let chunk = vec![0x5au8; 64 * 1024];
+    let mut size = chunk.len();
+    while size > 0 {
+        match file.write(&chunk[..size]) {
+            Ok(_) => {}
+            Err(_) => size /= 2,
+        }
+    }
+    let _ = file.sync_all();
+    path
+}
+
 /// Asserts the Safe's `files/` holds exactly one data file per present file and no
 /// temporary file.
 fn assert_no_unreferenced_files(fixture: &Fixture) {
@@ -318,6 +334,39 @@ fn an_import_onto_a_full_disk_says_so_and_can_be_abandoned_resumed_or_ended() {
         "{listing}"
     );
     fixture.ok(&[&"info", safe]);
+    // Truly full (not a byte left): reading still works, a change says the disk is full, and
+    // nothing claims the database is damaged.
+    {
+        let filler = fill_disk(&mount.0);
+        let listing = fixture.ok(&[&"ls", safe]);
+        assert!(listing.contains("small.txt"), "{listing}");
+        assert_eq!(fixture.ok(&[&"cat", safe, &"/small.txt"]), "small");
+        assert!(
+            fixture
+                .ok(&[&"search", safe, &"small"])
+                .contains("small.txt")
+        );
+        fixture.ok(&[&"info", safe]);
+        fixture.ok(&[
+            &"export",
+            safe,
+            &"/small.txt",
+            &"--to",
+            &fixture.path("out"),
+        ]);
+        let (stdout, stderr) = fixture.fails(IO, &[&"mkdir", safe, &"/new folder"]);
+        let text = format!("{stdout}{stderr}");
+        assert!(
+            text.contains("No space left on device") || text.contains("disk is full"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("damaged") && !text.contains("rebuild"),
+            "{text}"
+        );
+        assert!(text.matches("os error").count() <= 1, "{text}");
+        fs::remove_file(filler).unwrap();
+    }
     // Abandoned: the pending file leaves the Safe, nothing unreferenced stays, check is clean.
     let stdout = fixture.ok(&[&"import", safe, &"--abandon"]);
     assert!(stdout.contains("1 item"), "{stdout}");
@@ -497,6 +546,78 @@ fn links_fifos_and_devices_named_on_the_command_line_make_the_import_incomplete(
         listing.contains("plain.txt") && !listing.contains("link.txt"),
         "{listing}"
     );
+}
+
+/// Runs `arca ARGS --password-stdin` as the user nobody (the tests run as root, which reads
+/// everything); `None` without setpriv.
+fn run_as_nobody(fixture: &Fixture, args: &[&dyn AsRef<OsStr>]) -> Option<Output> {
+    let has_setpriv = Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !has_setpriv {
+        println!("skipped: running as another user needs setpriv");
+        return None;
+    }
+    let state = fixture.path("nobody-state");
+    fs::create_dir_all(&state).unwrap();
+    fs::set_permissions(&state, fs::Permissions::from_mode(0o777)).unwrap();
+    let mut child = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_arca"))
+        .args(args)
+        .arg("--password-stdin")
+        .env("XDG_STATE_HOME", &state)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(PASSWORD.as_bytes());
+    Some(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn an_unreadable_folder_or_file_makes_the_import_incomplete() {
+    let fixture = Fixture::new();
+    let source = fixture.path("source");
+    fs::create_dir_all(source.join("locked")).unwrap();
+    fs::write(source.join("locked/secret.txt"), b"secret").unwrap();
+    fs::write(source.join("readable.txt"), b"readable").unwrap();
+    fs::write(source.join("unreadable.txt"), b"unreadable").unwrap();
+    fs::set_permissions(source.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
+    fs::set_permissions(
+        source.join("unreadable.txt"),
+        fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    // The Safe is the user nobody's; the two sources above are readable by root only.
+    fs::set_permissions(fixture.dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&source, fs::Permissions::from_mode(0o755)).unwrap();
+    let status = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&fixture.safe)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let Some(output) = run_as_nobody(&fixture, &[&"import", &fixture.safe, &source]) else {
+        return;
+    };
+    let text = describe(&[&"import"], &output);
+    assert_eq!(output.status.code(), Some(INCOMPLETE), "{text}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for name in ["locked", "unreadable.txt"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|line| line.contains("not imported") && line.contains(name)),
+            "{name} is not listed: {text}"
+        );
+    }
+    let listing = fixture.ok(&[&"ls", &fixture.safe, &"/source"]);
+    assert!(listing.contains("readable.txt"), "{listing}");
+    assert!(!listing.contains("unreadable.txt"), "{listing}");
+    fixture.ok(&[&"check", &fixture.safe]);
 }
 
 #[test]
