@@ -274,9 +274,8 @@ fn fill_disk(dir: &Path) -> PathBuf {
     let chunk = vec![0x5au8; 64 * 1024];
     let mut size = chunk.len();
     while size > 0 {
-        match file.write(&chunk[..size]) {
-            Ok(_) => {}
-            Err(_) => size /= 2,
+        if file.write_all(&chunk[..size]).is_err() {
+            size /= 2;
         }
     }
     let _ = file.sync_all();
