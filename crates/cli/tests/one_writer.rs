@@ -338,6 +338,38 @@ fn a_second_backup_to_the_same_folder_is_refused_while_the_first_runs() {
 }
 
 #[test]
+fn a_second_restore_into_the_same_new_safe_is_refused_while_the_first_runs() {
+    let fixture = Fixture::new();
+    let big = fixture.big_file("big.bin", 1 << 28);
+    fixture.ok(&[&"import", &fixture.safe, &big]);
+    let target = fixture.path("backup");
+    fixture.ok(&[&"backup", &fixture.safe, &target]);
+    let restored = fixture.path("restored");
+    let first = fixture.spawn(&[&"restore", &target, &restored]);
+    wait_for_lock(&restored, &first);
+    first.signal("-STOP");
+    assert_refused(
+        &fixture,
+        &[&"restore", &target, &restored],
+        PASSWORD,
+        first.pid(),
+    );
+    first.signal("-CONT");
+    let output = first.wait();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    fixture.ok(&[&"check", &restored, &"--full"]);
+    let listing = fixture.ok(&[&"ls", &restored, &"/", &"-R"]);
+    assert!(
+        listing.contains("/big.bin") && listing.contains("/docs/a.txt"),
+        "{listing}"
+    );
+}
+
+#[test]
 fn imports_started_together_never_fail_with_a_database_error_and_lose_nothing() {
     let fixture = Fixture::new();
     let folder = fixture.path("photos");

@@ -61,13 +61,16 @@ impl Fixture {
     }
 
     fn run_with(&self, args: &[&dyn AsRef<OsStr>], stdin: &str) -> Output {
+        let state = self.path("states").join(uuid::Uuid::new_v4().to_string());
+        self.run_in_state(&state, args, stdin)
+    }
+
+    /// Like `run_with`, with the back-off's state folder `state`.
+    fn run_in_state(&self, state: &Path, args: &[&dyn AsRef<OsStr>], stdin: &str) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_arca"))
             .args(args)
             .arg("--password-stdin")
-            .env(
-                "XDG_STATE_HOME",
-                self.path("states").join(uuid::Uuid::new_v4().to_string()),
-            )
+            .env("XDG_STATE_HOME", state)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -474,6 +477,22 @@ fn a_safe_on_a_read_only_mount_is_read_listed_exported_and_checked_and_never_cal
         assert!(!text.contains("damaged"), "{text}");
     }
     fixture.ok(&[&"backup", safe, &fixture.path("backup")]);
+    // The back-off is kept outside the Safe, so it works on read-only media too.
+    let state = fixture.path("shared state");
+    let output = fixture.run_in_state(&state, &[&"ls", safe], "wrong password");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        describe(&[&"ls"], &output)
+    );
+    let output = fixture.run_in_state(&state, &[&"ls", safe], PASSWORD);
+    assert_eq!(
+        output.status.code(),
+        Some(11),
+        "{}",
+        describe(&[&"ls"], &output)
+    );
 
     // A change fails with a clear read-only message, not as damage, and with no `--resume`.
     for args in [
