@@ -922,7 +922,11 @@ fn a_folder_swapped_for_a_link_during_an_export_is_not_followed() {
         .unwrap();
     }
     let safe = new_safe(root);
-    import(&safe, std::slice::from_ref(&source), &ImportOptions::default());
+    import(
+        &safe,
+        std::slice::from_ref(&source),
+        &ImportOptions::default(),
+    );
     let outside = root.join("outside");
     fs::create_dir_all(&outside).unwrap();
     let target = root.join("export");
