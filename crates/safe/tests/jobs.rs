@@ -342,7 +342,7 @@ fn problems_are_reported_as_they_happen_and_phases_follow_each_other() {
     let log = EventLog::default();
     let report = safe
         .import(
-            &[tree.clone()],
+            std::slice::from_ref(&tree),
             &ImportOptions::default(),
             &JobControl::new(),
             &mut |event| {
