@@ -71,10 +71,29 @@ pub fn handle<R: Runtime>(
     responder: UriSchemeResponder,
 ) {
     let app = context.app_handle().clone();
+    let origin = window_origin(&app, context.webview_label());
     std::thread::spawn(move || {
-        let response = respond(&app, &request).unwrap_or_else(plain);
+        let mut response = respond(&app, &request).unwrap_or_else(plain);
+        // The page (`tauri://localhost`, or the dev server) reads text and PDF previews with
+        // `fetch()`, a cross-origin request to this scheme: without this header WebKit refuses
+        // it ("Load failed"). Images and media elements load without CORS and never needed it.
+        if let Some(origin) = origin.and_then(|o| header::HeaderValue::from_str(&o).ok()) {
+            response
+                .headers_mut()
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        }
         responder.respond(response);
     });
+}
+
+/// The origin of the page in the webview that asked: its URL's scheme, host and port.
+fn window_origin<R: Runtime>(app: &tauri::AppHandle<R>, label: &str) -> Option<String> {
+    let url = app.get_webview_window(label)?.url().ok()?;
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    })
 }
 
 fn plain(status: StatusCode) -> Response<Vec<u8>> {
