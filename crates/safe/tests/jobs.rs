@@ -864,3 +864,58 @@ fn progress_moves_inside_a_large_exported_file() {
         report.progress()
     );
 }
+
+#[test]
+fn an_import_stopped_while_planning_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = new_test_safe(dir.path());
+    let root = safe.layout().root().to_path_buf();
+    let (source, _) = batch(dir.path(), "tree", 200, 300);
+    for stop in ["cancel", "lock"] {
+        let safe = if safe.is_locked() {
+            reopen(&root)
+        } else {
+            safe.clone()
+        };
+        let control = JobControl::new();
+        let pausing = control.clone();
+        let running = {
+            let (safe, control, source) = (safe.clone(), control.clone(), source.clone());
+            run_job(
+                move |event| {
+                    let planning = event
+                        .progress()
+                        .is_some_and(|progress| progress.phase == Phase::Planning);
+                    if planning {
+                        pausing.pause();
+                    }
+                    planning
+                },
+                move |observer| {
+                    safe.import(&[source], &ImportOptions::default(), &control, observer)
+                },
+            )
+        };
+        running.wait_reached();
+        match stop {
+            "cancel" => control.cancel(),
+            _ => assert!(safe.lock()),
+        }
+        let report = running.join().unwrap();
+        assert_eq!(
+            (report.cancelled, report.interrupted),
+            (stop == "cancel", stop == "lock"),
+            "{report:?}"
+        );
+        assert_eq!((report.files, report.folders), (0, 0), "{report:?}");
+        let safe = if safe.is_locked() {
+            reopen(&root)
+        } else {
+            safe
+        };
+        assert!(safe.children(None, true).unwrap().is_empty(), "{stop}");
+        assert_eq!(safe.interrupted_imports().unwrap(), Vec::new(), "{stop}");
+        assert_store_exact(&safe, stop);
+        drop(safe);
+    }
+}

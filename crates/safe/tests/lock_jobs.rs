@@ -416,11 +416,19 @@ fn a_lock_stops_a_check_and_it_runs_again_to_the_end() {
     assert_eq!(report.files_checked, files.len() as u64);
 }
 
-/// A backup of `safe` whose copy of `/docs/sub/deep-27.bin` is damaged, so that restoring it
-/// reports a problem half-way (the files of `/docs` come before those of `/docs/sub`).
+/// A backup of `safe` whose copy of one file of `/docs/sub` is damaged, so that restoring it
+/// reports a problem half-way: the files of `/docs` come before those of `/docs/sub`, and those
+/// in the order of their UUIDs, so the one with the first UUID is followed by the others.
 fn backup_with_a_damaged_copy(safe: &Safe, target: &Path) -> Uuid {
     backup_into(safe, target);
-    let damaged = safe.resolve("/docs/sub/deep-27.bin").unwrap().unwrap().id;
+    let sub = safe.resolve("/docs/sub").unwrap().unwrap().id;
+    let damaged = safe
+        .children(Some(sub), false)
+        .unwrap()
+        .into_iter()
+        .map(|item| item.id)
+        .min()
+        .unwrap();
     flip_byte(&Layout::new(target).data_file(damaged), 40);
     damaged
 }
@@ -479,7 +487,8 @@ fn running_a_stopped_restore_of_chosen_items_again_completes_it() {
     let (safe, files) = sample(dir.path());
     let root = safe.layout().root().to_path_buf();
     let target = dir.path().join(BACKUP);
-    backup_with_a_damaged_copy(&safe, &target);
+    let damaged = backup_with_a_damaged_copy(&safe, &target);
+    let damaged = safe.path_of(damaged).unwrap();
     let docs = safe.resolve("/docs").unwrap().unwrap().id;
     safe.trash(docs).unwrap();
     safe.empty_trash().unwrap();
@@ -520,10 +529,7 @@ fn running_a_stopped_restore_of_chosen_items_again_completes_it() {
         .map(|item| item.name)
         .collect();
     assert_eq!(top, ["docs", "root.md"], "{report:?}");
-    for path in files
-        .keys()
-        .filter(|path| path.as_str() != "/docs/sub/deep-27.bin")
-    {
+    for path in files.keys().filter(|path| **path != damaged) {
         assert!(safe.resolve(path).unwrap().is_some(), "{path} not restored");
     }
     assert_files_whole(&safe, &files, "after running the restore again");

@@ -106,6 +106,8 @@ fn random_ranges_read_through_a_verified_reader_equal_the_original() {
     let dir = tempfile::tempdir().unwrap();
     let (safe, id) = film_safe(dir.path());
     let original = original();
+    let store = backup_common::file_stamps(&safe.layout().root().join("files"));
+    let outside = backup_common::file_stamps(dir.path());
     let mut reader = safe.open_file(id).unwrap();
     assert_eq!(reader.len(), LEN as u64);
     for (at, len) in ranges() {
@@ -134,6 +136,16 @@ fn random_ranges_read_through_a_verified_reader_equal_the_original() {
         let read = read_range(&mut fresh, at, len).unwrap();
         assert!(read == original[at as usize..at as usize + len]);
     }
+    // Nothing was written anywhere: not in the store, not beside it.
+    assert_eq!(
+        backup_common::file_stamps(&safe.layout().root().join("files")),
+        store
+    );
+    let written: Vec<String> = backup_common::file_stamps(dir.path())
+        .into_keys()
+        .filter(|path| !outside.contains_key(path) && !path.contains("attributes.db"))
+        .collect();
+    assert_eq!(written, Vec::<String>::new());
     // An empty file.
     let empty = dir.path().join("empty");
     fs::write(&empty, b"").unwrap();

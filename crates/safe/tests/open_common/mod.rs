@@ -311,3 +311,18 @@ pub fn temporary_size(safe_dir: &Path) -> Option<u64> {
         .and_then(|path| fs::metadata(path).ok())
         .map(|metadata| metadata.len())
 }
+
+/// A temporary folder in memory (`/dev/shm`) where there is one, else the usual one: for tests
+/// of many small files whose subject is not the disk (creating and removing ten thousand files
+/// on a busy disk costs more than the test itself).
+pub fn memory_tempdir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::Builder::new()
+            .prefix("arca-test-")
+            .tempdir_in(shm)
+    {
+        return dir;
+    }
+    tempfile::tempdir().unwrap()
+}
