@@ -14,7 +14,7 @@
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::credentials::Credentials;
 use crate::error::Error;
@@ -141,11 +141,24 @@ pub struct SeekableDecryptor<R> {
     message_len: u64,
     cleartext_len: u64,
     position: u64,
-    /// The last chunk read and checked: its index and bytes (ciphertext).
-    cached: Option<(u64, Zeroizing<Vec<u8>>)>,
+    /// The two chunks read and checked last (a read across a chunk border needs both), newest
+    /// first. Their buffers are reused: a fresh MiB per read costs more than hashing it.
+    cached: [Chunk; 2],
     /// Cleartext of the last blocks decrypted: the first block's index and the bytes.
-    decrypted: Option<(u64, Zeroizing<Vec<u8>>)>,
+    decrypted: Option<u64>,
+    cleartext: Zeroizing<Vec<u8>>,
 }
+
+/// A checked chunk: its index (`None` while the buffer holds nothing checked) and bytes.
+#[derive(Default)]
+struct Chunk {
+    index: Option<u64>,
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+/// Decrypt at least this much at once, so that small sequential reads do not decrypt block by
+/// block.
+const MIN_DECRYPT: u64 = 64 * 1024;
 
 impl<R: Read + Seek> SeekableDecryptor<R> {
     /// Opens `reader`, a key-based message of `message_len` bytes holding `cleartext_len` bytes
@@ -172,8 +185,9 @@ impl<R: Read + Seek> SeekableDecryptor<R> {
             message_len,
             cleartext_len,
             position: 0,
-            cached: None,
+            cached: Default::default(),
             decrypted: None,
+            cleartext: Zeroizing::new(Vec::new()),
         };
         // The tag is in the last chunk: checking it now refuses a swapped message at once.
         let mut trailing = [0u8; HMAC_LEN];
@@ -213,35 +227,33 @@ impl<R: Read + Seek> SeekableDecryptor<R> {
 
     /// Chunk `index`, read and checked against its hash.
     fn chunk(&mut self, index: u64) -> Result<&[u8], Error> {
-        if self
-            .cached
-            .as_ref()
-            .is_none_or(|(cached, _)| *cached != index)
-        {
+        if self.cached[0].index != Some(index) {
+            self.cached.swap(0, 1);
+        }
+        if self.cached[0].index != Some(index) {
             let Some(expected) = self.hashes.0.get(index as usize) else {
                 return Err(Error::Truncated);
             };
             let start = index * CHUNK_LEN;
             let len = (self.message_len - start).min(CHUNK_LEN) as usize;
-            let mut bytes = Zeroizing::new(vec![0u8; len]);
+            let slot = &mut self.cached[0];
+            slot.index = None;
+            slot.bytes.resize(len, 0);
             self.reader.seek(SeekFrom::Start(start))?;
-            self.reader.read_exact(&mut bytes).map_err(|error| {
+            self.reader.read_exact(&mut slot.bytes).map_err(|error| {
                 if error.kind() == io::ErrorKind::UnexpectedEof {
                     Error::Truncated
                 } else {
                     Error::Io(error)
                 }
             })?;
-            let actual: [u8; 32] = Sha256::digest(&bytes[..]).into();
+            let actual: [u8; 32] = Sha256::digest(&slot.bytes[..]).into();
             if !HmacTag::from_bytes(*expected).ct_eq(&actual) {
                 return Err(Error::Authentication);
             }
-            self.cached = Some((index, bytes));
+            slot.index = Some(index);
         }
-        match &self.cached {
-            Some((_, bytes)) => Ok(bytes),
-            None => Err(Error::Truncated),
-        }
+        Ok(&self.cached[0].bytes)
     }
 
     /// Reads and seeks with `credentials` (the message's keys) until the result is dropped.
@@ -261,7 +273,7 @@ impl<R: Read + Seek> SeekableDecryptor<R> {
         })
     }
 
-    /// Decrypts the blocks from `first` (block index) up to `count` blocks, into `decrypted`.
+    /// Decrypts `count` blocks from block `first` (fewer at the end) into `cleartext`.
     fn decrypt_blocks(
         &mut self,
         credentials: Credentials<'_>,
@@ -277,23 +289,31 @@ impl<R: Read + Seek> SeekableDecryptor<R> {
         } else {
             (KEY_HEADER_LEN as u64) + (first - 1) * BLOCK_LEN as u64
         };
+        self.decrypted = None;
         self.message_bytes(iv_offset, &mut iv)?;
-        let mut bytes = Zeroizing::new(vec![0u8; (count * BLOCK_LEN as u64) as usize]);
-        self.message_bytes(KEY_HEADER_LEN as u64 + first * BLOCK_LEN as u64, &mut bytes)?;
+        let mut bytes = std::mem::take(&mut self.cleartext);
+        bytes.resize((count * BLOCK_LEN as u64) as usize, 0);
+        let copied =
+            self.message_bytes(KEY_HEADER_LEN as u64 + first * BLOCK_LEN as u64, &mut bytes);
+        self.cleartext = bytes;
+        copied?;
         let keys = credentials.keys_for(&crate::format::Header { salts: None, iv })?;
         CbcDecryptor::new(keys.get().encryption.0.expose(), &iv)
-            .decrypt_blocks_in_place(&mut bytes);
+            .decrypt_blocks_in_place(&mut self.cleartext);
         if first + count == blocks {
             // The last block carries the padding: check it and cut it off.
-            let at = bytes.len() - BLOCK_LEN;
-            let last: &[u8; BLOCK_LEN] = bytes[at..].try_into().map_err(|_| Error::Truncated)?;
+            let at = self.cleartext.len() - BLOCK_LEN;
+            let last: &[u8; BLOCK_LEN] = self.cleartext[at..]
+                .try_into()
+                .map_err(|_| Error::Truncated)?;
             let kept = pkcs7_unpadded_len(last).ok_or(Error::Authentication)?;
             if first * BLOCK_LEN as u64 + (at + kept) as u64 != self.cleartext_len {
+                self.cleartext.zeroize();
                 return Err(Error::Authentication);
             }
-            bytes.truncate(at + kept);
+            self.cleartext.truncate(at + kept);
         }
-        self.decrypted = Some((first, bytes));
+        self.decrypted = Some(first);
         Ok(())
     }
 }
@@ -322,24 +342,29 @@ impl<R: Read + Seek> SeekableDecryptor<R> {
             return Ok(0);
         }
         let block = self.position / BLOCK_LEN as u64;
-        let have = self.decrypted.as_ref().is_some_and(|(first, bytes)| {
-            block >= *first && self.position < first * BLOCK_LEN as u64 + bytes.len() as u64
+        let have = self.decrypted.is_some_and(|first| {
+            block >= first && self.position < first * BLOCK_LEN as u64 + self.cleartext.len() as u64
         });
         if !have {
-            // Decrypt the blocks that end in the chunk the position is in (at least one), so
-            // that reading a chunk needs no other one but for its first and last block.
+            // The blocks this read wants (at least MIN_DECRYPT), but none past the end of the
+            // chunk the position is in: a read needs no chunk but the ones it reads from, and
+            // the one its first block's input is in.
             let start = KEY_HEADER_LEN as u64 + block * BLOCK_LEN as u64;
             let chunk_end = (start / CHUNK_LEN + 1) * CHUNK_LEN;
-            let count = ((chunk_end - start) / BLOCK_LEN as u64).max(1);
+            let block_len = BLOCK_LEN as u64;
+            let wanted = (self.position % block_len + out.len() as u64)
+                .max(MIN_DECRYPT)
+                .div_ceil(block_len);
+            let count = wanted.min((chunk_end - start) / block_len).max(1);
             self.decrypt_blocks(credentials, block, count)
                 .map_err(io::Error::from)?;
         }
-        let Some((first, bytes)) = &self.decrypted else {
+        let Some(first) = self.decrypted else {
             return Ok(0);
         };
         let start = (self.position - first * BLOCK_LEN as u64) as usize;
-        let take = (bytes.len() - start).min(out.len());
-        out[..take].copy_from_slice(&bytes[start..start + take]);
+        let take = (self.cleartext.len() - start).min(out.len());
+        out[..take].copy_from_slice(&self.cleartext[start..start + take]);
         self.position += take as u64;
         Ok(take)
     }
