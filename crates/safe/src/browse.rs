@@ -120,8 +120,8 @@ impl Open<'_> {
             Ok(self
                 .db()
                 .prepare_cached(
-                    "SELECT count(*) FROM items
-                 WHERE ifnull(parent, x'') = ifnull(?1, x'') AND kind = ?2 AND trashed_at IS NULL",
+                    "SELECT ifnull((SELECT live FROM child_counts
+                     WHERE parent = ifnull(?1, x'') AND kind = ?2), 0)",
                 )?
                 .query_row(rusqlite::params![folder, kind], |row| row.get(0))?)
         };

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::browse::{IN_TRASH_CTE, MAX_PAGE, Row, with_tags};
+use crate::browse::{MAX_PAGE, Row, with_tags};
 use crate::error::Result;
 use crate::item::Item;
 use crate::query::{self, ITEM_COLUMN_COUNT, ITEM_COLUMNS};
@@ -50,75 +50,25 @@ fn match_expression(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
+/// The rowids of live or trashed items as `in_trash(id, r)`: trashed themselves or inside a
+/// trashed folder (read from indexes; the trash is small beside the Safe).
+const TRASH_ROWS_CTE: &str = "in_trash(id, r) AS (
+    SELECT id, rowid FROM items WHERE trashed_at IS NOT NULL
+    UNION SELECT items.id, items.rowid FROM items JOIN in_trash ON items.parent = in_trash.id)";
+
+/// How much cheaper a step along the name index is than fetching a row by rowid to sort it.
+const WALK_STEP_COST: u64 = 20;
+
 impl Open<'_> {
     /// The matching items (by name) and how many match in all.
     pub(crate) fn search(&self, query: &SearchQuery) -> Result<(Vec<SearchHit>, u64)> {
-        let columns = ITEM_COLUMNS
-            .split(", ")
-            .map(|c| format!("items.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut ctes = vec![IN_TRASH_CTE.to_owned()];
-        let mut sql = String::new();
-        let mut conditions = Vec::new();
-        let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-        if let Some(expression) = match_expression(&query.text) {
-            sql.push_str(" JOIN item_search ON item_search.rowid = items.rowid");
-            values.push(Box::new(expression));
-            conditions.push(format!("item_search MATCH ?{}", values.len()));
-        }
-        if let Some(tag) = &query.tag {
-            values.push(Box::new(tag.trim().to_owned()));
-            conditions.push(format!(
-                "items.id IN (SELECT item FROM item_tags JOIN tags ON tags.id = item_tags.tag WHERE tags.name = ?{})",
-                values.len()
-            ));
-        }
-        if query.favorites {
-            conditions.push("items.favorite = 1".to_owned());
-        }
-        conditions.push(if query.trash {
-            "items.id IN (SELECT id FROM in_trash)".to_owned()
-        } else {
-            "items.id NOT IN (SELECT id FROM in_trash)".to_owned()
-        });
-        if let Some(folder) = query.folder {
-            // The folders below `folder` (itself included): an item is inside when its parent
-            // is one of them.
-            values.push(Box::new(folder));
-            ctes.push(format!(
-                "scope(id) AS (SELECT ?{}
-                 UNION SELECT items.id FROM items JOIN scope ON items.parent = scope.id
-                     WHERE items.kind = 'folder')",
-                values.len()
-            ));
-            conditions.push("items.parent IN (SELECT id FROM scope)".to_owned());
-        }
-        values.push(Box::new(
-            query
-                .limit
-                .map_or(i64::MAX, |limit| limit.min(MAX_PAGE) as i64),
-        ));
-        let limit = values.len();
-        values.push(Box::new(query.offset as i64));
-        let offset = values.len();
-        let sql = format!(
-            "WITH RECURSIVE {} SELECT {columns}, count(*) OVER () FROM items{sql} WHERE {}
-             ORDER BY items.name_key LIMIT ?{limit} OFFSET ?{offset}",
-            ctes.join(", "),
-            conditions.join(" AND ")
-        );
-        let mut statement = self.db().prepare_cached(&sql)?;
-        let mut rows = statement.query(rusqlite::params_from_iter(
-            values.iter().map(|v| v.as_ref()),
-        ))?;
-        let mut items: Vec<Item> = Vec::new();
-        let mut total = 0;
-        while let Some(row) = rows.next()? {
-            total = row.get(ITEM_COLUMN_COUNT)?;
-            items.push(query::item_from_row(row)?);
-        }
-        drop(rows);
+        let limit = query
+            .limit
+            .map_or(i64::MAX as u64, |limit| limit.min(MAX_PAGE));
+        let (items, total) = match match_expression(&query.text) {
+            Some(expression) => self.text_search(query, &expression, limit)?,
+            None => self.filter_search(query, limit)?,
+        };
         let mut folder_paths: HashMap<Option<Uuid>, String> = HashMap::new();
         let mut hits = Vec::with_capacity(items.len());
         for row in with_tags(self.db(), items)? {
@@ -137,6 +87,175 @@ impl Open<'_> {
             hits.push(SearchHit { row, folder_path });
         }
         Ok((hits, total))
+    }
+
+    /// The filters of `query` as CTEs and conditions on a rowid `of`, with their values.
+    fn filters(
+        query: &SearchQuery,
+        of: &str,
+        values: &mut Vec<Box<dyn rusqlite::ToSql>>,
+    ) -> (Vec<String>, Vec<String>) {
+        let mut ctes = vec![TRASH_ROWS_CTE.to_owned()];
+        let mut conditions = vec![format!(
+            "{of} {} IN (SELECT r FROM in_trash)",
+            if query.trash { "" } else { "NOT" }
+        )];
+        if let Some(tag) = &query.tag {
+            values.push(Box::new(tag.trim().to_owned()));
+            conditions.push(format!(
+                "{of} IN (SELECT items.rowid FROM item_tags JOIN tags ON tags.id = item_tags.tag
+                     JOIN items ON items.id = item_tags.item WHERE tags.name = ?{})",
+                values.len()
+            ));
+        }
+        if query.favorites {
+            conditions.push(format!(
+                "{of} IN (SELECT rowid FROM items WHERE favorite = 1)"
+            ));
+        }
+        if let Some(folder) = query.folder {
+            // The folders below `folder` (itself included): an item is inside when its parent
+            // is one of them.
+            values.push(Box::new(folder));
+            ctes.push(format!(
+                "scope(id) AS (SELECT ?{}
+                 UNION SELECT items.id FROM items JOIN scope ON items.parent = scope.id
+                     WHERE items.kind = 'folder')",
+                values.len()
+            ));
+            conditions.push(format!(
+                "{of} IN (SELECT items.rowid FROM items JOIN scope ON items.parent = scope.id)"
+            ));
+        }
+        (ctes, conditions)
+    }
+
+    /// Text search. The matches are found in the full-text index alone (with the filters as
+    /// sets of rowids), so a common word among a million items costs no row of `items` each;
+    /// the page is then either sorted out of the matches (few of them) or picked up along the
+    /// name index (many of them), whichever reads less.
+    fn text_search(
+        &self,
+        query: &SearchQuery,
+        expression: &str,
+        limit: u64,
+    ) -> Result<(Vec<Item>, u64)> {
+        let mut values: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(expression.to_owned())];
+        let (ctes, conditions) = Self::filters(query, "item_search.rowid", &mut values);
+        let matches = format!(
+            "SELECT item_search.rowid FROM item_search WHERE item_search MATCH ?1 AND {}",
+            conditions.join(" AND ")
+        );
+        let ctes = ctes.join(", ");
+        let mut rowids: Vec<i64> = Vec::new();
+        {
+            let mut statement = self
+                .db()
+                .prepare_cached(&format!("WITH RECURSIVE {ctes} {matches}"))?;
+            let mut rows = statement.query(rusqlite::params_from_iter(
+                values.iter().map(|v| v.as_ref()),
+            ))?;
+            while let Some(row) = rows.next()? {
+                rowids.push(row.get(0)?);
+            }
+        }
+        let total = rowids.len() as u64;
+        if total <= query.offset {
+            return Ok((Vec::new(), total));
+        }
+        let items: i64 =
+            self.db()
+                .query_row("SELECT ifnull(max(rowid), 0) FROM items", [], |row| {
+                    row.get(0)
+                })?;
+        let walk = query
+            .offset
+            .saturating_add(limit)
+            .saturating_mul(items as u64)
+            / total;
+        if walk < total.saturating_mul(WALK_STEP_COST) {
+            let wanted: std::collections::HashSet<i64> = rowids.into_iter().collect();
+            let mut statement = self.db().prepare_cached(
+                "SELECT rowid FROM items INDEXED BY items_by_name_anywhere ORDER BY name_key, rowid",
+            )?;
+            let mut rows = statement.query([])?;
+            let mut page = Vec::new();
+            let mut skip = query.offset;
+            while let Some(row) = rows.next()? {
+                let rowid: i64 = row.get(0)?;
+                if !wanted.contains(&rowid) {
+                    continue;
+                }
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                page.push(rowid);
+                if page.len() as u64 == limit {
+                    break;
+                }
+            }
+            drop(rows);
+            let mut by_rowid = self.db().prepare_cached(&format!(
+                "SELECT {ITEM_COLUMNS} FROM items WHERE rowid = ?1"
+            ))?;
+            let items = page
+                .into_iter()
+                .map(|rowid| Ok(by_rowid.query_row([rowid], query::item_from_row)?))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok((items, total));
+        }
+        values.push(Box::new(limit as i64));
+        values.push(Box::new(query.offset as i64));
+        let mut statement = self.db().prepare_cached(&format!(
+            "WITH RECURSIVE {ctes} SELECT {ITEM_COLUMNS} FROM items WHERE rowid IN ({matches})
+             ORDER BY name_key, rowid LIMIT ?{} OFFSET ?{}",
+            values.len() - 1,
+            values.len()
+        ))?;
+        let items = statement
+            .query_map(
+                rusqlite::params_from_iter(values.iter().map(|v| v.as_ref())),
+                query::item_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok((items, total))
+    }
+
+    /// Search by filters alone (no text): what they allow, by name.
+    fn filter_search(&self, query: &SearchQuery, limit: u64) -> Result<(Vec<Item>, u64)> {
+        let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let (ctes, conditions) = Self::filters(query, "items.rowid", &mut values);
+        values.push(Box::new(limit as i64));
+        values.push(Box::new(query.offset as i64));
+        let mut statement = self.db().prepare_cached(&format!(
+            "WITH RECURSIVE {} SELECT {ITEM_COLUMNS}, count(*) OVER () FROM items WHERE {}
+             ORDER BY name_key, rowid LIMIT ?{} OFFSET ?{}",
+            ctes.join(", "),
+            conditions.join(" AND "),
+            values.len() - 1,
+            values.len()
+        ))?;
+        let mut rows = statement.query(rusqlite::params_from_iter(
+            values.iter().map(|v| v.as_ref()),
+        ))?;
+        let mut items = Vec::new();
+        let mut total = 0;
+        while let Some(row) = rows.next()? {
+            total = row.get(ITEM_COLUMN_COUNT)?;
+            items.push(query::item_from_row(row)?);
+        }
+        drop(rows);
+        if items.is_empty() && query.offset > 0 {
+            // Past the end: the count comes with the rows, so ask for the first alone.
+            let first = SearchQuery {
+                offset: 0,
+                limit: Some(1),
+                ..query.clone()
+            };
+            total = self.filter_search(&first, 1)?.1;
+        }
+        Ok((items, total))
     }
 }
 
