@@ -5,6 +5,7 @@
 mod backup_bench;
 mod cryptor;
 mod measure;
+mod open_safe_bench;
 mod safe_bench;
 
 use std::path::PathBuf;
@@ -26,6 +27,9 @@ enum Bench {
     /// The Safe: import and export against the Cryptor's limit, small files against this disk's
     /// durable-write limit, `cp -r` and rclone crypt, scaling, listing and search, peak memory.
     Safe(safe_bench::Options),
+    /// The open Safe: a page of 100,000 items against a bare SELECT, search of 1,000,000
+    /// items, a random MiB of a 2 GiB file, locking during a 2 GiB import.
+    Open(open_safe_bench::Options),
     /// Backup: a Safe of 10,000 files to an empty folder and an unchanged incremental run,
     /// against restic backing up the same cleartext.
     Backup(backup_bench::Options),
@@ -45,6 +49,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().bench {
         Bench::Cryptor(options) => cryptor::run(&options),
         Bench::Safe(options) => safe_bench::run(&options),
+        Bench::Open(options) => open_safe_bench::run(&options),
         Bench::Backup(options) => backup_bench::run(&options),
         Bench::RssChild {
             operation,

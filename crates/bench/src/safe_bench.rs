@@ -61,7 +61,7 @@ fn mb_per_s(bytes: u64, time: Duration) -> f64 {
 }
 
 /// Writes `len` bytes of incompressible content.
-fn write_big_file(path: &Path, len: u64) -> Result<()> {
+pub fn write_big_file(path: &Path, len: u64) -> Result<()> {
     let mut block = vec![0u8; 4 * MIB as usize];
     fill_pseudo_random(&mut block);
     let mut file = File::create(path)?;

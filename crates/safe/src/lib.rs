@@ -11,6 +11,7 @@
 
 mod backoff;
 mod backup;
+mod bench_support;
 mod browse;
 mod changes;
 mod check;
