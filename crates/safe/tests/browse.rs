@@ -76,8 +76,11 @@ fn name_key(name: &str) -> String {
 
 /// `rows` in the order a page promises: folders first, then files, each by `sort` and then by
 /// name (both reversed for descending).
+/// What a page sorts a row by: files after folders, the sort key, the name.
+type OrderKey = (bool, u64, Option<i64>, String);
+
 fn expected_order(rows: Vec<Row>, sort: SortKey, order: SortOrder) -> Vec<Row> {
-    let mut keyed: Vec<((bool, u64, Option<i64>, String), Row)> = rows
+    let mut keyed: Vec<(OrderKey, Row)> = rows
         .into_iter()
         .map(|row| {
             let item = &row.item;
