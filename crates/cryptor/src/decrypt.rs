@@ -97,6 +97,7 @@ impl<'a, S: Sink> Decryptor<'a, S> {
             mac.update(bytes);
             let cbc = CbcDecryptor::new(keys.get().encryption.0.expose(), &header.iv);
             self.state = State::Body(Box::new((cbc, mac)));
+            crate::stack::scrub_stack();
         }
         while !data.is_empty() {
             let room = CHUNK_LEN + HELD_BACK - self.pending.len();

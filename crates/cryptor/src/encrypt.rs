@@ -37,8 +37,9 @@ pub(crate) const CHUNK_LEN: usize = 64 * 1024;
 /// ```
 pub struct Encryptor<W: Write> {
     writer: W,
-    cbc: CbcEncryptor,
-    mac: HmacSha256,
+    /// Boxed, so that moving the encryptor moves a pointer and leaves no copy of the key
+    /// schedule behind on the stack.
+    state: Box<(CbcEncryptor, HmacSha256)>,
     /// Cleartext bytes waiting for a whole block (fewer than 16).
     partial: Zeroizing<Vec<u8>>,
     /// Ciphertext of the chunk being written.
@@ -70,10 +71,11 @@ impl<W: Write> Encryptor<W> {
         let mut mac = new_mac(keys.hmac.0.expose());
         mac.update(&header_bytes);
         writer.write_all(&header_bytes)?;
+        let state = Box::new((CbcEncryptor::new(keys.encryption.0.expose(), &header.iv), mac));
+        crate::stack::scrub_stack();
         Ok(Self {
             writer,
-            cbc: CbcEncryptor::new(keys.encryption.0.expose(), &header.iv),
-            mac,
+            state,
             partial: Zeroizing::new(Vec::with_capacity(BLOCK_LEN)),
             out: vec![0; CHUNK_LEN],
         })
@@ -82,8 +84,9 @@ impl<W: Write> Encryptor<W> {
     fn encrypt_and_write(&mut self, blocks: &[u8]) -> io::Result<()> {
         for chunk in blocks.chunks(CHUNK_LEN) {
             let out = &mut self.out[..chunk.len()];
-            self.cbc.encrypt_blocks(chunk, out);
-            self.mac.update(out);
+            let (cbc, mac) = &mut *self.state;
+            cbc.encrypt_blocks(chunk, out);
+            mac.update(out);
             self.writer.write_all(out)?;
         }
         Ok(())
@@ -96,10 +99,11 @@ impl<W: Write> Encryptor<W> {
     /// [`Error::Io`] if writing fails.
     pub fn finish(mut self) -> Result<(W, HmacTag), Error> {
         let mut block = pkcs7_pad(&self.partial);
-        self.cbc.encrypt_blocks_in_place(&mut block);
-        self.mac.update(&block);
+        let (cbc, mac) = &mut *self.state;
+        cbc.encrypt_blocks_in_place(&mut block);
+        mac.update(&block);
         self.writer.write_all(&block)?;
-        let tag: [u8; 32] = self.mac.finalize().into_bytes().into();
+        let tag: [u8; 32] = mac.clone().finalize().into_bytes().into();
         self.writer.write_all(&tag)?;
         self.writer.flush()?;
         Ok((self.writer, HmacTag::from_bytes(tag)))

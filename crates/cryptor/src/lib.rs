@@ -34,6 +34,7 @@ mod recovery;
 mod secret;
 mod seekable;
 mod sink;
+mod stack;
 
 pub use crash_point::crash_point;
 #[cfg(feature = "crash-points")]
@@ -53,6 +54,7 @@ pub use pipelined::{
     PIPELINE_MIN_LEN, PipelineError, Sealed, encrypt_pipelined, encrypt_pipelined_with_rng,
 };
 pub use process::keep_secrets_out_of_core_dumps;
+pub use stack::scrub_stack;
 pub use recovery::{RECOVERY_KEY_SYMBOLS, RecoveryKey};
 pub use secret::{CipherKeys, EncryptionKey, HmacKey, Password};
 pub use seekable::{CHUNK_LEN, ChunkHasher, ChunkHashes, Keyed, SeekableDecryptor, chunk_hashes};

@@ -127,7 +127,9 @@ where
     let mut mac = new_mac(keys.hmac.0.expose());
     mac.update(&header_bytes);
     writer.write_all(&header_bytes).map_err(Error::Io)?;
-    let mut cbc = CbcEncryptor::new(keys.encryption.0.expose(), &header.iv);
+    // Boxed and the stack scrubbed: no copy of the key schedule stays behind (see stack.rs).
+    let mut cbc = Box::new(CbcEncryptor::new(keys.encryption.0.expose(), &header.iv));
+    crate::stack::scrub_stack();
 
     thread::scope(|scope| {
         let (full_sender, full_receiver) = mpsc::sync_channel::<Chunk>(POOL);
@@ -135,7 +137,9 @@ where
         let writing = thread::Builder::new()
             .name("arca-seal-writer".to_owned())
             .spawn_scoped(scope, move || {
-                write_chunks(writer, mac, full_receiver, empty_sender)
+                let written = write_chunks(writer, mac, full_receiver, empty_sender);
+                crate::stack::scrub_stack();
+                written
             })
             .map_err(Error::Io)?;
         // `encrypt_chunks` owns its ends of the channels, so if the reader panics they are

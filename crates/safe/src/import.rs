@@ -869,6 +869,8 @@ impl Open<'_> {
                             break;
                         }
                     }
+                    // The thread's stack outlives it: no key copy stays there.
+                    arca_cryptor::scrub_stack();
                 });
             }
             drop(sender);

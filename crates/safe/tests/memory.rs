@@ -306,7 +306,6 @@ fn the_scan_finds_a_secret_that_is_there() {
 }
 
 #[test]
-#[ignore = "BUG: the raw file encryption key stays on the stacks of finished import workers: Encryptor (crates/cryptor/src/encrypt.rs) holds its AES-256 key schedule (CbcEncryptor) by value, and every move of it (Encryptor::with_rng returning Self, finish(self)) leaves an unwiped copy; the cached thread stack keeps them"]
 fn a_closed_safe_leaves_no_key_or_password_in_the_memory_of_its_process() {
     let (found, scanned) = run_and_scan();
     assert!(scanned > 1 << 20, "only {scanned} bytes could be read");
