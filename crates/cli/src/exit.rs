@@ -88,7 +88,7 @@ const TABLE: [(u8, &str); 13] = [
     (
         10,
         "incomplete: some items could not be imported (unreadable, a link or special file, \
-         changed meanwhile: each is listed); the others were",
+         changed meanwhile: each is listed); the others were imported",
     ),
     (
         11,

@@ -21,13 +21,15 @@ pub fn read_password_stdin() -> Result<Password, Failure> {
     if stdin.is_terminal() {
         eprintln!("arca: reading the password from standard input; end it with Ctrl-D");
     }
-    let bytes = read_all_zeroizing(stdin.lock()).map_err(|error| {
-        Failure::new(
-            Exit::Io,
-            anyhow::Error::new(error).context("cannot read the password from standard input"),
-            "pipe the password into arca, e.g. `arca … --password-stdin … < password-file`",
-        )
-    })?;
+    let bytes = unbuffered_stdin()
+        .and_then(read_all_zeroizing)
+        .map_err(|error| {
+            Failure::new(
+                Exit::Io,
+                anyhow::Error::new(error).context("cannot read the password from standard input"),
+                "pipe the password into arca, e.g. `arca … --password-stdin … < password-file`",
+            )
+        })?;
     password_from_bytes(bytes)
 }
 
@@ -41,13 +43,15 @@ pub fn read_two_secrets_stdin(first: &str) -> Result<(Password, Password), Failu
              end them with Ctrl-D"
         );
     }
-    let bytes = read_all_zeroizing(stdin.lock()).map_err(|error| {
-        Failure::new(
-            Exit::Io,
-            anyhow::Error::new(error).context("cannot read the secrets from standard input"),
-            format!("pipe {first} and the new password into arca, one per line"),
-        )
-    })?;
+    let bytes = unbuffered_stdin()
+        .and_then(read_all_zeroizing)
+        .map_err(|error| {
+            Failure::new(
+                Exit::Io,
+                anyhow::Error::new(error).context("cannot read the secrets from standard input"),
+                format!("pipe {first} and the new password into arca, one per line"),
+            )
+        })?;
     two_secrets_from_bytes(bytes, first)
 }
 
@@ -110,7 +114,7 @@ fn read_line_without_echo() -> io::Result<Zeroizing<Vec<u8>>> {
     quiet.local_modes.remove(LocalModes::ECHO);
     quiet.local_modes.insert(LocalModes::ECHONL);
     tcsetattr(&stdin, OptionalActions::Flush, &quiet)?;
-    let read = read_line_zeroizing(stdin.lock());
+    let read = unbuffered_stdin().and_then(read_line_zeroizing);
     let restored = tcsetattr(&stdin, OptionalActions::Flush, &saved);
     let line = read?;
     restored?;
@@ -182,6 +186,15 @@ fn password_from_bytes(mut bytes: Zeroizing<Vec<u8>>) -> Result<Password, Failur
 
 /// Reads everything from `reader` into a zeroizing buffer. When the buffer must grow, the
 /// contents move to a new zeroizing buffer, so no unzeroized copy is left behind.
+/// Standard input without Rust's buffer: `io::stdin()` keeps the last 8 KiB it read for the
+/// life of the process, secrets included, where nothing can wipe them.
+fn unbuffered_stdin() -> io::Result<std::fs::File> {
+    use std::os::fd::AsFd;
+    Ok(std::fs::File::from(
+        io::stdin().as_fd().try_clone_to_owned()?,
+    ))
+}
+
 fn read_all_zeroizing(mut reader: impl Read) -> io::Result<Zeroizing<Vec<u8>>> {
     let mut bytes = Zeroizing::new(Vec::with_capacity(1024));
     let mut chunk = Zeroizing::new([0u8; 1024]);
@@ -299,13 +312,15 @@ pub fn keys_from_file(path: &std::path::Path) -> Result<CipherKeys, Failure> {
 
 /// The keys of a key-based message from standard input.
 pub fn keys_from_stdin() -> Result<CipherKeys, Failure> {
-    let bytes = read_all_zeroizing(io::stdin().lock().take(4096)).map_err(|error| {
-        Failure::new(
-            Exit::Io,
-            anyhow::Error::new(error).context("cannot read the keys from standard input"),
-            "pipe the two keys into arca, one per line",
-        )
-    })?;
+    let bytes = unbuffered_stdin()
+        .and_then(|stdin| read_all_zeroizing(stdin.take(4096)))
+        .map_err(|error| {
+            Failure::new(
+                Exit::Io,
+                anyhow::Error::new(error).context("cannot read the keys from standard input"),
+                "pipe the two keys into arca, one per line",
+            )
+        })?;
     keys_from_text(bytes, "standard input")
 }
 

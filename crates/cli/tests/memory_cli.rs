@@ -92,7 +92,6 @@ fn wait_until_blocked_on_output(pid: u32) {
 }
 
 #[test]
-#[ignore = "BUG: the password read with --password-stdin stays in the memory of arca for its whole run: secret_input::read_password_stdin reads through io::stdin().lock(), whose 8 KiB BufReader buffer (never wiped) keeps a copy of all of standard input"]
 fn the_password_is_gone_from_the_memory_of_arca_once_it_has_unlocked() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");

@@ -762,7 +762,6 @@ fn messages_print_an_os_error_once_and_the_resume_hint_only_for_storage_errors()
 }
 
 #[test]
-#[ignore = "BUG: `arca mkdir SAFE /a.txt` where /a.txt is a file says \"//a.txt is a file, not a folder\" (organise.rs create_folders formats \"{folder_path}/{name}\" and the root's path is already \"/\")"]
 fn a_path_in_a_message_has_no_double_slash() {
     let fixture = Fixture::new();
     fs::write(fixture.path("a.txt"), b"a").unwrap();

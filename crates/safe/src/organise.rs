@@ -150,9 +150,10 @@ impl Open<'_> {
             parent = Some(match query::live_child(self.db(), parent, name)? {
                 Some(item) if item.kind == Kind::Folder => item.id,
                 Some(_) => {
+                    let folder = self.folder_path(parent)?;
                     return Err(Error::NotAFolder(format!(
                         "{}/{name}",
-                        self.folder_path(parent)?
+                        folder.trim_end_matches('/')
                     )));
                 }
                 None => self.create_folder(parent, name)?,

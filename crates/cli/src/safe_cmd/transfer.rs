@@ -248,7 +248,7 @@ pub fn import(args: ImportArgs) -> Result<(), Failure> {
         return Err(Failure::new(
             Exit::Incomplete,
             anyhow::anyhow!(
-                "{failed} item(s) could not be imported (each is listed); the others were"
+                "{failed} item(s) could not be imported (each is listed); the others were imported"
             ),
             "links and special files are never imported; make unreadable files readable and \
              import them again (--on-clash skip leaves out what is already in the Safe)",
@@ -336,7 +336,8 @@ pub fn export(args: ExportArgs) -> Result<(), Failure> {
             Exit::Damaged,
             anyhow::anyhow!(
                 "{} item(s) could not be exported: their content in the Safe is damaged or \
-                 missing, or their name cannot be written (each is listed); the others were",
+                 missing, or their name cannot be written (each is listed); the others were \
+                 exported",
                 report.failed.len()
             ),
             "restore those files from a backup, and run `arca check SAFE --full` to find any \
