@@ -382,7 +382,7 @@ impl Open<'_> {
         let destination = self.layout().data_file(id);
         if destination != path {
             if let Some(shard) = destination.parent() {
-                fs::create_dir_all(shard).map_err(Error::io(shard))?;
+                crate::layout::create_private_dir_all(shard).map_err(Error::io(shard))?;
             }
             fs::rename(path, &destination).map_err(Error::store(None))?;
         }

@@ -90,11 +90,29 @@ impl Layout {
 
 /// Creates the folder `path`; whether it was missing.
 fn create_if_missing(path: &Path) -> io::Result<bool> {
-    match fs::create_dir(path) {
+    match private_dir_builder(false).create(path) {
         Ok(()) => Ok(true),
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(error) => Err(error),
     }
+}
+
+/// A builder of folders only their owner may enter (0700): a Safe's and a backup's folders
+/// hold nothing for anyone else, not even file names or counts.
+pub(crate) fn private_dir_builder(recursive: bool) -> fs::DirBuilder {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(recursive);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+}
+
+/// Creates `path` and its missing parents as private folders.
+///
+/// # Errors
+/// As [`fs::DirBuilder::create`].
+pub(crate) fn create_private_dir_all(path: &Path) -> io::Result<()> {
+    private_dir_builder(true).create(path)
 }
 
 /// Flushes every write to the file system holding `path` (Linux `syncfs`): one call makes the

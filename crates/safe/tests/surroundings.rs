@@ -759,7 +759,6 @@ fn a_new_safes_files_are_private() {
 }
 
 #[test]
-#[ignore = "BUG: files/ and its 256 shard folders of a new Safe are created 0755 (Layout::prepare_shards uses fs::create_dir), not 0700"]
 fn a_new_safes_folders_are_private() {
     let dir = tempfile::tempdir().unwrap();
     let safe = small_safe(dir.path());

@@ -132,6 +132,24 @@ impl Catalogue {
                 }
             }
         }
+        // Every format-2 run seals its index before it writes a record: records without an
+        // index mean it was removed, and nothing holds them to the last run any more.
+        if manifest.version >= 2
+            && index.is_none()
+            && !seen.is_empty()
+            && !problems
+                .iter()
+                .any(|problem| problem.kind == ProblemKind::IndexUnreadable)
+        {
+            problems.push(
+                ItemProblem::new(
+                    ProblemKind::IndexUnreadable,
+                    "the index is missing: no record can be held to the last run (an older \
+                     record put back would pass)",
+                )
+                .file(layout.relative(&layout.index())),
+            );
+        }
         let mut data_files = HashSet::new();
         for entry in shard_entries(&layout.files_dir(), DATA_SUFFIX)? {
             match entry {

@@ -2,7 +2,7 @@
 //! the way (HMAC against the recorded tag; with hashing, SHA-256 against the recorded one), so a
 //! damaged data file is never copied over a good one.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
@@ -68,7 +68,7 @@ pub(crate) fn check_or_copy(
     let mut output = match to {
         Some(to) => {
             if let Some(shard) = to.parent() {
-                fs::create_dir_all(shard)
+                crate::layout::create_private_dir_all(shard)
                     .map_err(|error| DataError::Io(Error::io(shard)(error)))?;
             }
             let file = if deferred {

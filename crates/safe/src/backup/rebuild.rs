@@ -379,7 +379,7 @@ fn put_data_file(
     let set_aside = if fs::symlink_metadata(&path).is_ok() {
         let aside = layout.data_file(Uuid::new_v4());
         if let Some(shard) = aside.parent() {
-            fs::create_dir_all(shard).map_err(Error::io(shard))?;
+            crate::layout::create_private_dir_all(shard).map_err(Error::io(shard))?;
         }
         fs::rename(&path, &aside).map_err(Error::store(None))?;
         arca_cryptor::crash_point("rebuild: data file set aside");
@@ -458,7 +458,9 @@ fn move_damaged_aside(layout: &Layout) -> Result<Option<PathBuf>> {
             .join(format!("attributes.db.damaged-{stamp}-{counter}"));
         counter += 1;
     }
-    fs::create_dir(&folder).map_err(Error::io(&folder))?;
+    crate::layout::private_dir_builder(false)
+        .create(&folder)
+        .map_err(Error::io(&folder))?;
     for path in present {
         let Some(name) = path.file_name() else {
             continue;

@@ -608,7 +608,7 @@ impl ItemBackup<'_> {
         if !unchanged {
             let sealed = xml::seal(self.record_keys, text.as_bytes()).map_err(Error::Crypto)?;
             if let Some(shard) = path.parent() {
-                fs::create_dir_all(shard).map_err(Error::io(shard))?;
+                crate::layout::create_private_dir_all(shard).map_err(Error::io(shard))?;
             }
             write_atomically_deferred(&path, &sealed).map_err(Error::io(&path))?;
             arca_cryptor::crash_point("backup: attribute file written");
@@ -632,7 +632,7 @@ fn prepare_target(
     kdf: &crate::versioned::Kdf,
 ) -> Result<(WriterLock, BackupManifest)> {
     let root = layout.root();
-    if let Err(error) = fs::create_dir_all(root) {
+    if let Err(error) = crate::layout::create_private_dir_all(root) {
         return Err(Error::io(root)(error));
     }
     let lock = WriterLock::acquire(root).map_err(|refused| match refused {
