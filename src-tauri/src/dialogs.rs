@@ -2,10 +2,12 @@
 //! and has no dialog (or file system) permission of its own.
 
 use tauri::{AppHandle, Runtime};
+#[cfg(not(feature = "e2e-dialogs"))]
 use tauri_plugin_dialog::DialogExt;
 
 use crate::dto::DialogPurpose;
 
+#[cfg(not(feature = "e2e-dialogs"))]
 fn title(purpose: DialogPurpose) -> &'static str {
     match purpose {
         DialogPurpose::NewSafeLocation => "Where to create the Safe",
