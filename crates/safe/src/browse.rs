@@ -234,6 +234,14 @@ impl Open<'_> {
             items.push(query::item_from_row(row)?);
         }
         drop(rows);
+        if items.is_empty() && offset > 0 {
+            // Past the end: the count comes with the rows, so ask for it alone.
+            total = self.db().query_row(
+                "SELECT count(*) FROM items WHERE trashed_at IS NOT NULL",
+                [],
+                |row| row.get(0),
+            )?;
+        }
         Ok(Page {
             total,
             offset,

@@ -122,11 +122,17 @@ impl Open<'_> {
             ))?
             .query_map([], query::item_from_row)?
             .collect::<rusqlite::Result<_>>()?;
+        // Imports running through this handle are neither interrupted nor left over.
+        let running = self.core().running_imports();
         let jobs: Vec<Uuid> = self
-            .interrupted_imports(&HashSet::new())?
+            .interrupted_imports(&running)?
             .into_iter()
             .map(|job| job.id)
             .collect();
+        let mut being_written = HashSet::new();
+        for &job in &running {
+            being_written.extend(self.pending_items(job)?);
+        }
         let in_jobs: HashSet<Uuid> = self
             .db()
             .prepare("SELECT item FROM import_entries JOIN import_jobs ON import_jobs.id = import_entries.job WHERE import_entries.state = 'pending'")?
@@ -221,6 +227,14 @@ impl Open<'_> {
                         .unwrap_or_default()
                 );
                 if name.ends_with(".tmp") {
+                    // Temporary names are `.<UUID>.data.crypt.<random>.tmp`.
+                    let writing = name
+                        .get(1..37)
+                        .and_then(|id| Uuid::parse_str(id).ok())
+                        .is_some_and(|id| being_written.contains(&id));
+                    if writing {
+                        continue;
+                    }
                     temporaries.push(path);
                     report
                         .problems
@@ -317,6 +331,10 @@ impl Open<'_> {
             ));
         }
         for &job in jobs {
+            // Unless it was resumed meanwhile, by another thread of this handle.
+            let Ok(_running) = self.core().mark_import_running(job) else {
+                continue;
+            };
             let outcome = self.resume_import(job, &JobControl::new(), &mut |_| {})?;
             report.repairs.push(format!(
                 "finished the interrupted import: {} files imported, {} could not be read",

@@ -736,7 +736,8 @@ impl Open<'_> {
         control: &JobControl,
         observer: Observer<'_>,
     ) -> Result<ImportReport> {
-        self.remove_temporary_data_files()?;
+        let pending = self.pending_items(job)?;
+        self.remove_temporary_data_files_of(Some(&pending))?;
         let mut reporter = Reporter::new(observer, Progress::new(0, 0));
         self.run_import(job, None, control, &mut reporter)
     }
@@ -745,11 +746,7 @@ impl Open<'_> {
     /// rows, and any data file or temporary file of theirs), everything it had finished stays.
     pub(crate) fn abandon_import(&mut self, job: Uuid) -> Result<u64> {
         self.job_exists(job)?;
-        let pending: Vec<Uuid> = self
-            .db()
-            .prepare("SELECT item FROM import_entries WHERE job = ?1 AND state = 'pending'")?
-            .query_map([job], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let pending = self.pending_items(job)?;
         let mut changes = self.changes()?;
         let mut removed = 0;
         for &item in &pending {
@@ -767,7 +764,7 @@ impl Open<'_> {
             .reader()
             .execute("DELETE FROM import_jobs WHERE id = ?1", [job])?;
         changes.commit()?;
-        for item in pending {
+        for &item in &pending {
             let data_file = self.layout().data_file(item);
             match fs::remove_file(&data_file) {
                 Ok(()) => {}
@@ -775,8 +772,17 @@ impl Open<'_> {
                 Err(error) => return Err(Error::store(None)(error)),
             }
         }
-        self.remove_temporary_data_files()?;
+        self.remove_temporary_data_files_of(Some(&pending))?;
         Ok(removed)
+    }
+
+    /// The items `job` has recorded and not yet stored.
+    pub(crate) fn pending_items(&self, job: Uuid) -> Result<HashSet<Uuid>> {
+        Ok(self
+            .db()
+            .prepare("SELECT item FROM import_entries WHERE job = ?1 AND state = 'pending'")?
+            .query_map([job], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
     }
 
     fn job_exists(&self, job: Uuid) -> Result<()> {
@@ -795,8 +801,13 @@ impl Open<'_> {
         }
     }
 
-    /// Leftovers of data files that were being written when a job was interrupted.
-    pub(crate) fn remove_temporary_data_files(&self) -> Result<()> {
+    /// Leftovers of data files that were being written when a job was interrupted: all of
+    /// them (only when nothing else can be writing, at a writable unlock), or those of `items`
+    /// (a job of this handle may be writing others right now).
+    pub(crate) fn remove_temporary_data_files_of(
+        &self,
+        items: Option<&HashSet<Uuid>>,
+    ) -> Result<()> {
         let files = self.layout().files_dir();
         let shards = fs::read_dir(&files).map_err(Error::store(None))?;
         for shard in shards.flatten() {
@@ -804,7 +815,18 @@ impl Open<'_> {
                 continue;
             };
             for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().ends_with(".tmp") {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if !name.ends_with(".tmp") {
+                    continue;
+                }
+                // Temporary names are `.<UUID>.data.crypt.<random>.tmp`.
+                let theirs = items.is_none_or(|items| {
+                    name.get(1..37)
+                        .and_then(|id| Uuid::parse_str(id).ok())
+                        .is_some_and(|id| items.contains(&id))
+                });
+                if theirs {
                     fs::remove_file(entry.path()).map_err(Error::store(None))?;
                 }
             }

@@ -165,9 +165,6 @@ impl Open<'_> {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
-        if pending.is_empty() {
-            return Ok(());
-        }
         for replacement in pending {
             let renamed = File::open(self.layout().data_file(replacement.item))
                 .and_then(|mut file| trailing_tag(&mut file))
@@ -181,7 +178,8 @@ impl Open<'_> {
                 )?;
             }
         }
-        self.remove_temporary_data_files()
+        // Nothing else writes while a Safe is being unlocked for writing.
+        self.remove_temporary_data_files_of(None)
     }
 }
 

@@ -471,8 +471,10 @@ impl Safe {
     /// by the back-off like an unlock.
     ///
     /// # Errors
-    /// [`Error::WrongPassword`], [`Error::TryLater`].
+    /// [`Error::WrongPassword`], [`Error::TryLater`]; [`Error::SafeLocked`].
     pub fn check_password(&self, password: &Password) -> Result<()> {
+        // A locked handle asks for nothing: it is unlocked anew, not confirmed.
+        drop(self.session()?);
         unlock_keys(
             &self.core.layout,
             &self.core.manifest,
@@ -570,6 +572,13 @@ impl Core {
     ///
     /// # Errors
     /// [`Error::TrashState`] if it runs already.
+    pub(crate) fn running_imports(&self) -> HashSet<Uuid> {
+        self.running_imports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     pub(crate) fn mark_import_running(&self, job: Uuid) -> Result<RunningImport<'_>> {
         let mut running = self
             .running_imports
@@ -602,11 +611,7 @@ impl Drop for RunningImport<'_> {
 
 impl Safe {
     pub(crate) fn running_imports(&self) -> HashSet<Uuid> {
-        self.core
-            .running_imports
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.core.running_imports()
     }
 
     pub(crate) fn mark_import_running(&self, job: Uuid) -> Result<RunningImport<'_>> {

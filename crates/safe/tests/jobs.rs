@@ -696,7 +696,6 @@ fn a_job_beside_an_interrupted_one(
 }
 
 #[test]
-#[ignore = "BUG: abandon_import (and resume_import) remove every *.tmp in files/ (remove_temporary_data_files), so an import running beside loses its temporary data file and fails at its rename"]
 fn abandoning_an_interrupted_import_leaves_a_running_import_alone() {
     let dir = tempfile::tempdir().unwrap();
     let (safe, job, control, running) = a_job_beside_an_interrupted_one(dir.path());
@@ -713,7 +712,6 @@ fn abandoning_an_interrupted_import_leaves_a_running_import_alone() {
 }
 
 #[test]
-#[ignore = "BUG: check lists an import running through the same handle as an interrupted import and its temporary data file as left over (Open::check_items passes an empty set of running imports)"]
 fn a_check_beside_a_running_import_finds_nothing_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let safe = new_test_safe(dir.path());
@@ -730,7 +728,6 @@ fn a_check_beside_a_running_import_finds_nothing_wrong() {
 }
 
 #[test]
-#[ignore = "BUG: check --repair beside a running import removes its temporary data file and resumes its job a second time (Open::repair calls Open::resume_import, bypassing the running-import mark), so the running import fails"]
 fn a_repair_beside_a_running_import_leaves_it_alone() {
     let dir = tempfile::tempdir().unwrap();
     let safe = new_test_safe(dir.path());

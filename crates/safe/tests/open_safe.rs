@@ -330,7 +330,6 @@ fn a_lock_does_not_wait_for_an_open_reader_and_the_reader_fails_after_it() {
 }
 
 #[test]
-#[ignore = "BUG: Safe::check_password still works on a locked Safe (it reads the key file anew) instead of failing with SafeLocked"]
 fn checking_the_password_of_a_locked_safe_fails_as_locked() {
     let dir = tempfile::tempdir().unwrap();
     let safe = new_test_safe(dir.path());

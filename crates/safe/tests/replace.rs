@@ -385,7 +385,6 @@ fn kill_during_a_replacement_leaves_a_readable_item_for_a_reader_too() {
 }
 
 #[test]
-#[ignore = "BUG: a kill while the new data file is written (before \"replace: recorded\") leaves its temporary file, which the next writable unlock does not remove (finish_replacements returns early when no replacement is recorded), so check is not clean until a repair"]
 fn kill_during_a_replacement_leaves_no_temporary_file_after_the_next_unlock() {
     let fixture = Fixture::new();
     for k in fixture.points() {
