@@ -6,11 +6,22 @@
 //! whatever they will hold. Their names end in `.tmp`, except the cleartext of an export, whose
 //! temporary files end in [`PARTIAL_EXPORT_SUFFIX`] so that a later export can find and remove
 //! what a crash left behind without ever touching a file of the person's own.
+//!
+//! A file can also be written inside a folder held open ([`AtomicFile::create_exported_at`]):
+//! its temporary file is created, renamed and removed relative to that folder's descriptor, so
+//! nothing is looked up by path and a folder moved away or swapped for a link meanwhile is
+//! never followed.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, FileTimes, OpenOptions};
 use std::io::{self, BufWriter, Write};
+#[cfg(unix)]
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+#[cfg(unix)]
+use rustix::fs::{AtFlags, Mode, OFlags};
 
 use crate::sink::Sink;
 
@@ -32,14 +43,64 @@ enum Kind {
     Exported,
 }
 
+/// Where a file is written: its temporary and final names, and the folder they are in.
+enum Place {
+    /// Paths, each resolved again by every step.
+    Path { temp: PathBuf, target: PathBuf },
+    /// Names in a folder held open: every step is relative to its descriptor.
+    #[cfg(unix)]
+    At {
+        dir: OwnedFd,
+        temp: OsString,
+        target: OsString,
+    },
+}
+
+impl Place {
+    /// The final path, or (in a folder held open) the final name.
+    fn target(&self) -> &Path {
+        match self {
+            Self::Path { target, .. } => target,
+            #[cfg(unix)]
+            Self::At { target, .. } => Path::new(target),
+        }
+    }
+
+    fn remove_temp(&self) -> io::Result<()> {
+        match self {
+            Self::Path { temp, .. } => fs::remove_file(temp),
+            #[cfg(unix)]
+            Self::At { dir, temp, .. } => Ok(rustix::fs::unlinkat(dir, temp, AtFlags::empty())?),
+        }
+    }
+
+    /// Renames the temporary file over the final name (a link there is replaced, not followed).
+    fn rename(&self) -> io::Result<()> {
+        match self {
+            Self::Path { temp, target } => fs::rename(temp, target),
+            #[cfg(unix)]
+            Self::At { dir, temp, target } => Ok(rustix::fs::renameat(dir, temp, dir, target)?),
+        }
+    }
+
+    /// Makes a rename in the folder durable.
+    fn sync_dir(&self) -> io::Result<()> {
+        match self {
+            Self::Path { target, .. } => sync_parent_dir(target),
+            #[cfg(unix)]
+            Self::At { dir, .. } => Ok(rustix::fs::fsync(dir)?),
+        }
+    }
+}
+
 /// A file that appears at its path only when complete: it is written under a temporary name in
 /// the same folder, and [`AtomicFile::commit`] fsyncs it, renames it over the final name and
 /// fsyncs the folder. Dropped uncommitted, the temporary file is removed. After a crash, at
 /// worst a temporary file is left; the final path holds either the old or the new content.
 pub struct AtomicFile {
     file: Option<BufWriter<File>>,
-    temp_path: PathBuf,
-    final_path: PathBuf,
+    /// `None` once prepared.
+    place: Option<Place>,
     kind: Kind,
     modified: Option<SystemTime>,
 }
@@ -75,6 +136,24 @@ impl AtomicFile {
         Self::create_as(path, Kind::Exported)
     }
 
+    /// Starts writing an exported file named `name` in the folder `dir` (a descriptor of a
+    /// folder open for reading), as [`AtomicFile::create_exported`] does at a path. Creating,
+    /// renaming and removing the temporary file are all relative to `dir` (held open until
+    /// the file is committed or dropped), so the folder being moved or swapped for a link
+    /// meanwhile changes nothing: the file appears in the folder `dir` is. A link at the final
+    /// name is replaced, never followed. [`AtomicFile::path`] and the committed output are
+    /// then `name` alone.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::InvalidInput`] if `name` is not a single file name (empty, `.`, `..`,
+    /// or holding `/` or NUL); otherwise if `dir` cannot be duplicated or the temporary file
+    /// cannot be created in it.
+    #[cfg(unix)]
+    pub fn create_exported_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<Self> {
+        let temp = temp_name(name, Kind::Exported)?;
+        Self::create_at_named(dir, name, temp, Kind::Exported)
+    }
+
     fn create_as(path: &Path, kind: Kind) -> io::Result<Self> {
         let file_name = path.file_name().ok_or_else(|| {
             io::Error::new(
@@ -82,19 +161,7 @@ impl AtomicFile {
                 format!("{} names no file", path.display()),
             )
         })?;
-        let mut suffix = [0u8; 6];
-        getrandom::fill(&mut suffix).map_err(io::Error::other)?;
-        // A hidden name that stays within 255 bytes however long the final name is.
-        let readable: String = file_name
-            .to_string_lossy()
-            .chars()
-            .take(TEMP_NAME_CHARS)
-            .collect();
-        let ending = match kind {
-            Kind::Exported => PARTIAL_EXPORT_SUFFIX,
-            Kind::Private | Kind::PrivateDeferred => ".tmp",
-        };
-        let temp_path = path.with_file_name(format!(".{readable}.{}{ending}", hex_lower(&suffix)));
+        let temp_path = path.with_file_name(temp_name(file_name, kind)?);
 
         let mut options = OpenOptions::new();
         // `create_new` never follows a link planted at the temporary name, and never opens a
@@ -103,18 +170,62 @@ impl AtomicFile {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(&temp_path)?;
-        Ok(Self {
-            file: Some(BufWriter::with_capacity(256 * 1024, file)),
-            temp_path,
-            final_path: path.to_path_buf(),
+        Ok(Self::writing(
+            file,
+            Place::Path {
+                temp: temp_path,
+                target: path.to_path_buf(),
+            },
             kind,
-            modified: None,
-        })
+        ))
     }
 
-    /// The path the file will have once committed.
+    /// [`AtomicFile::create_exported_at`] with the temporary name given.
+    #[cfg(unix)]
+    fn create_at_named(
+        dir: BorrowedFd<'_>,
+        name: &OsStr,
+        temp: OsString,
+        kind: Kind,
+    ) -> io::Result<Self> {
+        if !is_single_name(name) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a single file name", name.display()),
+            ));
+        }
+        let dir = dir.try_clone_to_owned()?;
+        // `O_EXCL` never follows a link planted at the temporary name and never opens what is
+        // already there; `O_NOFOLLOW` says so twice.
+        let file = rustix::fs::openat(
+            &dir,
+            &temp,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::RUSR | Mode::WUSR,
+        )?;
+        Ok(Self::writing(
+            File::from(file),
+            Place::At {
+                dir,
+                temp,
+                target: name.to_os_string(),
+            },
+            kind,
+        ))
+    }
+
+    fn writing(file: File, place: Place, kind: Kind) -> Self {
+        Self {
+            file: Some(BufWriter::with_capacity(256 * 1024, file)),
+            place: Some(place),
+            kind,
+            modified: None,
+        }
+    }
+
+    /// The path the file will have once committed (in a folder held open, its name).
     pub fn path(&self) -> &Path {
-        &self.final_path
+        self.place.as_ref().map_or(Path::new(""), Place::target)
     }
 
     /// Gives the file this modification time when it is committed (set on the open file, so
@@ -135,14 +246,11 @@ impl AtomicFile {
     /// # Errors
     /// If flushing, syncing or setting the mode fails; the temporary file is then removed.
     pub fn prepare(mut self) -> io::Result<Prepared> {
-        let writer = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("atomic file already committed"))?;
-        let temp_path = std::mem::take(&mut self.temp_path);
+        let (Some(writer), Some(place)) = (self.file.take(), self.place.take()) else {
+            return Err(io::Error::other("atomic file already committed"));
+        };
         let prepared = Prepared {
-            temp_path,
-            final_path: std::mem::take(&mut self.final_path),
+            place,
             durable: self.kind != Kind::PrivateDeferred,
             renamed: false,
         };
@@ -194,8 +302,10 @@ impl Sink for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = fs::remove_file(&self.temp_path);
+        if self.file.take().is_some()
+            && let Some(place) = &self.place
+        {
+            let _ = place.remove_temp();
         }
     }
 }
@@ -203,34 +313,63 @@ impl Drop for AtomicFile {
 /// A complete file under its temporary name, waiting to be renamed into place. Dropped without
 /// [`Prepared::rename`], the temporary file is removed.
 pub struct Prepared {
-    temp_path: PathBuf,
-    final_path: PathBuf,
+    place: Place,
     durable: bool,
     renamed: bool,
 }
 
 impl Prepared {
-    /// Renames the file into place (and, unless deferred, makes the rename durable).
+    /// Renames the file into place (and, unless deferred, makes the rename durable). Returns
+    /// its path (in a folder held open, its name).
     ///
     /// # Errors
     /// If the rename or the sync of the folder fails.
     pub fn rename(mut self) -> io::Result<PathBuf> {
-        fs::rename(&self.temp_path, &self.final_path)?;
+        self.place.rename()?;
         self.renamed = true;
         crate::crash_point("atomic file renamed");
         if self.durable {
-            sync_parent_dir(&self.final_path)?;
+            self.place.sync_dir()?;
         }
-        Ok(std::mem::take(&mut self.final_path))
+        Ok(self.place.target().to_path_buf())
     }
 }
 
 impl Drop for Prepared {
     fn drop(&mut self) {
         if !self.renamed {
-            let _ = fs::remove_file(&self.temp_path);
+            let _ = self.place.remove_temp();
         }
     }
+}
+
+/// A hidden temporary name for the file `name`, random, that stays within 255 bytes however
+/// long `name` is.
+fn temp_name(name: &OsStr, kind: Kind) -> io::Result<OsString> {
+    let mut suffix = [0u8; 6];
+    getrandom::fill(&mut suffix).map_err(io::Error::other)?;
+    let readable: String = name
+        .to_string_lossy()
+        .chars()
+        .take(TEMP_NAME_CHARS)
+        .collect();
+    let ending = match kind {
+        Kind::Exported => PARTIAL_EXPORT_SUFFIX,
+        Kind::Private | Kind::PrivateDeferred => ".tmp",
+    };
+    Ok(format!(".{readable}.{}{ending}", hex_lower(&suffix)).into())
+}
+
+/// Whether `name` names a file in a folder, and nothing else: not empty, `.` or `..`, and
+/// without `/` or NUL.
+#[cfg(unix)]
+fn is_single_name(name: &OsStr) -> bool {
+    let bytes = name.as_encoded_bytes();
+    !bytes.is_empty()
+        && name != "."
+        && name != ".."
+        && !bytes.contains(&b'/')
+        && !bytes.contains(&0)
 }
 
 /// Whether a file name is that of an exported file's temporary file (left by a crash).
@@ -378,5 +517,152 @@ mod tests {
         drop(file.prepare().unwrap());
         assert_eq!(fs::read(&path).unwrap(), b"new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// A folder open as the export opens its folders.
+    #[cfg(unix)]
+    fn open_dir(path: &Path) -> OwnedFd {
+        rustix::fs::openat(
+            rustix::fs::CWD,
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_in_a_folder_held_open_appears_only_on_commit_with_the_usual_mode() {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = open_dir(dir.path());
+        let mut file =
+            AtomicFile::create_exported_at(folder.as_fd(), OsStr::new("letter.txt")).unwrap();
+        assert_eq!(file.path(), Path::new("letter.txt"));
+        file.write_all(b"cleartext").unwrap();
+        let temp = fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap();
+        assert!(is_partial_export(&temp.file_name().to_string_lossy()));
+        assert_eq!(temp.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(!dir.path().join("letter.txt").exists());
+        let modified = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        file.set_modified(modified);
+        assert_eq!(file.commit().unwrap(), Path::new("letter.txt"));
+        let path = dir.path().join("letter.txt");
+        assert_eq!(fs::read(&path).unwrap(), b"cleartext");
+        let metadata = fs::metadata(&path).unwrap();
+        assert_eq!(metadata.permissions().mode() & 0o777, 0o666 & !umask());
+        assert_eq!(metadata.modified().unwrap(), modified);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        // Replacing, and dropped before the commit: the old content stays, nothing is left.
+        let mut file =
+            AtomicFile::create_exported_at(folder.as_fd(), OsStr::new("letter.txt")).unwrap();
+        file.write_all(b"abandoned").unwrap();
+        drop(file);
+        let mut file =
+            AtomicFile::create_exported_at(folder.as_fd(), OsStr::new("letter.txt")).unwrap();
+        file.write_all(b"prepared, never renamed").unwrap();
+        drop(file.prepare().unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"cleartext");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_held_open_and_swapped_for_a_link_is_not_followed() {
+        use std::os::fd::AsFd;
+        let dir = tempfile::tempdir().unwrap();
+        let (inside, moved, outside) = (
+            dir.path().join("folder"),
+            dir.path().join("moved"),
+            dir.path().join("outside"),
+        );
+        fs::create_dir(&inside).unwrap();
+        fs::create_dir(&outside).unwrap();
+        let folder = open_dir(&inside);
+        let mut kept = AtomicFile::create_exported_at(folder.as_fd(), OsStr::new("a")).unwrap();
+        let dropped = AtomicFile::create_exported_at(folder.as_fd(), OsStr::new("b")).unwrap();
+        // The folder moves away and a link to another takes its place.
+        fs::rename(&inside, &moved).unwrap();
+        std::os::unix::fs::symlink(&outside, &inside).unwrap();
+        kept.write_all(b"content").unwrap();
+        kept.commit().unwrap();
+        drop(dropped);
+        let mut late = AtomicFile::create_exported_at(folder.as_fd(), OsStr::new("c")).unwrap();
+        late.write_all(b"late").unwrap();
+        late.commit().unwrap();
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+        assert_eq!(fs::read(moved.join("a")).unwrap(), b"content");
+        assert_eq!(fs::read(moved.join("c")).unwrap(), b"late");
+        assert_eq!(fs::read_dir(&moved).unwrap().count(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_at_the_final_name_is_replaced_and_one_at_the_temporary_name_refused() {
+        use std::os::fd::AsFd;
+        let dir = tempfile::tempdir().unwrap();
+        let inside = dir.path().join("folder");
+        fs::create_dir(&inside).unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"the person's own").unwrap();
+        let folder = open_dir(&inside);
+
+        std::os::unix::fs::symlink(&victim, inside.join("out.txt")).unwrap();
+        let mut file =
+            AtomicFile::create_exported_at(folder.as_fd(), OsStr::new("out.txt")).unwrap();
+        file.write_all(b"exported").unwrap();
+        file.commit().unwrap();
+        let metadata = fs::symlink_metadata(inside.join("out.txt")).unwrap();
+        assert!(metadata.file_type().is_file());
+        assert_eq!(fs::read(inside.join("out.txt")).unwrap(), b"exported");
+        assert_eq!(fs::read(&victim).unwrap(), b"the person's own");
+
+        // The temporary name taken by a link (to a file, or to nothing yet): refused.
+        for (temp, to) in [
+            (".x.000000000000.arca-partial", victim.clone()),
+            (".y.000000000000.arca-partial", dir.path().join("nothing")),
+        ] {
+            std::os::unix::fs::symlink(&to, inside.join(temp)).unwrap();
+            let refused = AtomicFile::create_at_named(
+                folder.as_fd(),
+                OsStr::new("x"),
+                temp.into(),
+                Kind::Exported,
+            );
+            assert_eq!(
+                refused.err().map(|error| error.kind()),
+                Some(io::ErrorKind::AlreadyExists)
+            );
+            assert!(
+                fs::symlink_metadata(inside.join(temp))
+                    .unwrap()
+                    .is_symlink()
+            );
+        }
+        assert_eq!(fs::read(&victim).unwrap(), b"the person's own");
+        assert!(!dir.path().join("nothing").exists());
+        assert!(!inside.join("x").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_a_single_name_is_written_in_a_folder_held_open() {
+        use std::os::fd::AsFd;
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("inner")).unwrap();
+        let folder = open_dir(&dir.path().join("inner"));
+        for bad in ["", ".", "..", "../escape", "a/b", "/abs", "nul\0"] {
+            let refused = AtomicFile::create_exported_at(folder.as_fd(), OsStr::new(bad));
+            assert_eq!(
+                refused.err().map(|error| error.kind()),
+                Some(io::ErrorKind::InvalidInput),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(dir.path().join("inner")).unwrap().count(), 0);
     }
 }

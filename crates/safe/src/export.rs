@@ -6,14 +6,26 @@
 //! into only when it is a real folder and the person asked for merging), and each file is
 //! written under a private temporary name and renamed into place only after its HMAC matched.
 //! Temporary files a crash left in the target are removed by the next export to it.
+//!
+//! Nothing below the target folder is looked up by path: each folder the export creates or
+//! merges into is opened once (without following a link) and held open while what goes in it
+//! is exported, and every file and folder is created, opened, renamed and removed relative to
+//! that descriptor. A folder moved away or swapped for a link while the export runs is never
+//! followed: what goes in it still lands in the folder the export opened.
 
 use std::cell::Cell;
-use std::fs::{self, File};
+use std::collections::{HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use arca_cryptor::{AtomicFile, CleartextBuffer, Decryptor, Sink, decrypt_with, is_partial_export};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -46,7 +58,7 @@ pub struct ExportReport {
     pub cancelled: bool,
 }
 
-/// What is at a path an exported item would take, looked at without following a link.
+/// What is at a name an exported item would take, looked at without following a link.
 #[derive(PartialEq, Eq)]
 enum Occupant {
     Nothing,
@@ -58,34 +70,126 @@ enum Occupant {
     Other,
 }
 
-fn occupant(path: &Path) -> Result<Occupant> {
-    match fs::symlink_metadata(path) {
-        Ok(metadata) if metadata.file_type().is_dir() => Ok(Occupant::Folder),
-        Ok(metadata) if metadata.file_type().is_file() => Ok(Occupant::File),
-        Ok(_) => Ok(Occupant::Other),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Occupant::Nothing),
-        Err(error) => Err(Error::io(path)(error)),
+/// A folder of the export, held open; its path only names it in messages.
+struct Folder {
+    dir: File,
+    path: PathBuf,
+}
+
+/// Flags of every folder the export opens below its target: a folder, never a link to one.
+const FOLDER_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+impl Folder {
+    /// The target folder the person chose (created if missing; a link on its way is theirs).
+    fn target(path: &Path) -> Result<Self> {
+        std::fs::create_dir_all(path).map_err(Error::io(path))?;
+        let dir = rustix::fs::openat(
+            rustix::fs::CWD,
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|error| Error::io(path)(error.into()))?;
+        Ok(Self {
+            dir: File::from(dir),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// `name` in this folder, for messages.
+    fn shown(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// What is at `name`, without following a link.
+    fn occupant(&self, name: &str) -> Result<Occupant> {
+        match rustix::fs::statat(&self.dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => Ok(match FileType::from_raw_mode(stat.st_mode) {
+                FileType::Directory => Occupant::Folder,
+                FileType::RegularFile => Occupant::File,
+                _ => Occupant::Other,
+            }),
+            Err(rustix::io::Errno::NOENT) => Ok(Occupant::Nothing),
+            Err(error) => Err(Error::io(self.shown(name))(error.into())),
+        }
+    }
+
+    /// The folder `name` in this one, created if `create`, else a real folder already there;
+    /// a link is never followed (it is refused, as is anything that is not a folder).
+    fn folder(&self, name: &str, create: bool) -> Result<Self> {
+        let path = self.shown(name);
+        if create {
+            rustix::fs::mkdirat(&self.dir, name, Mode::from_bits_truncate(0o777))
+                .map_err(|error| Error::io(&path)(error.into()))?;
+        }
+        let dir = rustix::fs::openat(&self.dir, name, FOLDER_FLAGS, Mode::empty())
+            .map_err(|error| Error::io(&path)(error.into()))?;
+        Ok(Self {
+            dir: File::from(dir),
+            path,
+        })
     }
 }
 
 /// Removes the temporary files of exports a crash interrupted, anywhere below `folder` (links
-/// are not followed). Their names end in `.arca-partial`, which no file of the person's has.
-fn remove_partial_exports(folder: &Path) -> Result<()> {
-    let mut stack = vec![folder.to_path_buf()];
-    while let Some(folder) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&folder) else {
+/// are not followed, and every folder is entered through the descriptor of the one it is in).
+/// Their names end in `.arca-partial`, which no file of the person's has.
+fn remove_partial_exports(folder: &Folder) -> Result<()> {
+    // Folders still to look into, each with the folder it is in (held open until its last
+    // folder has been entered).
+    let mut stack: Vec<(Rc<OwnedFd>, PathBuf, OsString)> = Vec::new();
+    let top = Rc::new(
+        folder
+            .dir
+            .try_clone()
+            .map_err(Error::io(&folder.path))?
+            .into(),
+    );
+    look_into(&top, &folder.path, &mut stack)?;
+    while let Some((parent, path, name)) = stack.pop() {
+        let Ok(dir) = rustix::fs::openat(&*parent, name.as_os_str(), FOLDER_FLAGS, Mode::empty())
+        else {
             continue;
         };
-        for entry in entries.flatten() {
-            let Ok(file_type) = entry.file_type() else {
-                continue;
-            };
-            let path = entry.path();
-            if file_type.is_dir() {
-                stack.push(path);
-            } else if file_type.is_file() && is_partial_export(&entry.file_name().to_string_lossy())
-            {
-                fs::remove_file(&path).map_err(Error::io(&path))?;
+        look_into(&Rc::new(dir), &path, &mut stack)?;
+    }
+    Ok(())
+}
+
+/// Removes the leftover temporary files directly in `dir`, and adds its folders to `stack`.
+fn look_into(
+    dir: &Rc<OwnedFd>,
+    path: &Path,
+    stack: &mut Vec<(Rc<OwnedFd>, PathBuf, OsString)>,
+) -> Result<()> {
+    let Ok(entries) = rustix::fs::Dir::read_from(&**dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let Ok(entry) = entry else {
+            break;
+        };
+        let name = OsStr::from_bytes(entry.file_name().to_bytes());
+        if name == "." || name == ".." {
+            continue;
+        }
+        let mut file_type = entry.file_type();
+        if file_type == FileType::Unknown {
+            match rustix::fs::statat(&**dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) => file_type = FileType::from_raw_mode(stat.st_mode),
+                Err(_) => continue,
+            }
+        }
+        if file_type == FileType::Directory {
+            stack.push((Rc::clone(dir), path.join(name), name.to_os_string()));
+        } else if file_type == FileType::RegularFile && is_partial_export(&name.to_string_lossy()) {
+            // Removing a name never follows a link put there meanwhile.
+            match rustix::fs::unlinkat(&**dir, name, AtFlags::empty()) {
+                Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+                Err(error) => return Err(Error::io(path.join(name))(error.into())),
             }
         }
     }
@@ -152,7 +256,7 @@ impl Open<'_> {
         observer: Observer<'_>,
     ) -> Result<ExportReport> {
         let mut work: Vec<Item> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         for &id in items {
             for item in query::subtree(self.db(), id)? {
                 if (item.id != id && item.trashed_at.is_some()) || !seen.insert(item.id) {
@@ -171,90 +275,69 @@ impl Open<'_> {
         );
         reporter.phase(Phase::Decrypting);
         let mut report = ExportReport::default();
-        // Where each exported folder went, so children follow renamed folders.
-        let mut placed: Vec<(Uuid, PathBuf)> = Vec::new();
-        fs::create_dir_all(to).map_err(Error::io(to))?;
-        remove_partial_exports(to)?;
-        for item in &work {
+        let target = Folder::target(to)?;
+        remove_partial_exports(&target)?;
+        let target = Rc::new(target);
+        // Each item goes into its folder when that was exported before it, else (an item
+        // chosen) into the target folder. Visited depth first, so only the folders on the way
+        // down to the current item are held open.
+        let chosen: HashSet<Uuid> = items.iter().copied().collect();
+        let index_of: HashMap<Uuid, usize> = work
+            .iter()
+            .enumerate()
+            .map(|(index, item)| (item.id, index))
+            .collect();
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); work.len()];
+        let mut stack: Vec<(usize, Option<Rc<Folder>>)> = Vec::new();
+        for (index, item) in work.iter().enumerate() {
+            match item
+                .parent
+                .and_then(|parent| index_of.get(&parent).copied())
+                .filter(|&parent| parent < index)
+            {
+                Some(parent) => children[parent].push(index),
+                None => stack.push((index, None)),
+            }
+        }
+        stack.reverse();
+        while let Some((index, folder)) = stack.pop() {
             if !control.proceed() {
                 report.cancelled = true;
                 break;
             }
-            let Some(folder) = item
-                .parent
-                .and_then(|parent| {
-                    placed
-                        .iter()
-                        .find(|(id, _)| *id == parent)
-                        .map(|(_, path)| path.clone())
-                })
-                .or_else(|| (items.contains(&item.id)).then(|| to.to_path_buf()))
-            else {
-                // Below a trashed, skipped or failed folder.
-                continue;
-            };
-            let target = match self.export_target(&folder, item, on_clash) {
-                Ok(Some(target)) => target,
-                Ok(None) => {
-                    let problem = ItemProblem::new(
-                        ProblemKind::Skipped,
-                        "already exists in the target folder: skipped",
-                    )
-                    .item(item.id)
-                    .path(self.path_of(item.id).ok())
-                    .file(folder.join(&item.name).to_string_lossy().into_owned());
-                    reporter.problem(&problem);
-                    report.skipped.push(problem);
-                    continue;
-                }
-                Err(Error::InvalidName { reason, .. }) => {
-                    let problem = ItemProblem::new(
-                        ProblemKind::InvalidName,
-                        format!("not exported: its name cannot be written ({reason})"),
-                    )
-                    .item(item.id)
-                    .path(self.path_of(item.id).ok());
-                    reporter.problem(&problem);
-                    report.failed.push(problem);
-                    continue;
-                }
-                Err(other) => return Err(other),
-            };
-            reporter.progress.current = self.path_of(item.id).ok();
-            match item.kind {
-                Kind::Folder => {
-                    if occupant(&target)? == Occupant::Nothing {
-                        fs::create_dir(&target).map_err(Error::io(&target))?;
-                    }
-                    set_folder_modified(&target, item.modified_at);
-                    placed.push((item.id, target));
-                    report.folders += 1;
-                }
-                Kind::File => {
-                    match self.export_file(item, &target, control, &reporter.in_flight) {
-                        Ok(true) => {
+            let item = &work[index];
+            // Below a trashed, skipped or failed folder, and not chosen itself: left out.
+            let folder = folder.or_else(|| chosen.contains(&item.id).then(|| Rc::clone(&target)));
+            let placed = match folder {
+                Some(folder) => {
+                    match self.export_item(item, &folder, on_clash, control, &mut reporter)? {
+                        Exported::Folder(placed) => {
+                            report.folders += 1;
+                            Some(Rc::new(placed))
+                        }
+                        Exported::File => {
                             report.files += 1;
                             report.bytes += item.size;
+                            None
                         }
-                        Ok(false) => {
+                        Exported::Skipped(problem) => {
+                            report.skipped.push(problem);
+                            None
+                        }
+                        Exported::Failed(problem) => {
+                            report.failed.push(problem);
+                            None
+                        }
+                        Exported::Stopped => {
                             report.cancelled = true;
                             break;
                         }
-                        Err(Error::DamagedFile { path, reason }) => {
-                            let kind = match item.content {
-                                Content::Present => ProblemKind::DataDamaged,
-                                _ => ProblemKind::DataMissing,
-                            };
-                            let problem = ItemProblem::new(kind, reason).item(item.id).path(path);
-                            reporter.problem(&problem);
-                            report.failed.push(problem);
-                        }
-                        Err(other) => return Err(other),
                     }
-                    reporter.progress.files_done += 1;
-                    reporter.progress.bytes_done += item.size;
-                    reporter.report(false);
                 }
+                None => None,
+            };
+            for &child in children[index].iter().rev() {
+                stack.push((child, placed.clone()));
             }
         }
         reporter.progress.current = None;
@@ -262,16 +345,78 @@ impl Open<'_> {
         Ok(report)
     }
 
-    /// The path an item is exported to, after the clash rule; `None` to skip it.
+    /// Exports one item into `folder`; a folder is returned held open.
+    fn export_item(
+        &self,
+        item: &Item,
+        folder: &Folder,
+        on_clash: OnClash,
+        control: &JobControl,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Exported> {
+        let (name, exists) = match self.export_target(folder, item, on_clash) {
+            Ok(Some(target)) => target,
+            Ok(None) => {
+                let problem = ItemProblem::new(
+                    ProblemKind::Skipped,
+                    "already exists in the target folder: skipped",
+                )
+                .item(item.id)
+                .path(self.path_of(item.id).ok())
+                .file(folder.shown(&item.name).to_string_lossy().into_owned());
+                reporter.problem(&problem);
+                return Ok(Exported::Skipped(problem));
+            }
+            Err(Error::InvalidName { reason, .. }) => {
+                let problem = ItemProblem::new(
+                    ProblemKind::InvalidName,
+                    format!("not exported: its name cannot be written ({reason})"),
+                )
+                .item(item.id)
+                .path(self.path_of(item.id).ok());
+                reporter.problem(&problem);
+                return Ok(Exported::Failed(problem));
+            }
+            Err(other) => return Err(other),
+        };
+        reporter.progress.current = self.path_of(item.id).ok();
+        if item.kind == Kind::Folder {
+            let placed = folder.folder(&name, !exists)?;
+            set_folder_modified(&placed.dir, item.modified_at);
+            return Ok(Exported::Folder(placed));
+        }
+        let exported = match self.export_file(item, folder, &name, control, &reporter.in_flight) {
+            Ok(true) => Exported::File,
+            Ok(false) => return Ok(Exported::Stopped),
+            Err(Error::DamagedFile { path, reason }) => {
+                let kind = match item.content {
+                    Content::Present => ProblemKind::DataDamaged,
+                    _ => ProblemKind::DataMissing,
+                };
+                let problem = ItemProblem::new(kind, reason).item(item.id).path(path);
+                reporter.problem(&problem);
+                Exported::Failed(problem)
+            }
+            Err(other) => return Err(other),
+        };
+        reporter.progress.files_done += 1;
+        reporter.progress.bytes_done += item.size;
+        reporter.report(false);
+        Ok(exported)
+    }
+
+    /// The name an item is exported under in `folder` after the clash rule, and whether a
+    /// real folder or file of that name is there to merge into or replace; `None` to skip it.
     fn export_target(
         &self,
-        folder: &Path,
+        folder: &Folder,
         item: &Item,
         on_clash: OnClash,
-    ) -> Result<Option<PathBuf>> {
-        let target = join_checked(folder, &item.name)?;
-        let merge = match (occupant(&target)?, item.kind, on_clash) {
-            (Occupant::Nothing, _, _) => return Ok(Some(target)),
+    ) -> Result<Option<(String, bool)>> {
+        // Checked again here: a name that slipped into the database cannot leave `folder`.
+        join_checked(&folder.path, &item.name)?;
+        let merge = match (folder.occupant(&item.name)?, item.kind, on_clash) {
+            (Occupant::Nothing, _, _) => return Ok(Some((item.name.clone(), false))),
             // Into a real folder only, and only when asked to merge.
             (Occupant::Folder, Kind::Folder, OnClash::Skip | OnClash::Replace) => true,
             (Occupant::File, Kind::File, OnClash::Replace) => true,
@@ -279,28 +424,30 @@ impl Open<'_> {
             _ => false,
         };
         if merge {
-            return Ok(Some(target));
+            return Ok(Some((item.name.clone(), true)));
         }
         let name = free_name_where(&item.name, |candidate| {
-            Ok(!matches!(
-                occupant(&folder.join(candidate))?,
-                Occupant::Nothing
-            ))
+            Ok(folder.occupant(candidate)? != Occupant::Nothing)
         })?;
-        join_checked(folder, &name).map(Some)
+        join_checked(&folder.path, &name)?;
+        Ok(Some((name, false)))
     }
 
-    /// Writes one file; `false` if the job was stopped inside it (nothing is left behind).
+    /// Writes one file as `name` in `folder`; `false` if the job was stopped inside it (nothing
+    /// is left behind).
     fn export_file(
         &self,
         item: &Item,
-        target: &Path,
+        folder: &Folder,
+        name: &str,
         control: &JobControl,
         in_flight: &InFlight,
     ) -> Result<bool> {
+        let target = folder.shown(name);
         let failed = Cell::new(None);
         let stopped = Cell::new(false);
-        let mut file = AtomicFile::create_exported(target).map_err(Error::io(target))?;
+        let mut file = AtomicFile::create_exported_at(folder.dir.as_fd(), OsStr::new(name))
+            .map_err(Error::io(&target))?;
         if let Some(modified) = modified_time(item.modified_at) {
             file.set_modified(modified);
         }
@@ -318,16 +465,27 @@ impl Open<'_> {
             Err(error) => Err(match (failed.get(), error) {
                 (None, error) => error,
                 (Some(_), Error::StoreIo { error, .. } | Error::Io { error, .. }) => Error::Io {
-                    path: target.to_path_buf(),
+                    path: target,
                     error,
                 },
                 (Some(kind), _) => Error::Io {
-                    path: target.to_path_buf(),
+                    path: target,
                     error: kind.into(),
                 },
             }),
         }
     }
+}
+
+/// What became of one exported item.
+enum Exported {
+    /// A folder, created or merged into, held open for what goes in it.
+    Folder(Folder),
+    File,
+    Skipped(ItemProblem),
+    Failed(ItemProblem),
+    /// The job was stopped inside the file.
+    Stopped,
 }
 
 /// An exported file that remembers whether writing it failed (the decryptor reports read and
@@ -408,15 +566,9 @@ fn modified_time(nanos: Option<i64>) -> Option<std::time::SystemTime> {
     })
 }
 
-/// Sets an exported folder's modification time (best effort), on the folder itself: a folder
-/// just created or merged into, never followed through a link.
-fn set_folder_modified(path: &Path, modified_at: Option<i64>) {
-    let Some(time) = modified_time(modified_at) else {
-        return;
-    };
-    if let Ok(folder) = File::open(path)
-        && folder.metadata().is_ok_and(|metadata| metadata.is_dir())
-    {
+/// Sets an exported folder's modification time (best effort), on the folder held open.
+fn set_folder_modified(folder: &File, modified_at: Option<i64>) {
+    if let Some(time) = modified_time(modified_at) {
         let _ = folder.set_times(std::fs::FileTimes::new().set_modified(time));
     }
 }
