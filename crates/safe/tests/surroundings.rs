@@ -694,7 +694,6 @@ fn backup_shards_that_are_links_are_never_entered_and_nothing_outside_is_deleted
 }
 
 #[test]
-#[ignore = "BUG: a backup run skips shard folders that are links (or not two hex digits) silently; only `verify` reports them"]
 fn a_backup_run_reports_shards_that_are_links() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -702,7 +701,7 @@ fn a_backup_run_reports_shards_that_are_links() {
     let backup = root.join("backup");
     run_backup(&safe, &backup);
     let planted = plant_shard_links(root, &backup);
-    let (_, told) = run_backup(&safe, &backup);
+    let (report, told) = run_backup(&safe, &backup);
     for shard in [
         format!("items/{}", planted.items_shard),
         format!("files/{}", planted.files_shard),
@@ -715,7 +714,14 @@ fn a_backup_run_reports_shards_that_are_links() {
                 .is_some_and(|file| file.ends_with(&shard))),
             "the run did not report {shard}: {told:?}"
         );
+        assert!(
+            report.strays.iter().any(|problem| problem.kind == ProblemKind::StrayFile
+                && problem.file.as_deref() == Some(shard.as_str())),
+            "{shard} is not in the run's report: {:?}",
+            report.strays
+        );
     }
+    assert!(report.failed.is_empty(), "{report:?}");
 }
 
 #[test]

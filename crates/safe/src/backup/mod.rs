@@ -88,6 +88,10 @@ pub struct BackupReport {
     /// Files whose data file in the Safe is missing or damaged: not copied (an earlier copy in
     /// the backup, if any, is kept).
     pub failed: Vec<ItemProblem>,
+    /// What does not belong in the backup's `items/` and `files/` folders (a shard folder that
+    /// is a link or not named by two hex digits, a file no run writes), as `verify` lists it:
+    /// left alone, never entered or removed.
+    pub strays: Vec<ItemProblem>,
     /// The run was cancelled; the backup is consistent and the next run completes it.
     pub cancelled: bool,
     /// When this run completed (nanoseconds since the Unix epoch), unless cancelled.

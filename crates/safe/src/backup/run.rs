@@ -110,11 +110,15 @@ impl Open<'_> {
             },
         )?;
         copy_key_files(self.layout(), &layout)?;
-        remove_temporaries(&layout)?;
+        let strays = remove_temporaries(&layout)?;
 
         let mut reporter = Reporter::new(observer, Progress::new(0, 0));
         reporter.phase(Phase::Planning);
         let mut report = BackupReport::default();
+        for stray in strays {
+            reporter.problem(&stray);
+            report.strays.push(stray);
+        }
         let (records, pending) = self.snapshot(options.items.as_deref())?;
         for id in &pending {
             let problem = ItemProblem::new(
@@ -684,9 +688,12 @@ fn copy_key_files(safe: &Layout, layout: &BackupLayout) -> Result<()> {
     Ok(())
 }
 
-/// Temporary files of an interrupted run (at the top, in `items/` and in `files/`).
-fn remove_temporaries(layout: &BackupLayout) -> Result<()> {
+/// Removes the temporary files of an interrupted run (at the top, in `items/` and in
+/// `files/`); returns what does not belong in `items/` and `files/`, which stays as it is (a
+/// shard folder that is a link, or not named like one, is never entered).
+fn remove_temporaries(layout: &BackupLayout) -> Result<Vec<ItemProblem>> {
     let mut doomed = Vec::new();
+    let mut strays = Vec::new();
     for entry in fs::read_dir(layout.root()).map_err(Error::io(layout.root()))? {
         let path = entry.map_err(Error::io(layout.root()))?.path();
         if path.is_file() && path.to_string_lossy().ends_with(".tmp") {
@@ -698,15 +705,28 @@ fn remove_temporaries(layout: &BackupLayout) -> Result<()> {
         (layout.files_dir(), DATA_SUFFIX),
     ] {
         for entry in shard_entries(&dir, suffix)? {
-            if let ShardEntry::Temporary(path) = entry {
-                doomed.push(path);
+            match entry {
+                ShardEntry::Temporary(path) => doomed.push(path),
+                ShardEntry::Unexpected(path) => {
+                    let problem = if path.parent() == Some(dir.as_path()) {
+                        "not a shard folder of the backup (a link, a file, or a folder not \
+                         named by two hex digits): left as it is, never entered"
+                    } else {
+                        "a file that does not belong in a backup: left as it is"
+                    };
+                    strays.push(
+                        ItemProblem::new(ProblemKind::StrayFile, problem)
+                            .file(layout.relative(&path)),
+                    );
+                }
+                ShardEntry::Named(..) => {}
             }
         }
     }
     for path in doomed {
         fs::remove_file(&path).map_err(Error::io(&path))?;
     }
-    Ok(())
+    Ok(strays)
 }
 
 /// The sealed index, if it opens with `keys`.
