@@ -62,6 +62,10 @@ pub enum ErrorKind {
     MoveIntoItself,
     /// The item is (or is not) in the trash.
     TrashState,
+    /// A file whose import has not finished: its content is not there yet.
+    NotStoredYet,
+    /// That job is running already.
+    AlreadyRunning,
     /// Another program is writing to this Safe (or backup); the message names it.
     LockedByOther,
     /// The Safe is on read-only media (or opened read-only): nothing can be changed.

@@ -47,6 +47,8 @@ fn kind(kind: Library) -> ErrorKind {
         Library::InvalidName => ErrorKind::InvalidName,
         Library::MoveIntoItself => ErrorKind::MoveIntoItself,
         Library::TrashState => ErrorKind::TrashState,
+        Library::NotStoredYet => ErrorKind::NotStoredYet,
+        Library::AlreadyRunning => ErrorKind::AlreadyRunning,
         Library::LockedByOther => ErrorKind::LockedByOther,
         Library::ReadOnly => ErrorKind::ReadOnly,
         Library::DiskFull => ErrorKind::DiskFull,

@@ -132,7 +132,7 @@ impl Open<'_> {
         let parts = [("folder", 0, folders), ("file", folders, folders + files)];
         for (kind, start, end) in parts {
             let from = offset.max(start);
-            let to = (offset + limit).min(end);
+            let to = offset.saturating_add(limit).min(end);
             if from >= to {
                 continue;
             }

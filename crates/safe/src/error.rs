@@ -95,6 +95,18 @@ pub enum Error {
     /// A path goes through a file as if it were a folder.
     #[error("{} is a file, not a folder", crate::name::escape_for_display(.0))]
     NotAFolder(String),
+    /// A folder where a file is needed.
+    #[error("{} is a folder, not a file", crate::name::escape_for_display(.0))]
+    NotAFile(String),
+    /// A file whose import has not stored its content yet.
+    #[error(
+        "{}: its import has not finished; resume the import to read it",
+        crate::name::escape_for_display(.0)
+    )]
+    NotStoredYet(String),
+    /// The job is running already (through this handle).
+    #[error("{0} is running already")]
+    AlreadyRunning(String),
     /// No tag of that name.
     #[error("no tag named {0:?}")]
     TagNotFound(String),
@@ -214,6 +226,10 @@ pub enum ErrorKind {
     MoveIntoItself,
     /// The item is (or is not) in the trash.
     TrashState,
+    /// A file whose import has not finished: its content is not there yet.
+    NotStoredYet,
+    /// That job is running already.
+    AlreadyRunning,
     /// Another program is writing to the Safe or backup.
     LockedByOther,
     /// Read-only media, or a Safe opened read-only.
@@ -273,6 +289,9 @@ impl Error {
             Self::InvalidName { .. } => ErrorKind::InvalidName,
             Self::MoveIntoItself(_) => ErrorKind::MoveIntoItself,
             Self::TrashState(_) => ErrorKind::TrashState,
+            Self::NotAFile(_) => ErrorKind::InvalidInput,
+            Self::NotStoredYet(_) => ErrorKind::NotStoredYet,
+            Self::AlreadyRunning(_) => ErrorKind::AlreadyRunning,
             Self::SourceInSafe(_) => ErrorKind::InvalidInput,
             Self::NotABackup(_) => ErrorKind::NotABackup,
             Self::ForeignBackup { .. } => ErrorKind::ForeignBackup,

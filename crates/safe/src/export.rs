@@ -221,18 +221,15 @@ impl Open<'_> {
     /// The recorded tag of a file whose content can be read, or why it cannot.
     pub(crate) fn readable_tag(&self, item: &Item) -> Result<arca_cryptor::HmacTag> {
         if item.kind != Kind::File {
-            return Err(Error::TrashState(format!(
-                "{} is a folder, not a file",
-                self.path_of(item.id)?
-            )));
+            return Err(Error::NotAFile(self.path_of(item.id)?));
+        }
+        if item.content == Content::Pending {
+            return Err(Error::NotStoredYet(self.path_of(item.id)?));
         }
         if item.content != Content::Present {
             return Err(Error::DamagedFile {
                 path: self.path_of(item.id)?,
-                reason: match item.content {
-                    Content::Pending => "its import has not finished".to_owned(),
-                    _ => "its content is missing; restore it from a backup".to_owned(),
-                },
+                reason: "its content is missing; restore it from a backup".to_owned(),
             });
         }
         recorded_tag(item)

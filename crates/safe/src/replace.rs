@@ -43,10 +43,7 @@ impl Open<'_> {
     ) -> Result<()> {
         let item = self.item(id)?;
         if item.kind != Kind::File {
-            return Err(Error::TrashState(format!(
-                "{} is a folder, not a file",
-                self.path_of(id)?
-            )));
+            return Err(Error::NotAFile(self.path_of(id)?));
         }
         if item.content == Content::Pending {
             return Err(Error::DamagedFile {

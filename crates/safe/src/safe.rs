@@ -585,9 +585,7 @@ impl Core {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if !running.insert(job) {
-            return Err(Error::TrashState(format!(
-                "the import {job} is running already"
-            )));
+            return Err(Error::AlreadyRunning(format!("the import {job}")));
         }
         Ok(RunningImport { core: self, job })
     }

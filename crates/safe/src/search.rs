@@ -206,7 +206,7 @@ impl Open<'_> {
             return Ok((items, total));
         }
         values.push(Box::new(limit as i64));
-        values.push(Box::new(query.offset as i64));
+        values.push(Box::new(query.offset.min(i64::MAX as u64) as i64));
         let mut statement = self.db().prepare_cached(&format!(
             "WITH RECURSIVE {ctes} SELECT {ITEM_COLUMNS} FROM items WHERE rowid IN ({matches})
              ORDER BY name_key, rowid LIMIT ?{} OFFSET ?{}",
@@ -227,7 +227,7 @@ impl Open<'_> {
         let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
         let (ctes, conditions) = Self::filters(query, "items.rowid", &mut values);
         values.push(Box::new(limit as i64));
-        values.push(Box::new(query.offset as i64));
+        values.push(Box::new(query.offset.min(i64::MAX as u64) as i64));
         let mut statement = self.db().prepare_cached(&format!(
             "WITH RECURSIVE {} SELECT {ITEM_COLUMNS}, count(*) OVER () FROM items WHERE {}
              ORDER BY name_key, rowid LIMIT ?{} OFFSET ?{}",

@@ -238,7 +238,7 @@ fn common_failures_have_their_kind_and_clean_messages() {
     );
     failures.expect(
         "a folder read as a file",
-        ErrorKind::TrashState,
+        ErrorKind::InvalidInput,
         safe.open_file(folder).map(drop),
     );
     failures.expect(

@@ -217,6 +217,7 @@ fn reads_work_beside_an_import_and_a_lock_stops_it_resumably() {
             safe.create_folder(None, "made beside the job").unwrap();
             // Reading the pending file is refused, saying why.
             let refused = safe.open_file(big.id).err().expect("read a pending file");
+            assert_eq!(refused.kind(), ErrorKind::NotStoredYet, "{refused}");
             assert!(
                 refused.to_string().contains("import has not finished"),
                 "{refused}"

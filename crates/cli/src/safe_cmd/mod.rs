@@ -231,6 +231,12 @@ fn classify(error: &Error) -> (Exit, &'static str) {
             Exit::Usage,
             "see what is in the trash with `arca trash list SAFE`",
         ),
+        ErrorKind::NotStoredYet => (
+            Exit::Incomplete,
+            "finish the import with `arca import --resume SAFE` (or end it with --abandon), \
+             then try again",
+        ),
+        ErrorKind::AlreadyRunning => (Exit::InUse, "wait until it has finished, then try again"),
         ErrorKind::LockedByOther => (
             Exit::InUse,
             "wait until that program has finished (or close the Safe there), then try again; \

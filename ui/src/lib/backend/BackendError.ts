@@ -1,4 +1,4 @@
-import type { AppError } from "../bindings";
+import type { AppError, ErrorKind } from "../bindings";
 
 /** A failed backend call: `error` is the Rust side's AppError (or one made up for a broken call). */
 export class BackendError extends Error {
@@ -11,12 +11,16 @@ export class BackendError extends Error {
   }
 }
 
-const KINDS = new Set([
-  "wrongPassword", "wrongRecoveryKey", "recoveryKeyTypo", "tryLater", "noRecoveryKey", "notASafe",
-  "alreadyExists", "newerFormat", "damaged", "damagedDatabase", "notFound", "nameClash",
-  "invalidName", "moveIntoItself", "trashState", "lockedByOther", "readOnly", "diskFull", "io",
-  "safeLocked", "weakPassword", "invalidInput", "notABackup", "foreignBackup", "internal",
-]);
+// A record over ErrorKind, so a kind added on the Rust side fails the type check until it is here.
+const KIND_RECORD: Record<ErrorKind, true> = {
+  wrongPassword: true, wrongRecoveryKey: true, recoveryKeyTypo: true, tryLater: true,
+  noRecoveryKey: true, notASafe: true, alreadyExists: true, newerFormat: true, damaged: true,
+  damagedDatabase: true, notFound: true, nameClash: true, invalidName: true, moveIntoItself: true,
+  trashState: true, notStoredYet: true, alreadyRunning: true, lockedByOther: true, readOnly: true,
+  diskFull: true, io: true, safeLocked: true, weakPassword: true, invalidInput: true,
+  notABackup: true, foreignBackup: true, internal: true,
+};
+const KINDS = new Set<string>(Object.keys(KIND_RECORD));
 
 function isAppError(value: unknown): value is AppError {
   if (typeof value !== "object" || value === null) return false;

@@ -11,7 +11,7 @@ retryAfterSeconds?: number,
  */
 typo?: RecoveryKeyTypo, };
 
-export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "internal";
+export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "notStoredYet" | "alreadyRunning" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "internal";
 
 export type RecoveryKeyTypo = { "kind": "length", found: number, expected: number, } | { "kind": "character", position: number, character: string, } | { "kind": "checksum" };
 

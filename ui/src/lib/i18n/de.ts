@@ -25,6 +25,8 @@ export const de: Messages = {
     invalidName: "Dieser Name geht nicht: Namen dürfen nicht leer, „.“ oder „..“ sein, kein „/“ und keine Steuerzeichen enthalten und höchstens 255 Byte lang sein.",
     moveIntoItself: "Ein Ordner kann nicht in sich selbst verschoben werden.",
     trashState: "Das geht mit Objekten im Papierkorb nicht.",
+    notStoredYet: "Diese Datei wird noch importiert. Setzen Sie den Import fort, um sie zu öffnen.",
+    alreadyRunning: "Das läuft bereits.",
     lockedByOther: "Ein anderes Programm verwendet diesen Safe gerade.",
     readOnly: "Dieser Safe ist schreibgeschützt; darin lässt sich nichts ändern.",
     diskFull: "Der Datenträger ist voll. Geben Sie Speicherplatz frei und versuchen Sie es noch einmal.",

@@ -20,6 +20,8 @@ export const ERROR_KEYS: Record<ErrorKind, string> = {
   invalidName: "errors.invalidName",
   moveIntoItself: "errors.moveIntoItself",
   trashState: "errors.trashState",
+  notStoredYet: "errors.notStoredYet",
+  alreadyRunning: "errors.alreadyRunning",
   lockedByOther: "errors.lockedByOther",
   readOnly: "errors.readOnly",
   diskFull: "errors.diskFull",

@@ -17,7 +17,7 @@ function keys(tree: object, prefix = ""): string[] {
 const ALL_KINDS = [
   "wrongPassword", "wrongRecoveryKey", "recoveryKeyTypo", "tryLater", "noRecoveryKey", "notASafe",
   "alreadyExists", "newerFormat", "damaged", "damagedDatabase", "notFound", "nameClash",
-  "invalidName", "moveIntoItself", "trashState", "lockedByOther", "readOnly", "diskFull", "io",
+  "invalidName", "moveIntoItself", "trashState", "notStoredYet", "alreadyRunning", "lockedByOther", "readOnly", "diskFull", "io",
   "safeLocked", "weakPassword", "invalidInput", "notABackup", "foreignBackup", "internal",
 ] as const satisfies readonly ErrorKind[];
 type Missing = Exclude<ErrorKind, (typeof ALL_KINDS)[number]>;
