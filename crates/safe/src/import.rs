@@ -82,6 +82,9 @@ pub struct ImportReport {
     pub failed: Vec<ItemProblem>,
     /// Names changed to follow the name rule (the original bytes are in the sentence).
     pub renamed: Vec<ItemProblem>,
+    /// Files the person deleted from the Safe before their import finished: left out, as
+    /// asked, and not a failure.
+    pub removed: u64,
     /// The job was cancelled; files not yet encrypted were taken out of the Safe again.
     pub cancelled: bool,
     /// The job was interrupted (the Safe was locked): it is resumable.
@@ -1026,11 +1029,11 @@ fn record_plan(
 }
 
 /// The files of `job` still to import, and the job's progress so far. Entries whose item was
-/// deleted meanwhile (the person removed a pending file) are marked failed and skipped.
+/// deleted meanwhile (the person removed a pending file) are marked removed and left out.
 fn load_tasks(open: &mut Open<'_>, job: Uuid) -> Result<(Vec<Task>, Progress)> {
     open.job_exists(job)?;
     open.db().execute(
-        "UPDATE import_entries SET state = 'failed', error = 'removed from the Safe before it was imported'
+        "UPDATE import_entries SET state = 'removed'
          WHERE job = ?1 AND state = 'pending' AND item NOT IN (SELECT id FROM items)",
         [job],
     )?;
@@ -1039,7 +1042,8 @@ fn load_tasks(open: &mut Open<'_>, job: Uuid) -> Result<(Vec<Task>, Progress)> {
     let mut statement = open.db().prepare(
         "SELECT import_entries.item, import_entries.source, import_entries.state,
                 ifnull(items.size, 0), import_entries.device, import_entries.inode
-         FROM import_entries LEFT JOIN items ON items.id = import_entries.item WHERE job = ?1",
+         FROM import_entries LEFT JOIN items ON items.id = import_entries.item
+         WHERE job = ?1 AND import_entries.state != 'removed'",
     )?;
     let mut rows = statement.query([job])?;
     while let Some(row) = rows.next()? {
@@ -1096,15 +1100,16 @@ fn commit_batch(
             .prepare_cached("SELECT count(*) > 0 FROM items WHERE id = ?1")?
             .query_row([task.item], |row| row.get(0))?;
         match outcome {
-            // Deleted while it was being imported (emptied from the trash): its data file is
-            // nobody's.
-            Outcome::Done { .. } if !exists => {
-                removed_meanwhile.push(task.item);
+            // Deleted while it was being imported (emptied from the trash): left out as the
+            // person asked, and its data file is nobody's.
+            Outcome::Done { .. } | Outcome::SourceFailed(..) if !exists => {
+                if matches!(outcome, Outcome::Done { .. }) {
+                    removed_meanwhile.push(task.item);
+                }
                 changes
                     .reader()
                     .prepare_cached(
-                        "UPDATE import_entries SET state = 'failed', error = 'removed from the Safe before it was imported'
-                         WHERE job = ?1 AND item = ?2",
+                        "UPDATE import_entries SET state = 'removed' WHERE job = ?1 AND item = ?2",
                     )?
                     .execute(rusqlite::params![job, task.item])?;
             }
@@ -1133,11 +1138,14 @@ fn commit_batch(
                     .execute(rusqlite::params![job, task.item])?;
             }
             Outcome::SourceFailed(kind, problem) => {
-                if exists {
-                    changes.apply(Change::DeleteItem { id: task.item })?;
-                }
-                changes.reader().prepare_cached("UPDATE import_entries SET state = 'failed', error = ?3 WHERE job = ?1 AND item = ?2")?
-                    .execute(rusqlite::params![job, task.item, problem])?;
+                changes.apply(Change::DeleteItem { id: task.item })?;
+                changes
+                    .reader()
+                    .prepare_cached(
+                        "UPDATE import_entries SET state = 'failed', error = ?3, problem = ?4
+                         WHERE job = ?1 AND item = ?2",
+                    )?
+                    .execute(rusqlite::params![job, task.item, problem, kind.code()])?;
                 reporter.progress.bytes_total =
                     reporter.progress.bytes_total.saturating_sub(task.size);
                 new_problems
@@ -1183,23 +1191,32 @@ fn roll_back_pending(db: &mut Connection, layout: &Layout, job: Uuid) -> Result<
     Ok(())
 }
 
-/// Reads the job's outcome and forgets the job.
+/// Reads the job's outcome and forgets the job. Each failed source keeps the kind of problem
+/// phase 2 found (whichever process ran it); files the person removed are counted apart.
 fn finish_job(db: &mut Connection, job: Uuid, cancelled: bool, bytes: u64) -> Result<ImportReport> {
     let mut failed = Vec::new();
     let mut files = 0;
+    let mut removed = 0;
     {
         let mut statement =
-            db.prepare("SELECT source, state, error FROM import_entries WHERE job = ?1")?;
+            db.prepare("SELECT source, state, error, problem FROM import_entries WHERE job = ?1")?;
         let mut rows = statement.query([job])?;
         while let Some(row) = rows.next()? {
-            let (source, state, error): (Vec<u8>, String, Option<String>) =
-                (row.get(0)?, row.get(1)?, row.get(2)?);
+            let (source, state, error, problem): (Vec<u8>, String, Option<String>, Option<String>) =
+                (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
             match state.as_str() {
                 "done" => files += 1,
+                "removed" => removed += 1,
                 _ if error.as_deref() == Some("cancelled") => {}
                 _ => failed.push(
-                    ItemProblem::new(ProblemKind::Unreadable, error.unwrap_or_default())
-                        .path(shown(&path_from_bytes(source))),
+                    ItemProblem::new(
+                        problem
+                            .as_deref()
+                            .and_then(ProblemKind::from_code)
+                            .unwrap_or(ProblemKind::Unreadable),
+                        error.unwrap_or_default(),
+                    )
+                    .path(shown(&path_from_bytes(source))),
                 ),
             }
         }
@@ -1210,6 +1227,7 @@ fn finish_job(db: &mut Connection, job: Uuid, cancelled: bool, bytes: u64) -> Re
         files,
         bytes,
         failed,
+        removed,
         cancelled,
         ..ImportReport::default()
     })

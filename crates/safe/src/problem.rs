@@ -7,7 +7,7 @@ use crate::name::escape_for_display;
 
 /// What went wrong with one item. Stable: programs (the app, scripts reading `--json`) act on
 /// it; the sentence beside it is for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ProblemKind {
@@ -48,6 +48,22 @@ pub enum ProblemKind {
     FolderMissing,
     /// Writing the item out failed (an export target that is a link, a file in the way).
     NotWritten,
+}
+
+impl ProblemKind {
+    /// The kind's name as programs see it (`changed_since_scan`), which is also how the
+    /// database stores it.
+    pub(crate) fn code(self) -> Option<String> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(code)) => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The kind a stored [`ProblemKind::code`] names; `None` for an unknown one.
+    pub(crate) fn from_code(code: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(code.to_owned())).ok()
+    }
 }
 
 /// One item a job could not do (or did differently), named as well as the job knows it.
@@ -102,5 +118,32 @@ impl std::fmt::Display for ItemProblem {
             (None, None, Some(file)) => write!(f, "{}: {}", escape_for_display(file), self.problem),
             (None, None, None) => f.write_str(&self.problem),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_stored_by_their_json_name() {
+        for kind in [
+            ProblemKind::Unreadable,
+            ProblemKind::ChangedSinceScan,
+            ProblemKind::NotARegularFile,
+            ProblemKind::NotWritten,
+        ] {
+            let code = kind.code().unwrap_or_default();
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap_or_default(),
+                format!("{code:?}")
+            );
+            assert_eq!(ProblemKind::from_code(&code), Some(kind));
+        }
+        assert_eq!(
+            ProblemKind::ChangedSinceScan.code().as_deref(),
+            Some("changed_since_scan")
+        );
+        assert_eq!(ProblemKind::from_code("no_such_kind"), None);
     }
 }

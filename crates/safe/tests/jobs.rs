@@ -484,7 +484,6 @@ fn progress_moves_inside_a_single_large_file() {
 }
 
 #[test]
-#[ignore = "BUG: ImportReport.failed gives every file that failed in phase 2 the kind Unreadable (finish_job rebuilds the list from import_entries), not the kind reported as it happened (ChangedSinceScan)"]
 fn the_report_keeps_the_kind_of_each_problem() {
     let dir = tempfile::tempdir().unwrap();
     let safe = new_test_safe(dir.path());

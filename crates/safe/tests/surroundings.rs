@@ -421,7 +421,6 @@ fn sources_swapped_after_planning_do_not_hang_the_import_and_are_not_imported() 
 }
 
 #[test]
-#[ignore = "BUG: a resumed import's report gives every failed source ProblemKind::Unreadable (finish_job rebuilds `failed` from the database and drops the kinds phase 2 found)"]
 fn the_report_of_a_resumed_import_keeps_what_happened_to_each_source() {
     let dir = tempfile::tempdir().unwrap();
     let (safe, _source) = swapped_sources(dir.path());
@@ -715,8 +714,11 @@ fn a_backup_run_reports_shards_that_are_links() {
             "the run did not report {shard}: {told:?}"
         );
         assert!(
-            report.strays.iter().any(|problem| problem.kind == ProblemKind::StrayFile
-                && problem.file.as_deref() == Some(shard.as_str())),
+            report
+                .strays
+                .iter()
+                .any(|problem| problem.kind == ProblemKind::StrayFile
+                    && problem.file.as_deref() == Some(shard.as_str())),
             "{shard} is not in the run's report: {:?}",
             report.strays
         );

@@ -227,6 +227,7 @@ pub fn import(args: ImportArgs) -> Result<(), Failure> {
                 output::count(report.files, "file"),
                 human_size(report.bytes)
             ));
+            text.push_str(&left_out(report));
         }
         if let Some(report) = &outcome.imported {
             text.push_str(&format!(
@@ -236,6 +237,7 @@ pub fn import(args: ImportArgs) -> Result<(), Failure> {
                 output::count(report.folders, "folder"),
                 arca_safe::escape_for_display(&args.into)
             ));
+            text.push_str(&left_out(report));
         }
         output::write_stdout(text.as_bytes())?;
     }
@@ -255,6 +257,18 @@ pub fn import(args: ImportArgs) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// One line for the files deleted from the Safe while their import was unfinished (what the
+/// person asked for, not a failure); nothing when there were none.
+fn left_out(report: &ImportReport) -> String {
+    if report.removed == 0 {
+        return String::new();
+    }
+    format!(
+        "left out {} deleted from the Safe before the import finished\n",
+        output::count(report.removed, "file")
+    )
 }
 
 fn list_problems(what: &str, problems: &[ItemProblem]) {

@@ -62,3 +62,62 @@ pub(crate) fn check_readable(connection: &Connection) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_entries_of_schema_1_survive_and_removed_files_get_their_own_state() {
+        let mut db = Connection::open_in_memory().unwrap();
+        db.pragma_update(None, "foreign_keys", true).unwrap();
+        db.execute_batch(MIGRATIONS[0]).unwrap();
+        db.pragma_update(None, "user_version", 1).unwrap();
+        db.execute_batch(
+            "INSERT INTO import_jobs VALUES (x'01', 0, 'running');
+             INSERT INTO import_entries VALUES
+                 (x'01', x'0a', x'2f61', 'pending', NULL),
+                 (x'01', x'0b', x'2f62', 'failed', 'removed from the Safe before it was imported'),
+                 (x'01', x'0c', x'2f63', 'failed', 'cannot open: gone'),
+                 (x'01', x'0d', x'2f64', 'done', NULL);",
+        )
+        .unwrap();
+        migrate(&mut db).unwrap();
+        let entries: Vec<(Vec<u8>, String, bool)> = db
+            .prepare(
+                "SELECT source, state, problem IS NULL AND device IS NULL AND inode IS NULL
+                 FROM import_entries ORDER BY item",
+            )
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(entries.iter().all(|(_, _, empty)| *empty), "{entries:?}");
+        let states: Vec<(&[u8], &str)> = entries
+            .iter()
+            .map(|(source, state, _)| (source.as_slice(), state.as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (&b"/a"[..], "pending"),
+                (b"/b", "removed"),
+                (b"/c", "failed"),
+                (b"/d", "done")
+            ]
+        );
+        // The new state and columns are accepted, and the job still owns its entries.
+        db.execute(
+            "INSERT INTO import_entries (job, item, source, state, problem, device, inode)
+             VALUES (x'01', x'0e', x'2f65', 'removed', 'changed_since_scan', 1, 2)",
+            [],
+        )
+        .unwrap();
+        db.execute("DELETE FROM import_jobs", []).unwrap();
+        let left: i64 = db
+            .query_row("SELECT count(*) FROM import_entries", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+}

@@ -26,10 +26,34 @@ CREATE TABLE content_replacements (
     hashes      BLOB NOT NULL
 ) WITHOUT ROWID;
 
--- The source file an import recorded in phase 1 (device and inode): phase 2 encrypts only
--- that file, not whatever was put at its path meanwhile.
-ALTER TABLE import_entries ADD COLUMN device INTEGER;
-ALTER TABLE import_entries ADD COLUMN inode INTEGER;
+-- Import entries, rebuilt for a new state and two columns:
+-- - `removed`: the person deleted the file from the Safe before its import finished; it is
+--   left out, and is not a failure (version 1 recorded it as failed with this sentence).
+-- - `problem`: the kind of problem of a failed entry (a ProblemKind by its JSON name,
+--   `changed_since_scan`), so the job's report keeps it, also when resumed by another process.
+-- - `device`, `inode`: the source file phase 1 recorded; phase 2 encrypts only that file, not
+--   whatever was put at its path meanwhile.
+CREATE TABLE import_entries_v2 (
+    job     BLOB NOT NULL REFERENCES import_jobs (id) ON DELETE CASCADE,
+    -- Not a foreign key: a file that failed is removed from items but stays listed here.
+    item    BLOB NOT NULL,
+    -- The source file's path as the OS gave it (bytes on Unix).
+    source  BLOB NOT NULL,
+    state   TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed', 'removed')),
+    error   TEXT,
+    problem TEXT,
+    device  INTEGER,
+    inode   INTEGER,
+    PRIMARY KEY (job, item)
+) WITHOUT ROWID;
+INSERT INTO import_entries_v2 (job, item, source, state, error)
+    SELECT job, item, source,
+           CASE WHEN state = 'failed' AND error = 'removed from the Safe before it was imported'
+                THEN 'removed' ELSE state END,
+           error
+    FROM import_entries;
+DROP TABLE import_entries;
+ALTER TABLE import_entries_v2 RENAME TO import_entries;
 -- What the person chose to import (a JSON array of paths, for showing an interrupted job).
 ALTER TABLE import_jobs ADD COLUMN sources TEXT NOT NULL DEFAULT '[]';
 
