@@ -9,7 +9,7 @@ there when the file is chosen again → preview an image, a PDF and a video (see
 three wrong passwords start the countdown → restart the app: the countdown is still there →
 unlock → export → the exported bytes equal the originals (sha256) → backup → restore into a new
 Safe, which unlocks and holds the same files. Screenshots of the main screens (light and dark)
-go to tests/e2e/screenshots/.
+go to target/e2e-screenshots/ (E2E_SCREENSHOTS=DIR elsewhere).
 
 Each run lives in its own temporary HOME and XDG folders, so the app's recent list, settings and
 back-off counter start empty and survive the restart inside the run. Native file dialogs are
@@ -58,7 +58,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SAMPLES = ROOT / "fixtures" / "demo" / "samples"
-SHOTS = HERE / "screenshots"
+# Where screenshots (and a failure's screenshot and app output) go: target/e2e-screenshots, so a
+# run leaves the checkout as it was; `tests/e2e/run --update-screenshots` writes the committed
+# set in tests/e2e/screenshots instead.
+SHOTS = Path(os.environ.get("E2E_SCREENSHOTS") or ROOT / "target" / "e2e-screenshots").resolve()
 PASSWORD = "violet granite orbit ketch"
 SAFE = "Travel"
 FOLDER = "Grey Peak weekend"
