@@ -394,6 +394,17 @@ impl Open<'_> {
                 reporter.problem(&problem);
                 Exported::Failed(problem)
             }
+            // Its import has not finished (an interrupted job): left out, the rest goes on.
+            Err(Error::NotStoredYet(path)) => {
+                let problem = ItemProblem::new(
+                    ProblemKind::Pending,
+                    "not exported: its import has not finished",
+                )
+                .item(item.id)
+                .path(path);
+                reporter.problem(&problem);
+                Exported::Failed(problem)
+            }
             Err(other) => return Err(other),
         };
         reporter.progress.files_done += 1;

@@ -967,6 +967,31 @@ fn a_folder_swapped_for_a_link_during_an_export_is_not_followed() {
 }
 
 #[test]
+fn an_export_beside_an_unfinished_import_leaves_out_only_its_pending_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let source = root.join("source");
+    fs::create_dir_all(&source).unwrap();
+    fs::write(source.join("pending.txt"), b"not stored yet").unwrap();
+    let safe_path = import_killed_after_planning(root, &source);
+    let safe = open(&safe_path);
+    let extra = root.join("extra");
+    fs::create_dir_all(&extra).unwrap();
+    fs::write(extra.join("stored.txt"), b"stored").unwrap();
+    import(&safe, &[extra], &ImportOptions::default());
+    let target = root.join("export");
+    let report = export(&safe, &target, OnClash::KeepBoth);
+    assert_eq!(report.files, 1, "{report:?}");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].kind, ProblemKind::Pending, "{report:?}");
+    assert_eq!(
+        fs::read(target.join("extra/stored.txt")).unwrap(),
+        b"stored"
+    );
+    assert!(!target.join("source/pending.txt").exists());
+}
+
+#[test]
 fn a_source_folder_swapped_for_a_link_after_planning_is_not_read_through() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
