@@ -211,7 +211,13 @@ pub async fn verify_backup(state: State<'_, AppState>, target: String, full: boo
         move |control, observe| {
             let report = safe.verify_backup(&target, full, control, observe)?;
             Ok(Outcome {
-                summary: if report.is_clean() {
+                summary: if report.stopped {
+                    format!(
+                        "stopped after {} checked: {}",
+                        count(report.files_checked, "file", "files"),
+                        count(report.problems.len() as u64, "problem", "problems")
+                    )
+                } else if report.is_clean() {
                     format!(
                         "{} checked: no problems",
                         count(report.items, "item", "items")
@@ -224,7 +230,7 @@ pub async fn verify_backup(state: State<'_, AppState>, target: String, full: boo
                     )
                 },
                 problems: report.problems,
-                stopped: false,
+                stopped: report.stopped,
             })
         },
     ))
@@ -357,14 +363,25 @@ pub async fn rebuild_database(
     Ok(state.jobs.start(
         JobKind::Rebuild,
         shown(&safe_path),
-        move |_control, observe| {
+        move |control, observe| {
             let (safe, report) = arca_safe::rebuild_database_from_backup(
                 &safe_path,
                 Unlock::Password(&password),
                 &options,
                 &target,
+                control,
                 &mut |event: JobEvent<'_>| observe(event),
             )?;
+            let Some(safe) = safe else {
+                // The damaged database is still in place: nothing changed for the window.
+                return Ok(Outcome {
+                    summary: "the rebuild was stopped: the damaged database is still in place; \
+                              run it again to rebuild it"
+                        .to_owned(),
+                    problems: report.failed,
+                    stopped: true,
+                });
+            };
             // Closed again: the window unlocks it as usual, now that it opens.
             drop::<Safe>(safe);
             crate::events::changed_everywhere(&emit);

@@ -24,7 +24,8 @@ pub enum Exit {
     Damaged,
     /// The Safe was written by a newer Arca.
     NewerFormat,
-    /// The command finished, but some files could not be done; each is listed.
+    /// The command finished, but some files could not be done (each is listed); or it was
+    /// stopped before its end.
     Incomplete,
     /// Too many wrong passwords in a row: the next attempt must wait.
     TryLater,
@@ -88,7 +89,8 @@ const TABLE: [(u8, &str); 13] = [
     (
         10,
         "incomplete: some items could not be imported (unreadable, a link or special file, \
-         changed meanwhile: each is listed); the others were imported",
+         changed meanwhile: each is listed); the others were imported. Or a backup verify or a \
+         database rebuild was stopped before its end (run it again)",
     ),
     (
         11,

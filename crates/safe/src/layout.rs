@@ -7,6 +7,8 @@
 //!   recovery.key    optional Recovery Key File
 //!   attributes.db   SQLCipher database of every item's attributes
 //!   files/3f/3f2a…-….data.crypt   one data file per file item, named by its UUID
+//!   restore-jobs.crypt   only while a restore of chosen items from a backup has not run to its
+//!                        end: what running it again needs to complete it (`backup::restore`)
 //! ```
 
 use std::fs::{self, File};

@@ -193,7 +193,6 @@ fn a_backup_of_chosen_items_into_a_full_backup_leaves_everything_else_as_it_was(
 }
 
 #[test]
-#[ignore = "BUG: a backup of chosen items removes from the backup the items deleted from the Safe since, though BackupOptions::items promises that everything else in the backup stays as it is (deleted_items keeps only items still in the Safe unless keep_deleted)"]
 fn a_backup_of_chosen_items_keeps_what_was_deleted_from_the_safe_since() {
     let dir = tempfile::tempdir().unwrap();
     let safe = sample(dir.path());

@@ -43,14 +43,16 @@ fn damage_database(safe: &Path) -> Vec<u8> {
 }
 
 fn rebuild(safe: &Path, target: &Path) -> (Safe, RebuildReport) {
-    rebuild_database_from_backup(
+    let (safe, report) = rebuild_database_from_backup(
         safe,
         Unlock::Password(&password()),
         &test_open_options(),
         target,
+        &JobControl::new(),
         &mut |_| {},
     )
-    .unwrap()
+    .unwrap();
+    (safe.expect("the rebuild stopped"), report)
 }
 
 /// The folders `attributes.db.damaged-…` inside the Safe.
@@ -98,9 +100,11 @@ fn a_damaged_database_is_rebuilt_equal_to_the_safe_as_backed_up() {
         Unlock::RecoveryKey(&recovery_key),
         &test_open_options(),
         &target,
+        &JobControl::new(),
         &mut |_| {},
     )
     .unwrap();
+    let rebuilt = rebuilt.unwrap();
     assert!(report.rebuilt(), "{report:?}");
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert!(report.notes.is_empty(), "{:?}", report.notes);
@@ -270,6 +274,98 @@ fn an_item_whose_copies_are_both_bad_is_recorded_without_content_and_named() {
 }
 
 #[test]
+fn a_rebuild_cancelled_half_way_leaves_the_damaged_database_and_the_next_one_completes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = sample_safe(dir.path());
+    // A large file at the root: its copy comes before the files deeper down, and takes long
+    // enough to be cancelled in the middle.
+    let big = dir.path().join("big.bin");
+    fs::File::create(&big).unwrap().set_len(384 << 20).unwrap();
+    import(&safe, &[big], &ImportOptions::default());
+    let big = id(&safe, "/big.bin");
+    let target = dir.path().join(BACKUP);
+    backup(&safe, &target, false);
+    let items = all_items(&safe);
+    // Every data file lost: the rebuild copies each from the backup.
+    let layout = safe.layout().clone();
+    let files: Vec<Uuid> = items
+        .iter()
+        .filter(|(item, _)| item.content == arca_safe::Content::Present)
+        .map(|(item, _)| item.id)
+        .collect();
+    for file in &files {
+        fs::remove_file(layout.data_file(*file)).unwrap();
+    }
+    drop(safe);
+    let damaged = damage_database(layout.root());
+
+    let control = JobControl::new();
+    let running = {
+        let (path, target, control) =
+            (layout.root().to_path_buf(), target.clone(), control.clone());
+        std::thread::spawn(move || {
+            rebuild_database_from_backup(
+                &path,
+                Unlock::Password(&password()),
+                &test_open_options(),
+                &target,
+                &control,
+                &mut |_| {},
+            )
+        })
+    };
+    let started = std::time::Instant::now();
+    while temporaries(&layout.files_dir()).is_empty() && !running.is_finished() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the large file was never copied"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let cancelled = std::time::Instant::now();
+    control.cancel();
+    let (safe, report) = running.join().unwrap().unwrap();
+    println!(
+        "the rebuild stopped {:?} after the cancel",
+        cancelled.elapsed()
+    );
+    assert!(safe.is_none() && report.stopped, "{report:?}");
+    assert!(
+        report.files + report.folders < items.len() as u64,
+        "not stopped half-way: {report:?}"
+    );
+    // The Safe is as it was: its damaged database in place, nothing half-written beside it.
+    assert!(matches!(
+        Safe::open(layout.root(), &password()),
+        Err(Error::DamagedDatabase(_))
+    ));
+    assert_eq!(fs::read(layout.database()).unwrap(), damaged);
+    assert!(kept_aside(layout.root()).is_empty());
+    assert!(!layout.root().join("attributes.rebuilding.db").exists());
+    assert_eq!(temporaries(layout.root()), Vec::<PathBuf>::new());
+    assert!(!layout.data_file(big).exists(), "the stopped copy was kept");
+
+    let (rebuilt, report) = rebuild(layout.root(), &target);
+    assert!(report.rebuilt() && !report.stopped, "{report:?}");
+    assert!(
+        report.failed.is_empty() && report.set_aside.is_empty(),
+        "{report:?}"
+    );
+    assert!(report.unknown_data_files.is_empty(), "{report:?}");
+    assert_eq!(
+        report.data_files_kept + report.data_files_copied,
+        files.len() as u64,
+        "{report:?}"
+    );
+    assert!(all_items(&rebuilt) == items, "an item or attribute differs");
+    let check = rebuilt
+        .check(true, false, &JobControl::new(), &mut |_| {})
+        .unwrap();
+    assert!(check.is_clean(), "{:?}", check.problems);
+    assert_eq!(kept_aside(layout.root()).len(), 1);
+}
+
+#[test]
 fn a_whole_database_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let safe = sample_safe(dir.path());
@@ -315,6 +411,7 @@ fn a_wrong_password_or_another_safes_backup_changes_nothing() {
             Unlock::Password(&wrong),
             &test_open_options(),
             &target,
+            &JobControl::new(),
             &mut |_| {}
         ),
         Err(Error::WrongPassword)
@@ -325,6 +422,7 @@ fn a_wrong_password_or_another_safes_backup_changes_nothing() {
             Unlock::Password(&password()),
             &test_open_options(),
             &other_backup,
+            &JobControl::new(),
             &mut |_| {}
         ),
         Err(Error::ForeignBackup { .. })
@@ -335,6 +433,7 @@ fn a_wrong_password_or_another_safes_backup_changes_nothing() {
             Unlock::Password(&password()),
             &test_open_options(),
             &dir.path().join("source-less"),
+            &JobControl::new(),
             &mut |_| {}
         ),
         Err(Error::NotABackup(_))

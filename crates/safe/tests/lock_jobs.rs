@@ -370,7 +370,6 @@ fn cancelling_a_verify_by_password_stops_it_and_it_runs_again_to_the_end() {
 }
 
 #[test]
-#[ignore = "BUG: VerifyReport has no flag for a verify that was stopped (cancelled or locked): one stopped before checking any file reports is_clean() and ends with Phase::Finished"]
 fn a_stopped_verify_does_not_look_complete() {
     let dir = tempfile::tempdir().unwrap();
     let (safe, _) = sample(dir.path());
@@ -481,7 +480,6 @@ fn a_lock_stops_a_restore_of_chosen_items_half_way_and_leaves_a_consistent_safe(
 }
 
 #[test]
-#[ignore = "BUG: running a stopped restore of chosen items again does not complete it: it restores a second copy (\"docs (2)\") beside the partial one instead of resuming"]
 fn running_a_stopped_restore_of_chosen_items_again_completes_it() {
     let dir = tempfile::tempdir().unwrap();
     let (safe, files) = sample(dir.path());
@@ -533,6 +531,105 @@ fn running_a_stopped_restore_of_chosen_items_again_completes_it() {
         assert!(safe.resolve(path).unwrap().is_some(), "{path} not restored");
     }
     assert_files_whole(&safe, &files, "after running the restore again");
+}
+
+/// Runs a restore of `/docs` from `target` (whose copy of a file of `/docs/sub` is damaged)
+/// and locks the Safe at the damaged file; returns the Safe opened again.
+fn stopped_restore_of_docs(safe: Safe, target: &Path) -> Safe {
+    let root = safe.layout().root().to_path_buf();
+    let control = JobControl::new();
+    let running = {
+        let (safe, target, control) = (safe.clone(), target.to_path_buf(), control.clone());
+        run_job(
+            pause_at_problem(ProblemKind::DataDamaged, &control),
+            move |observer| {
+                safe.restore_items_from_backup(
+                    &target,
+                    &["/docs".to_owned()],
+                    &RestoreItemsOptions::default(),
+                    &control,
+                    observer,
+                )
+            },
+        )
+    };
+    running.wait_reached();
+    lock(&safe, "a restore of chosen items");
+    assert!(running.join().unwrap().cancelled);
+    drop(safe);
+    reopen(&root)
+}
+
+fn restore_docs(safe: &Safe, target: &Path) -> arca_safe::RestoreReport {
+    let report = safe
+        .restore_items_from_backup(
+            target,
+            &["/docs".to_owned()],
+            &RestoreItemsOptions::default(),
+            &JobControl::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(!report.cancelled, "{report:?}");
+    report
+}
+
+#[test]
+fn a_restore_completed_by_running_it_again_is_forgotten_and_the_next_one_is_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let (safe, files) = sample(dir.path());
+    let root = safe.layout().root().to_path_buf();
+    let target = dir.path().join(BACKUP);
+    backup_with_a_damaged_copy(&safe, &target);
+    let docs = safe.resolve("/docs").unwrap().unwrap().id;
+    safe.trash(docs).unwrap();
+    safe.empty_trash().unwrap();
+    let safe = stopped_restore_of_docs(safe, &target);
+    assert!(root.join("restore-jobs.crypt").is_file());
+
+    // Run again: it completes the stopped one, keeping what it restored.
+    let report = restore_docs(&safe, &target);
+    assert!(report.already_restored >= 26, "{report:?}");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert!(report.notes.is_empty(), "{report:?}");
+    assert!(!root.join("restore-jobs.crypt").exists());
+    assert_eq!(safe.resolve("/docs").unwrap().unwrap().id, docs);
+
+    // Once it has run to its end, the same restore is a new one: a copy beside the original.
+    let report = restore_docs(&safe, &target);
+    assert_eq!(report.already_restored, 0, "{report:?}");
+    let copy = safe.resolve("/docs (2)").unwrap().unwrap();
+    assert_ne!(copy.id, docs);
+    assert_files_whole(&safe, &files, "after the copy");
+    assert!(!root.join("restore-jobs.crypt").exists());
+    assert_clean(&safe, "after the copy");
+}
+
+#[test]
+fn what_a_stopped_restore_restored_and_was_trashed_since_is_restored_anew() {
+    let dir = tempfile::tempdir().unwrap();
+    let (safe, files) = sample(dir.path());
+    let target = dir.path().join(BACKUP);
+    let damaged = backup_with_a_damaged_copy(&safe, &target);
+    let damaged = safe.path_of(damaged).unwrap();
+    let docs = safe.resolve("/docs").unwrap().unwrap().id;
+    safe.trash(docs).unwrap();
+    safe.empty_trash().unwrap();
+    let safe = stopped_restore_of_docs(safe, &target);
+    let partial = safe.resolve("/docs").unwrap().unwrap().id;
+    safe.trash(partial).unwrap();
+
+    // Nothing goes into the trashed folder: a whole new /docs comes back.
+    let report = restore_docs(&safe, &target);
+    assert_eq!(report.already_restored, 0, "{report:?}");
+    let restored = safe.resolve("/docs").unwrap().unwrap();
+    assert_ne!(restored.id, partial);
+    for path in files.keys().filter(|path| **path != damaged) {
+        assert!(safe.resolve(path).unwrap().is_some(), "{path} not restored");
+    }
+    assert_files_whole(&safe, &files, "after restoring anew");
+    assert!(safe.is_in_trash(partial).unwrap());
+    assert_clean(&safe, "after restoring anew");
 }
 
 #[test]
@@ -625,7 +722,6 @@ fn cancelling_a_restore_into_a_new_safe_before_any_item_and_running_it_again() {
 }
 
 #[test]
-#[ignore = "BUG: a backup does not check for a stop inside a file (check_or_copy takes no JobControl): a lock waits until a large file is copied whole"]
 fn a_lock_stops_a_backup_inside_a_large_file() {
     let dir = tempfile::tempdir().unwrap();
     let safe = new_test_safe(dir.path());
@@ -658,6 +754,115 @@ fn a_lock_stops_a_backup_inside_a_large_file() {
     assert!(
         !Layout::new(&target).data_file(id).exists(),
         "the large file was copied whole before the backup stopped"
+    );
+}
+
+/// Locks the Safe once the job running in `running` has been reading its only (large) file for
+/// a moment: a job that checks for a stop only between files would hold the lock until the
+/// whole file is read.
+fn lock_inside_the_file<T>(safe: &Safe, running: &Running<T>, what: &str) {
+    wait_until("the job reaches its only file", || {
+        running.log.phases().contains(&Phase::Verifying) || running.is_finished()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(!running.is_finished(), "{what} ended before the lock");
+    lock(safe, what);
+}
+
+#[test]
+fn a_lock_stops_a_full_verify_a_full_check_and_a_restore_inside_a_large_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = new_test_safe(dir.path());
+    let root = safe.layout().root().to_path_buf();
+    let big = dir.path().join("big.bin");
+    sparse_file(&big, BIG);
+    import(&safe, &[big], &ImportOptions::default());
+    let id = safe.resolve("/big.bin").unwrap().unwrap().id;
+    let target = dir.path().join(BACKUP);
+    backup_into(&safe, &target);
+
+    // verify --full
+    let running = {
+        let (safe, target) = (safe.clone(), target.clone());
+        run_job(
+            |_| false,
+            move |observer| safe.verify_backup(&target, true, &JobControl::new(), observer),
+        )
+    };
+    lock_inside_the_file(&safe, &running, "a full verify inside a large file");
+    let report = running.join().unwrap();
+    assert!(
+        report.stopped && report.files_checked == 0 && !report.is_clean(),
+        "{report:?}"
+    );
+    drop(safe);
+
+    // check --full
+    let safe = reopen(&root);
+    let running = {
+        let safe = safe.clone();
+        run_job(
+            |_| false,
+            move |observer| safe.check(true, false, &JobControl::new(), observer),
+        )
+    };
+    lock_inside_the_file(&safe, &running, "a full check inside a large file");
+    let report = running.join().unwrap();
+    assert!(report.stopped && report.files_checked == 0, "{report:?}");
+    drop(safe);
+
+    // A restore of the file, deleted from the Safe meanwhile.
+    let safe = reopen(&root);
+    safe.trash(id).unwrap();
+    safe.empty_trash().unwrap();
+    let running = {
+        let (safe, target) = (safe.clone(), target.clone());
+        run_job(
+            |_| false,
+            move |observer| {
+                safe.restore_items_from_backup(
+                    &target,
+                    &["/big.bin".to_owned()],
+                    &RestoreItemsOptions::default(),
+                    &JobControl::new(),
+                    observer,
+                )
+            },
+        )
+    };
+    let files = root.join("files");
+    wait_until("the large file is being restored", || {
+        !temporaries(&files).is_empty() || running.is_finished()
+    });
+    lock(&safe, "a restore inside a large file");
+    let report = running.join().unwrap();
+    assert!(report.cancelled && report.files == 0, "{report:?}");
+    drop(safe);
+    let safe = reopen(&root);
+    assert!(safe.resolve("/big.bin").ok().flatten().is_none());
+    assert!(!safe.layout().data_file(id).exists());
+    assert_clean(&safe, "after the stopped restore");
+
+    // Each runs again to its end.
+    let report = safe
+        .restore_items_from_backup(
+            &target,
+            &["/big.bin".to_owned()],
+            &RestoreItemsOptions::default(),
+            &JobControl::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(!report.cancelled && report.files == 1, "{report:?}");
+    let restored = safe.resolve("/big.bin").unwrap().unwrap();
+    assert_eq!((restored.id, restored.size), (id, BIG));
+    assert_clean(&safe, "after the restore ran again");
+    let report = safe
+        .verify_backup(&target, true, &JobControl::new(), &mut |_| {})
+        .unwrap();
+    assert!(
+        report.is_clean() && !report.stopped && report.files_checked == 1,
+        "{report:?}"
     );
 }
 

@@ -280,9 +280,11 @@ fn a_file_without_chunk_hashes_is_checked_whole_once_then_by_chunk() {
         Unlock::Password(&password()),
         &test_open_options(),
         &target,
+        &JobControl::new(),
         &mut |_| {},
     )
     .unwrap();
+    let safe = safe.unwrap();
     assert!(report.rebuilt(), "{report:?}");
     let data_file = safe.layout().data_file(id);
     let damaged_at = 2 * MIB + 1000;

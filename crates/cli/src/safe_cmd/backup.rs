@@ -285,7 +285,12 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
         output::print_json(&report)?;
     } else {
         let mut text = format!(
-            "verified {} (last complete run {}): {} item(s), {} data file(s){}: {}\n",
+            "{} {} (last complete run {}): {} item(s), {} data file(s){}: {}\n",
+            if report.stopped {
+                "stopped verifying"
+            } else {
+                "verified"
+            },
             args.backup.name(),
             report.last_complete.map_or_else(|| "never".to_owned(), utc),
             report.items,
@@ -308,12 +313,30 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
     if report.is_clean() {
         return Ok(());
     }
+    if report.stopped && report.problems.is_empty() {
+        return Err(Failure::new(
+            Exit::Incomplete,
+            anyhow::anyhow!(
+                "the verify of {} was stopped before its end: only {} data file(s) were checked, \
+                 and no problem was found in them",
+                args.backup.name(),
+                report.files_checked
+            ),
+            "the files after them are not vouched for; run `arca backup verify TARGET` again to \
+             check the whole backup",
+        ));
+    }
     Err(Failure::new(
         Exit::Damaged,
         anyhow::anyhow!(
-            "{} has {} problem(s) (each is listed)",
+            "{} has {} problem(s) (each is listed){}",
             args.backup.name(),
-            report.problems.len()
+            report.problems.len(),
+            if report.stopped {
+                "; the verify was stopped before its end, so there may be more"
+            } else {
+                ""
+            }
         ),
         "`arca backup SAFE TARGET` rewrites damaged attribute files and missing or replaced \
          data files from the Safe (delete a data file damaged inside first, so that it is \
@@ -378,6 +401,13 @@ pub fn restore(args: RestoreArgs) -> Result<(), Failure> {
             )
             .as_bytes(),
         )?;
+    }
+    if report.already_restored > 0 {
+        eprintln!(
+            "arca: note: {} item(s) were restored already by an earlier run of this restore that \
+             was stopped: kept as they are, and what was missing restored",
+            report.already_restored
+        );
     }
     list("note:", &report.notes);
     // The library's text starts with "skipped:".

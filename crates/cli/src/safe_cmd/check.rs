@@ -67,6 +67,7 @@ pub fn check(args: CheckArgs) -> Result<(), Failure> {
                 Unlock::Password(&password),
                 &OpenOptions::mode(OpenMode::Write),
                 target,
+                &JobControl::new(),
                 &mut |event| bar.observe(event),
             )
             .map_err(fail(format!(
@@ -74,6 +75,17 @@ pub fn check(args: CheckArgs) -> Result<(), Failure> {
                 args.safe.name(),
                 quoted(target)
             )))?;
+            let Some(safe) = safe else {
+                return Err(Failure::new(
+                    Exit::Incomplete,
+                    anyhow::anyhow!(
+                        "the rebuild of the database of the Safe {} was stopped before its end",
+                        args.safe.name()
+                    ),
+                    "the damaged database is still in place, untouched; run the same command \
+                     again to rebuild it",
+                ));
+            };
             (safe, Some(report))
         }
         None => (open_for_check(&args)?, None),

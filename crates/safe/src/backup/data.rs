@@ -11,6 +11,7 @@ use arca_cryptor::{AtomicFile, ChunkHasher, ChunkHashes, Decryptor, SafeKeys, Si
 use crate::data_file::{CheckSink, damage, recorded_tag};
 use crate::error::{Error, Result};
 use crate::item::Item;
+use crate::job::JobControl;
 use crate::problem::ProblemKind;
 
 const CHUNK: usize = 256 * 1024;
@@ -21,6 +22,9 @@ pub(crate) enum DataError {
     Source(ProblemKind, String),
     /// The destination (or reading the source) failed at the OS level: the run stops.
     Io(Error),
+    /// The job was stopped (cancelled, or the Safe locked) in the middle of the file: nothing
+    /// was committed, and the temporary copy is removed.
+    Stopped,
 }
 
 /// Where a checked data file is copied to, and how durably.
@@ -37,12 +41,17 @@ pub(crate) enum CopyTo<'a> {
 /// Decrypts `from` without keeping anything, checking it against the item's tag, size and (with
 /// `hash`) SHA-256; copies its bytes to `to`, atomically, committed only after every check
 /// passed. Returns the cleartext length and the data file's chunk hashes.
+///
+/// `control` is asked before every chunk read ([`CHUNK`] bytes), so a pause waits there and a
+/// stop (cancel, lock) returns [`DataError::Stopped`] within a fraction of a second, whatever
+/// the file's size.
 pub(crate) fn check_or_copy(
     keys: &SafeKeys,
     item: &Item,
     from: &Path,
     to: CopyTo<'_>,
     hash: bool,
+    control: &JobControl,
 ) -> Result<(u64, ChunkHashes), DataError> {
     let (to, deferred) = match to {
         CopyTo::Nowhere => (None, false),
@@ -85,6 +94,9 @@ pub(crate) fn check_or_copy(
     let mut chunks = ChunkHasher::new(io::sink());
     let mut buffer = vec![0u8; CHUNK];
     loop {
+        if !control.proceed() {
+            return Err(DataError::Stopped);
+        }
         let read = match source.read(&mut buffer) {
             Ok(0) => break,
             Ok(read) => read,

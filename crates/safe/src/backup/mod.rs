@@ -81,7 +81,8 @@ pub struct BackupReport {
     pub unchanged: u64,
     /// Items removed from the backup because they were deleted from the Safe.
     pub removed: u64,
-    /// Items kept in the backup although deleted from the Safe (`keep_deleted`).
+    /// Items kept in the backup although deleted from the Safe (`keep_deleted`, or a run of
+    /// chosen items, which leaves everything else in the backup as it is).
     pub kept_deleted: u64,
     /// Files whose import has not finished: left out of this run.
     pub pending: Vec<ItemProblem>,
@@ -115,12 +116,16 @@ pub struct VerifyReport {
     pub last_complete: Option<i64>,
     /// Everything wrong, each naming the item.
     pub problems: Vec<ItemProblem>,
+    /// The verify was stopped before its end (cancelled, or the Safe was locked): only
+    /// `files_checked` data files were checked, and the files after them are not vouched for.
+    pub stopped: bool,
 }
 
 impl VerifyReport {
-    /// Whether nothing is wrong.
+    /// Whether the verify ran to its end and found nothing wrong (a stopped verify is never
+    /// clean: it did not look at everything).
     pub fn is_clean(&self) -> bool {
-        self.problems.is_empty()
+        self.problems.is_empty() && !self.stopped
     }
 }
 
@@ -169,6 +174,9 @@ pub struct RestoreReport {
     pub skipped: Vec<ItemProblem>,
     /// The last backup run had not completed; items it had changed were restored as found.
     pub interrupted_backup: bool,
+    /// Items found in the Safe already, restored by an earlier run of this restore that was
+    /// stopped (cancelled, locked, killed): kept as they are, and what is inside them completed.
+    pub already_restored: u64,
     /// The restore was cancelled; running it again completes it.
     pub cancelled: bool,
 }

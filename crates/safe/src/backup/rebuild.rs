@@ -15,6 +15,15 @@
 //! fail to open as damaged, and running the rebuild again starts it over. Data files the backup
 //! does not know (files added after it) stay in place and are listed: `check --repair` then
 //! recovers them into "Recovered".
+//!
+//! Stopped through its [`JobControl`] (cancelled, or the app closed), a rebuild ends as a kill
+//! before the swap would, but tidily: the half-built database is removed and the damaged one
+//! stays in place, untouched, so the Safe is as it was but for its data files. Those already
+//! put in order keep the backup's verified copy (the next rebuild keeps them: they are the
+//! recorded ones), a different one found in their place stays set aside under a new UUID (as a
+//! completed rebuild leaves it: listed, and recovered by `check --repair`), and one a copy was
+//! stopped in has its own file back. Running the rebuild again starts over and completes it. Once the new database is written, the swap is not
+//! stopped: it is a few renames.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -35,7 +44,7 @@ use crate::data_file::{has_tag, recorded_tag};
 use crate::db;
 use crate::error::{Error, Result};
 use crate::item::{Content, Item, Kind};
-use crate::job::{Observer, Phase, Progress, Reporter};
+use crate::job::{JobControl, Observer, Phase, Progress, Reporter};
 use crate::layout::Layout;
 use crate::manifest::Manifest;
 use crate::organise::free_name_where;
@@ -86,6 +95,10 @@ pub struct RebuildReport {
     /// Data files in the Safe the backup does not know (added after it, or set aside), as
     /// paths relative to the Safe: kept; `check --repair` recovers them into "Recovered".
     pub unknown_data_files: Vec<String>,
+    /// The rebuild was stopped (cancelled, or the app closed) before the new database was
+    /// written: the damaged database is still in place and the Safe does not open yet; the
+    /// counts above say how far it got. Running the rebuild again completes it.
+    pub stopped: bool,
 }
 
 impl RebuildReport {
@@ -103,6 +116,11 @@ impl RebuildReport {
 /// damaged database is kept in a dated folder inside the Safe), and files added since keep
 /// their data file but lose their name ([`RebuildReport::unknown_data_files`]).
 ///
+/// `control` is asked between items and inside every data file copied, so a cancel ends the
+/// rebuild within a fraction of a second; it returns no Safe then, and a report that says
+/// [`RebuildReport::stopped`]: the Safe keeps its damaged database, and running the rebuild
+/// again starts over and completes it (see the module documentation).
+///
 /// # Errors
 /// As [`Safe::open`] for the Safe's key file; [`Error::ForeignBackup`] for a backup of another
 /// Safe, and as [`super::verify_backup`] for reading the backup; [`Error::Io`] or
@@ -113,8 +131,9 @@ pub fn rebuild_database_from_backup(
     unlock: Unlock<'_>,
     options: &OpenOptions,
     target: &Path,
+    control: &JobControl,
     observer: Observer<'_>,
-) -> Result<(Safe, RebuildReport)> {
+) -> Result<(Option<Safe>, RebuildReport)> {
     let layout = Layout::new(safe);
     let manifest = Manifest::read(&layout.manifest())?;
     let writer_lock = crate::safe::acquire_writer_lock(&layout)?;
@@ -133,7 +152,10 @@ pub fn rebuild_database_from_backup(
         )
     };
     let Some(damage) = find_damage(&layout, &keys)? else {
-        return Ok((open(layout, manifest, keys)?, RebuildReport::default()));
+        return Ok((
+            Some(open(layout, manifest, keys)?),
+            RebuildReport::default(),
+        ));
     };
     let record_keys = RecordKeys::for_version(&keys, backup_manifest.version);
     let catalogue = Catalogue::load(&backup, &backup_manifest, &record_keys)?;
@@ -155,9 +177,18 @@ pub fn rebuild_database_from_backup(
         &layout,
         &backup,
         &catalogue,
+        control,
         observer,
         &mut report,
     )?;
+    if report.stopped || control.stopped().is_some() {
+        // The damaged database stays in place: the Safe is as it was (but for data files put
+        // in order), and the next rebuild starts over.
+        report.stopped = true;
+        drop(db);
+        remove_database_files(&building)?;
+        return Ok((None, report));
+    }
     // A database that is one file: it can be renamed, and no stale log is left beside it.
     db.pragma_update_and_check(None, "journal_mode", "DELETE", |row| {
         row.get::<_, String>(0)
@@ -171,7 +202,7 @@ pub fn rebuild_database_from_backup(
     fs::rename(&building, layout.database()).map_err(Error::io(&building))?;
     arca_cryptor::sync_parent_dir(&layout.database()).map_err(Error::io(layout.root()))?;
     arca_cryptor::crash_point("rebuild: new database in place");
-    Ok((open(layout, manifest, keys)?, report))
+    Ok((Some(open(layout, manifest, keys)?), report))
 }
 
 /// Why the database is damaged, or `None` if it opens and passes SQLite's integrity check.
@@ -232,13 +263,16 @@ fn companion(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Records every item of the catalogue in `db`, parents first, putting each file's data file in
-/// order on the way. Returns the UUIDs of the file items recorded.
+/// order on the way. Returns the UUIDs of the file items recorded. Stopped through `control`,
+/// it returns early with [`RebuildReport::stopped`] set.
+#[allow(clippy::too_many_arguments)]
 fn fill(
     db: &mut Connection,
     keys: &SafeKeys,
     layout: &Layout,
     backup: &BackupLayout,
     catalogue: &Catalogue,
+    control: &JobControl,
     observer: Observer<'_>,
     report: &mut RebuildReport,
 ) -> Result<HashSet<Uuid>> {
@@ -263,6 +297,10 @@ fn fill(
     let mut changes = ChangeSet::begin(db)?;
     let mut in_batch = 0;
     for id in catalogue.parents_first() {
+        if !control.proceed() {
+            report.stopped = true;
+            break;
+        }
         let mut record = catalogue.records[&id].clone();
         let note = |kind: ProblemKind, problem: String| {
             ItemProblem::new(kind, problem)
@@ -292,7 +330,11 @@ fn fill(
         }
         match (record.item.kind, record.item.content) {
             (Kind::File, Content::Present) => {
-                match put_data_file(keys, layout, backup, &record.item)? {
+                match put_data_file(keys, layout, backup, &record.item, control)? {
+                    DataFile::Stopped => {
+                        report.stopped = true;
+                        break;
+                    }
                     DataFile::Kept => report.data_files_kept += 1,
                     DataFile::Copied { bytes, set_aside } => {
                         report.data_files_copied += 1;
@@ -356,6 +398,8 @@ enum DataFile {
     },
     /// Neither the Safe's nor the backup's is the recorded one; the Safe's (if any) stays.
     Lost(ProblemKind, String),
+    /// Stopped while the backup's was being copied: the Safe's (if any) is back in its place.
+    Stopped,
 }
 
 fn put_data_file(
@@ -363,6 +407,7 @@ fn put_data_file(
     layout: &Layout,
     backup: &BackupLayout,
     item: &Item,
+    control: &JobControl,
 ) -> Result<DataFile> {
     let path = layout.data_file(item.id);
     let Some(tag) = recorded_tag(item) else {
@@ -399,8 +444,13 @@ fn put_data_file(
         &backup.data_file(item.id),
         CopyTo::Durable(&path),
         true,
+        control,
     ) {
         Ok((bytes, _)) => Ok(DataFile::Copied { bytes, set_aside }),
+        Err(DataError::Stopped) => {
+            put_back(&set_aside)?;
+            Ok(DataFile::Stopped)
+        }
         Err(DataError::Source(kind, in_backup)) => {
             put_back(&set_aside)?;
             Ok(DataFile::Lost(

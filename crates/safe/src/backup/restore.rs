@@ -5,8 +5,16 @@
 //!
 //! A new Safe gets its `safe.json` last: until then the folder is not a Safe, and running the
 //! restore again resumes it (items already recorded are kept, the rest restored).
+//!
+//! Restoring chosen items into an existing Safe keeps a record of the restore in the Safe's
+//! folder until it has run to its end ([`RESTORE_JOBS`]): which items were chosen, and the new
+//! UUIDs given to those whose own was in use. Running the same restore again after a stop
+//! (cancel, lock, crash, full disk) reuses those UUIDs, so everything the stopped run restored
+//! is found in the Safe under the UUID this run would give it, and is kept as it is; the rest is
+//! restored into it. Without the record, what the stopped run restored would look like items
+//! still in the Safe and be restored a second time beside them (`docs (2)`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::Path;
 
@@ -40,6 +48,66 @@ use crate::unlock::Unlock;
 
 /// Items recorded per transaction.
 const BATCH: usize = 256;
+
+/// The record of the restores of chosen items that have not run to their end, in the Safe's
+/// folder, sealed under the Safe's record keys; absent when there are none.
+pub(crate) const RESTORE_JOBS: &str = "restore-jobs.crypt";
+
+/// Restores of chosen items that were stopped before their end.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct RestoreJobs {
+    jobs: Vec<RestoreJob>,
+}
+
+/// One restore of chosen items that was stopped before its end.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct RestoreJob {
+    /// The chosen items, by their UUID in the backup, sorted: what makes a restore the same.
+    chosen: Vec<Uuid>,
+    /// The UUIDs it gave items whose own UUID was in use, by their UUID in the backup; every
+    /// other item of it keeps its own.
+    new_ids: BTreeMap<Uuid, Uuid>,
+}
+
+impl RestoreJobs {
+    /// The record in `path`. One that does not open (damaged, or of other keys) is taken as
+    /// empty: it only lets a stopped restore be completed, and is written anew.
+    fn read(path: &Path, keys: &RecordKeys<'_>) -> Result<Self> {
+        let sealed = match fs::read(path) {
+            Ok(sealed) => sealed,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default());
+            }
+            Err(error) => return Err(Error::io(path)(error)),
+        };
+        Ok(super::xml::open(keys, &sealed)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default())
+    }
+
+    /// Writes the record durably (removes it when no restore is left in it).
+    fn write(&self, path: &Path, keys: &RecordKeys<'_>) -> Result<()> {
+        if self.jobs.is_empty() {
+            return match fs::remove_file(path) {
+                Ok(()) => arca_cryptor::sync_parent_dir(path).map_err(Error::io(path)),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(error) => Err(Error::io(path)(error)),
+            };
+        }
+        let text = serde_json::to_vec(self).map_err(|error| Error::io(path)(error.into()))?;
+        let sealed = super::xml::seal(keys, &text).map_err(Error::Crypto)?;
+        write_atomically_private(path, &sealed).map_err(Error::io(path))?;
+        arca_cryptor::crash_point("restore: job recorded");
+        Ok(())
+    }
+
+    /// Takes out the restore of `chosen`, if one was stopped.
+    fn take(&mut self, chosen: &[Uuid]) -> Option<RestoreJob> {
+        let index = self.jobs.iter().position(|job| job.chosen == chosen)?;
+        Some(self.jobs.remove(index))
+    }
+}
 
 /// One item to restore, as it will be in the Safe.
 struct Planned {
@@ -201,6 +269,11 @@ impl Safe {
     /// is still in use. Trashed items inside a chosen folder are left out, as in export. A path
     /// inside another chosen path is restored as part of it.
     ///
+    /// Stopped (cancelled, the Safe locked, killed, a full disk), it leaves a consistent Safe
+    /// with what it restored so far; running the restore of the same items again completes
+    /// it: what the stopped run restored is kept as it is ([`RestoreReport::already_restored`])
+    /// and never restored a second time beside itself.
+    ///
     /// # Errors
     /// [`Error::ForeignBackup`] for a backup of another Safe, [`Error::PathNotFound`] for a path
     /// the backup does not hold (nothing is restored then), [`Error::NotAFolder`] /
@@ -274,8 +347,21 @@ impl Open<'_> {
         {
             report.failed.extend(unreadable(&catalogue));
         }
+        // A restore of the same items that was stopped: its UUIDs are reused, so what it
+        // restored is found in the Safe and kept, never restored twice.
+        let record_keys_now = RecordKeys::Derived(
+            self.keys()
+                .derived_keys(arca_cryptor::KeyPurpose::BackupRecords),
+        );
+        let jobs_path = self.layout().root().join(RESTORE_JOBS);
+        let mut jobs = RestoreJobs::read(&jobs_path, &record_keys_now)?;
+        let mut key: Vec<Uuid> = tops.clone();
+        key.sort_unstable();
+        key.dedup();
+        let earlier = jobs.take(&key);
         let mut plan = Vec::new();
         let mut new_ids: HashMap<Uuid, Uuid> = HashMap::new();
+        let mut given: BTreeMap<Uuid, Uuid> = BTreeMap::new();
         let mut chosen = HashSet::new();
         for (_, subtree) in subtrees {
             for (depth, id) in subtree.into_iter().enumerate() {
@@ -284,11 +370,22 @@ impl Open<'_> {
                 }
                 let mut record = catalogue.records[&id].clone();
                 let source_parent = record.item.parent;
-                let new_id = if self.item(id).is_ok() {
-                    Uuid::new_v4()
-                } else {
-                    id
+                let new_id = match &earlier {
+                    Some(earlier) => {
+                        let given = earlier.new_ids.get(&id).copied().unwrap_or(id);
+                        // Put in the trash since the stopped run restored it: restored anew.
+                        if query::in_trash(self.db(), given)? {
+                            Uuid::new_v4()
+                        } else {
+                            given
+                        }
+                    }
+                    None if self.item(id).is_ok() => Uuid::new_v4(),
+                    None => id,
                 };
+                if new_id != id {
+                    given.insert(id, new_id);
+                }
                 new_ids.insert(id, new_id);
                 record.item.id = new_id;
                 if depth == 0 {
@@ -312,6 +409,12 @@ impl Open<'_> {
                 });
             }
         }
+        // Recorded before anything is restored: killed at any point, the next run finds it.
+        jobs.jobs.push(RestoreJob {
+            chosen: key.clone(),
+            new_ids: given,
+        });
+        jobs.write(&jobs_path, &record_keys_now)?;
         let safe_layout = self.layout().clone();
         let (keys, _, db) = self.parts();
         restore_planned(
@@ -325,8 +428,20 @@ impl Open<'_> {
             observer,
             &mut report,
         )?;
+        if !report.cancelled {
+            forget_restore(&jobs_path, &record_keys_now, &key)?;
+        }
         Ok(report)
     }
+}
+
+/// Removes the restore of `chosen` from the record in `path`: it has run to its end.
+fn forget_restore(path: &Path, keys: &RecordKeys<'_>, chosen: &[Uuid]) -> Result<()> {
+    let mut jobs = RestoreJobs::read(path, keys)?;
+    if jobs.take(chosen).is_some() {
+        jobs.write(path, keys)?;
+    }
+    Ok(())
 }
 
 /// The item at `path` in the backup, preferring one outside the trash.
@@ -478,8 +593,14 @@ fn restore_planned(
                 .path(path.clone())
         };
         if existing.contains(&id) {
-            // Restored by an earlier, interrupted run of this restore.
+            // Restored by an earlier, stopped run of this restore.
             placed.insert(id);
+            report.already_restored += 1;
+            if record.item.kind == Kind::File && record.item.content == Content::Present {
+                reporter.progress.files_done += 1;
+                reporter.progress.bytes_done += record.item.size;
+                reporter.report(false);
+            }
             continue;
         }
         if on_clash.is_none()
@@ -580,6 +701,7 @@ fn restore_planned(
                     &layout.data_file(source),
                     CopyTo::Durable(&safe_layout.data_file(id)),
                     true,
+                    control,
                 ) {
                     Ok((bytes, chunks)) => {
                         report.files += 1;
@@ -598,6 +720,10 @@ fn restore_planned(
                         continue;
                     }
                     Err(DataError::Io(error)) => return Err(error),
+                    Err(DataError::Stopped) => {
+                        report.cancelled = true;
+                        break;
+                    }
                 }
                 reporter.progress.files_done += 1;
                 reporter.progress.bytes_done += item.size;

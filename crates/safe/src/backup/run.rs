@@ -43,6 +43,8 @@ enum Outcome {
     },
     /// Its data file in the Safe is missing or damaged.
     Failed(ProblemKind, String),
+    /// The run was stopped while its data file was being read: nothing of it was written.
+    Stopped,
 }
 
 impl Safe {
@@ -173,10 +175,13 @@ impl Open<'_> {
                         index.insert(id, old.clone());
                     }
                 }
-                None => report.cancelled = true,
+                Some(Outcome::Stopped) | None => report.cancelled = true,
             }
         }
-        if report.cancelled {
+        // Stopped after the last item: no clean-up and no completion either. The index still
+        // says a run is under way, so the next run completes this one.
+        if report.cancelled || control.stopped().is_some() {
+            report.cancelled = true;
             return Ok(report);
         }
 
@@ -338,6 +343,7 @@ impl Open<'_> {
             safe_layout: self.layout(),
             layout,
             verify_copy: verify_copies,
+            control,
         };
         let mut outcomes: Vec<Option<Outcome>> = (0..records.len()).map(|_| None).collect();
         // Folders first, one after the other, parents before children: an item's XML is never
@@ -404,10 +410,12 @@ impl Open<'_> {
         }
     }
 
-    /// Items in the backup that were not part of this run. Those still in the Safe (a run of
-    /// chosen items) stay as they are, and so, with `keep_deleted`, do those deleted from the
-    /// Safe; both stay in the index. The others' files are returned for removal. Data files no
-    /// attribute file refers to (left by an interrupted run) are removed either way.
+    /// Items in the backup that were not part of this run. In a run of chosen items, every one
+    /// of them stays as it is (still in the Safe or deleted from it since: the run is about the
+    /// chosen items only); in a full run, those deleted from the Safe stay only with
+    /// `keep_deleted`. Kept items stay in the index; the others' files are returned for
+    /// removal. Data files no attribute file refers to (left by an interrupted run) are removed
+    /// either way.
     #[allow(clippy::too_many_arguments)]
     fn deleted_items(
         &self,
@@ -430,7 +438,8 @@ impl Open<'_> {
                 continue;
             }
             let still_in_safe = in_safe.contains(&id);
-            let keep = still_in_safe || options.keep_deleted;
+            let chosen_run = options.items.is_some();
+            let keep = still_in_safe || options.keep_deleted || chosen_run;
             let entry = keep
                 .then(|| kept_entry(keys, &path, old_index.and_then(|old| old.get(&id))))
                 .flatten();
@@ -442,7 +451,7 @@ impl Open<'_> {
                     kept.insert(id);
                     index.insert(id, entry);
                 }
-                None if still_in_safe && options.items.is_some() => {
+                None if chosen_run => {
                     // Not chosen, and its record does not open: left for a full run to mend.
                     kept.insert(id);
                 }
@@ -556,6 +565,7 @@ struct ItemBackup<'a> {
     safe_layout: &'a Layout,
     layout: &'a BackupLayout,
     verify_copy: bool,
+    control: &'a JobControl,
 }
 
 impl ItemBackup<'_> {
@@ -575,7 +585,11 @@ impl ItemBackup<'_> {
             };
             let copy = layout.data_file(id);
             let copy_is_whole = if self.verify_copy {
-                check_or_copy(keys, item, &copy, CopyTo::Nowhere, false).is_ok()
+                match check_or_copy(keys, item, &copy, CopyTo::Nowhere, false, self.control) {
+                    Ok(_) => true,
+                    Err(DataError::Stopped) => return Ok(Outcome::Stopped),
+                    Err(DataError::Source(..) | DataError::Io(_)) => false,
+                }
             } else {
                 has_tag(&copy, item.size, &tag)
                     .map_err(Error::io(&copy))?
@@ -588,12 +602,14 @@ impl ItemBackup<'_> {
                     &self.safe_layout.data_file(id),
                     CopyTo::Deferred(&copy),
                     false,
+                    self.control,
                 ) {
                     Ok((bytes, _)) => data_copied = Some(bytes),
                     Err(DataError::Source(kind, reason)) => {
                         return Ok(Outcome::Failed(kind, reason));
                     }
                     Err(DataError::Io(error)) => return Err(error),
+                    Err(DataError::Stopped) => return Ok(Outcome::Stopped),
                 }
             }
         }

@@ -25,7 +25,9 @@ use crate::unlock::Unlock;
 ///
 /// Problems are listed in the report (and reported as they are found), each naming the item
 /// (by path where the backup still knows it, else by name from the index, and by UUID);
-/// nothing is changed.
+/// nothing is changed. Stopped through `control` (between files, or inside a file with
+/// `full`), it returns at once with [`VerifyReport::stopped`] set: the report then covers only
+/// the files checked so far, is never clean, and the job does not report [`Phase::Finished`].
 ///
 /// # Errors
 /// [`Error::NotABackup`], [`Error::NewerFormat`], [`Error::DamagedBackup`] for a damaged
@@ -128,20 +130,24 @@ fn verify_with(
     reporter.phase(Phase::Verifying);
     for record in &files {
         if !control.proceed() {
+            report.stopped = true;
             break;
         }
         let item = &record.item;
         let path = layout.data_file(item.id);
         let file = Some(layout.relative(&path));
-        report.files_checked += 1;
         let outcome = if full {
-            match check_or_copy(keys, item, &path, CopyTo::Nowhere, true) {
+            match check_or_copy(keys, item, &path, CopyTo::Nowhere, true, control) {
                 Ok((bytes, _)) => {
                     report.bytes_decrypted += bytes;
                     Ok(())
                 }
                 Err(DataError::Source(kind, reason)) => Err((kind, reason)),
                 Err(DataError::Io(error)) => return Err(error),
+                Err(DataError::Stopped) => {
+                    report.stopped = true;
+                    break;
+                }
             }
         } else {
             match recorded_tag(item) {
@@ -152,6 +158,7 @@ fn verify_with(
                 )),
             }
         };
+        report.files_checked += 1;
         if let Err((kind, reason)) = outcome {
             let found = problem(kind, item.id, file, reason);
             reporter.problem(&found);
@@ -162,6 +169,10 @@ fn verify_with(
         reporter.report(false);
     }
     reporter.report(true);
+    if report.stopped {
+        // Not finished: what was not checked is neither clean nor damaged.
+        return Ok(report);
+    }
     for id in &catalogue.data_files {
         if catalogue.records.contains_key(id) || catalogue.bad.contains(id) {
             continue;
