@@ -771,9 +771,29 @@ pub fn outside_store(opened: &Arc<crate::state::Opened>, path: &Path) -> Result<
 // --- Preview -------------------------------------------------------------------------------
 
 #[tauri::command]
-pub async fn preview_url(state: State<'_, AppState>, id: String) -> Result<String> {
+pub async fn preview_url<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<String> {
     let opened = state.opened()?;
     let id = convert::id(&id)?;
+    let safe = opened.safe.clone();
+    let item = blocking(move || Ok(safe.item(id)?)).await?;
+    let media = matches!(
+        convert::preview_kind(&item.name),
+        PreviewKind::Audio | PreviewKind::Video
+    );
+    if cfg!(target_os = "linux") && media {
+        // WebKitGTK plays media only from http(s): see media.rs.
+        let base = crate::media::base(&app).map_err(|error| {
+            AppError::new(
+                ErrorKind::Io,
+                format!("cannot start the media preview: {error}"),
+            )
+        })?;
+        return Ok(format!("{base}/media/{}/{id}", opened.token));
+    }
     Ok(format!(
         "{}/preview/{}/{id}",
         crate::preview::base(),

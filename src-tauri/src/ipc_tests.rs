@@ -119,7 +119,14 @@ fn the_window_gets_no_file_system_shell_or_dialog_permission_and_a_local_csp() -
     let remote: Vec<&str> = csp
         .split([' ', ';'])
         .filter(|source| source.starts_with("http") || source.starts_with("ws"))
-        .filter(|source| !["http://ipc.localhost", "http://arca.localhost"].contains(source))
+        .filter(|source| {
+            ![
+                "http://ipc.localhost",
+                "http://arca.localhost",
+                "http://127.0.0.1:*",
+            ]
+            .contains(source)
+        })
         .collect();
     assert!(remote.is_empty(), "remote origins in the CSP: {remote:?}");
     assert!(
@@ -255,5 +262,103 @@ fn a_safe_created_through_the_window_imports_lists_previews_and_locks() -> TestR
     .err()
     .unwrap_or_default();
     assert_eq!(again["kind"], "tryLater");
+    Ok(())
+}
+
+/// One raw HTTP/1.1 GET of `url` (with another `Host` and a `Range` if given): the status,
+/// the head in lower case, and the body.
+#[cfg(target_os = "linux")]
+fn http_get(
+    url: &str,
+    host: Option<&str>,
+    range: Option<&str>,
+) -> std::io::Result<(u16, String, Vec<u8>)> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (address, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = std::net::TcpStream::connect(address)?;
+    let mut request = format!(
+        "GET /{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+        host.unwrap_or(address)
+    );
+    if let Some(range) = range {
+        request.push_str(&format!("Range: {range}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let split = answer
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap_or(answer.len());
+    let head = String::from_utf8_lossy(&answer[..split]).to_lowercase();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    Ok((
+        status,
+        head,
+        answer[(split + 4).min(answer.len())..].to_vec(),
+    ))
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn films_play_from_the_loopback_server_by_range_and_only_with_the_unlocks_token() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let app = app(&dir.path().join("config"))?;
+    let main = window(&app, "main")?;
+    let parent = dir.path().to_string_lossy().into_owned();
+    let password = "violet-granite-orbit-2049-ketch";
+    ok(
+        &main,
+        "create_safe",
+        json!({"parent": parent, "name": "Films", "password": password, "acceptWeak": false}),
+    )?;
+    let film: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let source = dir.path().join("film.webm");
+    std::fs::write(&source, &film)?;
+    let job = ok(
+        &main,
+        "import_paths",
+        json!({"paths": [source.to_string_lossy()], "into": null}),
+    )?;
+    wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
+    let page = ok(
+        &main,
+        "list_folder",
+        json!({"request": {"folder": null, "sort": "name", "descending": false, "offset": 0, "limit": 10}}),
+    )?;
+    let id = page["rows"][0]["id"].clone();
+    let url = ok(&main, "preview_url", json!({"id": id}))?;
+    let url = url.as_str().unwrap_or_default().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    // A range, with its length (GStreamer needs it to seek) and the bytes of the film.
+    let (status, head, body) = http_get(&url, None, Some("bytes=1000-1999"))?;
+    assert_eq!(status, 206, "{head}");
+    assert!(
+        head.contains("content-range: bytes 1000-1999/300000"),
+        "{head}"
+    );
+    assert!(
+        head.contains("content-length: 1000") && !head.contains("chunked"),
+        "{head}"
+    );
+    assert_eq!(body, film[1000..2000]);
+    let (status, head, body) = http_get(&url, None, None)?;
+    assert_eq!((status, body.len()), (200, film.len()), "{head}");
+
+    // Another token, another host name (a web page pointing its own name at 127.0.0.1), or
+    // the right URL after a lock: nothing.
+    let token = url.rsplit('/').nth(1).unwrap_or_default().to_owned();
+    let guessed = url.replace(&token, &"0".repeat(token.len()));
+    assert_eq!(http_get(&guessed, None, None)?.0, 403);
+    assert_eq!(http_get(&url, Some("evil.example:80"), None)?.0, 403);
+    ok(&main, "lock_safe", json!({}))?;
+    assert_eq!(http_get(&url, None, None)?.0, 403);
     Ok(())
 }

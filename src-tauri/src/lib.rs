@@ -21,6 +21,7 @@ mod events;
 mod ipc_tests;
 mod job_commands;
 mod jobs;
+mod media;
 mod preview;
 mod state;
 mod strength;

@@ -21,8 +21,11 @@ use crate::state::AppState;
 
 /// The scheme's name.
 pub const SCHEME: &str = "arca";
-/// At most this much of a file in one response: a player asks for the rest by range.
+/// At most this much of a file in one answer to a range: a player asks for the rest.
 const MAX_RESPONSE: u64 = 8 * 1024 * 1024;
+/// The largest file sent whole, to a request without a range (a PDF or text preview reads
+/// the whole file with `fetch()`).
+const MAX_WHOLE: u64 = 256 * 1024 * 1024;
 /// Files larger than this get no thumbnail (decoding them would cost more than it shows).
 const MAX_THUMBNAIL_SOURCE: u64 = 64 * 1024 * 1024;
 /// Thumbnails kept in memory (about 20 KB each).
@@ -151,9 +154,8 @@ fn image_response(bytes: Vec<u8>) -> Response<Vec<u8>> {
 
 /// `bytes=a-b`, `bytes=a-`, `bytes=-n` of a file of `len` bytes, as a start and an end (past
 /// the last byte); `None` without a (valid, single) range.
-fn range(request: &Request<Vec<u8>>, len: u64) -> Option<(u64, u64)> {
-    let value = request.headers().get(header::RANGE)?.to_str().ok()?;
-    let spec = value.strip_prefix("bytes=")?;
+fn range(value: Option<&str>, len: u64) -> Option<(u64, u64)> {
+    let spec = value?.strip_prefix("bytes=")?;
     if spec.contains(',') {
         return None;
     }
@@ -172,19 +174,36 @@ fn range(request: &Request<Vec<u8>>, len: u64) -> Option<(u64, u64)> {
     (start < end.min(len) || len == 0).then_some((start, end.min(len)))
 }
 
-fn preview(
+/// A part of a file (or the whole of it), ready to be sent.
+pub struct Served {
+    pub content_type: &'static str,
+    /// `Some("bytes a-b/len")` for a partial answer (206), `None` for the whole file (200).
+    pub content_range: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// The file `id` (named `name`) or the part of it `range_header` asks for. A range gets at most
+/// [`MAX_RESPONSE`] bytes (a player asks for the rest); a request without one gets the whole
+/// file, up to [`MAX_WHOLE`].
+///
+/// # Errors
+/// The HTTP status to answer with instead.
+pub fn serve(
     safe: &arca_safe::Safe,
     id: Uuid,
     name: &str,
-    request: &Request<Vec<u8>>,
-) -> Result<Response<Vec<u8>>, StatusCode> {
+    range_header: Option<&str>,
+) -> Result<Served, StatusCode> {
     let mut reader = safe
         .open_file(id)
         .map_err(|_| StatusCode::UNPROCESSABLE_ENTITY)?;
     let len = reader.len();
-    let asked = range(request, len);
-    let (start, end) = asked.unwrap_or((0, len));
-    let end = end.min(start.saturating_add(MAX_RESPONSE)).min(len);
+    let asked = range(range_header, len);
+    let (start, end) = match asked {
+        Some((start, end)) => (start, end.min(start.saturating_add(MAX_RESPONSE))),
+        None if len <= MAX_WHOLE => (0, len),
+        None => return Err(StatusCode::PAYLOAD_TOO_LARGE),
+    };
     reader
         .seek(SeekFrom::Start(start))
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
@@ -193,25 +212,39 @@ fn preview(
     reader
         .read_exact(&mut body)
         .map_err(|_| StatusCode::UNPROCESSABLE_ENTITY)?;
-    let partial = asked.is_some() || end < len;
+    Ok(Served {
+        content_type: convert::mime(name),
+        content_range: asked.map(|_| format!("bytes {start}-{}/{len}", end.saturating_sub(1))),
+        body,
+    })
+}
+
+fn preview(
+    safe: &arca_safe::Safe,
+    id: Uuid,
+    name: &str,
+    request: &Request<Vec<u8>>,
+) -> Result<Response<Vec<u8>>, StatusCode> {
+    let asked = request
+        .headers()
+        .get(header::RANGE)
+        .and_then(|value| value.to_str().ok());
+    let served = serve(safe, id, name, asked)?;
     let mut response = Response::builder()
-        .status(if partial {
+        .status(if served.content_range.is_some() {
             StatusCode::PARTIAL_CONTENT
         } else {
             StatusCode::OK
         })
-        .header(header::CONTENT_TYPE, convert::mime(name))
+        .header(header::CONTENT_TYPE, served.content_type)
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CACHE_CONTROL, "no-store")
-        .header(header::CONTENT_LENGTH, body.len().to_string());
-    if partial {
-        response = response.header(
-            header::CONTENT_RANGE,
-            format!("bytes {start}-{}/{len}", end.saturating_sub(1)),
-        );
+        .header(header::CONTENT_LENGTH, served.body.len().to_string());
+    if let Some(content_range) = served.content_range {
+        response = response.header(header::CONTENT_RANGE, content_range);
     }
     response
-        .body(body)
+        .body(served.body)
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
 }
 
@@ -233,24 +266,14 @@ fn thumbnail(safe: &arca_safe::Safe, id: Uuid) -> Result<Vec<u8>, StatusCode> {
 mod tests {
     use super::*;
 
-    fn with_range(value: &str) -> Request<Vec<u8>> {
-        Request::builder()
-            .header(header::RANGE, value)
-            .body(Vec::new())
-            .unwrap_or_else(|_| Request::new(Vec::new()))
-    }
-
     #[test]
     fn ranges_are_read_as_players_send_them() {
-        assert_eq!(range(&with_range("bytes=0-99"), 1000), Some((0, 100)));
-        assert_eq!(range(&with_range("bytes=500-"), 1000), Some((500, 1000)));
-        assert_eq!(range(&with_range("bytes=-100"), 1000), Some((900, 1000)));
-        assert_eq!(
-            range(&with_range("bytes=900-5000"), 1000),
-            Some((900, 1000))
-        );
-        assert_eq!(range(&with_range("bytes=2000-"), 1000), None);
-        assert_eq!(range(&with_range("bytes=0-1,5-6"), 1000), None);
-        assert_eq!(range(&Request::new(Vec::new()), 1000), None);
+        assert_eq!(range(Some("bytes=0-99"), 1000), Some((0, 100)));
+        assert_eq!(range(Some("bytes=500-"), 1000), Some((500, 1000)));
+        assert_eq!(range(Some("bytes=-100"), 1000), Some((900, 1000)));
+        assert_eq!(range(Some("bytes=900-5000"), 1000), Some((900, 1000)));
+        assert_eq!(range(Some("bytes=2000-"), 1000), None);
+        assert_eq!(range(Some("bytes=0-1,5-6"), 1000), None);
+        assert_eq!(range(None, 1000), None);
     }
 }

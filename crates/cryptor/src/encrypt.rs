@@ -71,7 +71,10 @@ impl<W: Write> Encryptor<W> {
         let mut mac = new_mac(keys.hmac.0.expose());
         mac.update(&header_bytes);
         writer.write_all(&header_bytes)?;
-        let state = Box::new((CbcEncryptor::new(keys.encryption.0.expose(), &header.iv), mac));
+        let state = Box::new((
+            CbcEncryptor::new(keys.encryption.0.expose(), &header.iv),
+            mac,
+        ));
         crate::stack::scrub_stack();
         Ok(Self {
             writer,

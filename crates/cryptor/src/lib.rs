@@ -54,11 +54,11 @@ pub use pipelined::{
     PIPELINE_MIN_LEN, PipelineError, Sealed, encrypt_pipelined, encrypt_pipelined_with_rng,
 };
 pub use process::keep_secrets_out_of_core_dumps;
-pub use stack::scrub_stack;
 pub use recovery::{RECOVERY_KEY_SYMBOLS, RecoveryKey};
 pub use secret::{CipherKeys, EncryptionKey, HmacKey, Password};
 pub use seekable::{CHUNK_LEN, ChunkHasher, ChunkHashes, Keyed, SeekableDecryptor, chunk_hashes};
 pub use sink::{CleartextBuffer, Sink};
+pub use stack::scrub_stack;
 
 /// Unauthenticated primitives, exposed so that standard test vectors (Wycheproof) and benchmarks
 /// run through the same code the messages use. Never use them to protect data.
