@@ -247,7 +247,7 @@ fn a_data_file_swapped_for_another_is_refused_at_open() {
     // A folder is no file.
     let folder = safe.create_folder(None, "folder").unwrap();
     let not_a_file = safe.open_file(folder).err().expect("opened a folder");
-    assert_eq!(not_a_file.kind(), ErrorKind::TrashState, "{not_a_file}");
+    assert_eq!(not_a_file.kind(), ErrorKind::InvalidInput, "{not_a_file}");
     let unknown = safe
         .open_file(Uuid::new_v4())
         .err()

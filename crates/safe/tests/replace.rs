@@ -195,7 +195,7 @@ fn replacing_what_cannot_be_replaced_fails_with_its_kind() {
     let kind = |result: arca_safe::Result<()>| result.unwrap_err().kind();
     assert_eq!(
         kind(safe.replace_content_from(folder, &mut &b"x"[..], None)),
-        ErrorKind::TrashState
+        ErrorKind::InvalidInput
     );
     assert_eq!(
         kind(safe.replace_content_from(Uuid::new_v4(), &mut &b"x"[..], None)),
