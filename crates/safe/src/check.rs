@@ -439,7 +439,7 @@ impl Open<'_> {
         let destination = self.layout().data_file(id);
         if destination != path {
             if let Some(shard) = destination.parent() {
-                crate::layout::create_private_dir_all(shard).map_err(Error::io(shard))?;
+                crate::layout::prepare_shard(shard).map_err(Error::io(shard))?;
             }
             fs::rename(path, &destination).map_err(Error::store(None))?;
         }

@@ -117,6 +117,29 @@ pub(crate) fn create_private_dir_all(path: &Path) -> io::Result<()> {
     private_dir_builder(true).create(path)
 }
 
+/// Creates the shard folder `shard` where missing, and makes sure that it and the folder it
+/// is in are real folders: a link planted in a Safe or a backup would send what is written
+/// there somewhere else.
+///
+/// # Errors
+/// If it cannot be created, or it or its parent is a link or not a folder.
+pub(crate) fn prepare_shard(shard: &Path) -> io::Result<()> {
+    create_private_dir_all(shard)?;
+    for folder in [Some(shard), shard.parent()].into_iter().flatten() {
+        let metadata = fs::symlink_metadata(folder)?;
+        if metadata.file_type().is_symlink() || !metadata.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is a link, not a folder (nothing is written through it)",
+                    folder.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Flushes every write to the file system holding `path` (Linux `syncfs`): one call makes the
 /// thousands of files an import batch or a backup run wrote durable, instead of two fsyncs
 /// each.

@@ -1030,3 +1030,35 @@ fn a_source_folder_swapped_for_a_link_after_planning_is_not_read_through() {
         }
     }
 }
+
+#[test]
+fn a_backup_run_never_writes_through_a_shard_that_was_swapped_for_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let safe = small_safe(root);
+    let backup = root.join("backup");
+    run_backup(&safe, &backup);
+    // The shard holding top.txt's record is moved outside and a link put in its place.
+    let top = safe.resolve("/top.txt").unwrap().unwrap().id;
+    let record = hostile::record_path(&backup, top);
+    let shard = record.parent().unwrap().to_path_buf();
+    let outside = root.join("outside-shard");
+    fs::rename(&shard, &outside).unwrap();
+    symlink(&outside, &shard).unwrap();
+    let moved = outside.join(record.file_name().unwrap());
+    let before = fs::read(&moved).unwrap();
+
+    // Its record must be written again, and is not: the run stops, naming the link.
+    safe.set_comment(top, "changed since the last run").unwrap();
+    let refused = safe
+        .backup(
+            &backup,
+            &BackupOptions::default(),
+            &JobControl::new(),
+            &mut |_| {},
+        )
+        .expect_err("a run wrote through a link");
+    assert!(refused.to_string().contains("is a link"), "{refused}");
+    assert_eq!(fs::read(&moved).unwrap(), before);
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 1);
+}

@@ -77,7 +77,7 @@ pub(crate) fn check_or_copy(
     let mut output = match to {
         Some(to) => {
             if let Some(shard) = to.parent() {
-                crate::layout::create_private_dir_all(shard)
+                crate::layout::prepare_shard(shard)
                     .map_err(|error| DataError::Io(Error::io(shard)(error)))?;
             }
             let file = if deferred {

@@ -424,7 +424,7 @@ fn put_data_file(
     let set_aside = if fs::symlink_metadata(&path).is_ok() {
         let aside = layout.data_file(Uuid::new_v4());
         if let Some(shard) = aside.parent() {
-            crate::layout::create_private_dir_all(shard).map_err(Error::io(shard))?;
+            crate::layout::prepare_shard(shard).map_err(Error::io(shard))?;
         }
         fs::rename(&path, &aside).map_err(Error::store(None))?;
         arca_cryptor::crash_point("rebuild: data file set aside");

@@ -628,7 +628,7 @@ impl ItemBackup<'_> {
         if !unchanged {
             let sealed = xml::seal(self.record_keys, text.as_bytes()).map_err(Error::Crypto)?;
             if let Some(shard) = path.parent() {
-                crate::layout::create_private_dir_all(shard).map_err(Error::io(shard))?;
+                crate::layout::prepare_shard(shard).map_err(Error::io(shard))?;
             }
             write_atomically_deferred(&path, &sealed).map_err(Error::io(&path))?;
             arca_cryptor::crash_point("backup: attribute file written");
