@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 /// The lock file's name, in the Safe's (or backup's) folder.
 pub const LOCK_FILE: &str = "writer.lock";
 
+/// How often a refused writer reads the lock file for its holder's name (10 ms apart).
+const NAMING_LOOKS: u32 = 20;
+
 /// Who holds a lock, as the holder wrote it into the lock file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
@@ -67,14 +70,26 @@ impl WriterLock {
             Err(error) if is_read_only(&error) => return Err(Refused::ReadOnly),
             Err(error) => return Err(Refused::Io(error)),
         };
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(Refused::Held(read_holder(&mut file))),
-            // No locking on this file system: go on without it.
-            Err(TryLockError::Error(error)) if cannot_lock(&error) => {
-                return Ok(Self { _file: None });
+        // A holder names itself just after it takes the lock: a writer refused in that moment
+        // looks again briefly, so that it can say who holds the Safe.
+        let mut looks = 0;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    let holder = read_holder(&mut file);
+                    looks += 1;
+                    if holder.is_some() || looks == NAMING_LOOKS {
+                        return Err(Refused::Held(holder));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                // No locking on this file system: go on without it.
+                Err(TryLockError::Error(error)) if cannot_lock(&error) => {
+                    return Ok(Self { _file: None });
+                }
+                Err(TryLockError::Error(error)) => return Err(Refused::Io(error)),
             }
-            Err(TryLockError::Error(error)) => return Err(Refused::Io(error)),
         }
         let holder = Holder {
             pid: std::process::id(),
@@ -87,9 +102,9 @@ impl WriterLock {
             && read_holder(&mut file).as_ref() != Some(&holder)
         {
             let _ = file
-                .set_len(0)
-                .and_then(|()| file.seek(SeekFrom::Start(0)))
-                .and_then(|_| file.write_all(&text));
+                .seek(SeekFrom::Start(0))
+                .and_then(|_| file.write_all(&text))
+                .and_then(|()| file.set_len(text.len() as u64));
         }
         Ok(Self { _file: Some(file) })
     }

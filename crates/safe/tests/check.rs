@@ -11,7 +11,7 @@ use common::*;
 #[test]
 fn clean_safe_checks_clean_then_each_problem_is_named_and_repaired() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("docs");
+    let src = dir.path().join("documents");
     fs::create_dir(&src).unwrap();
     for name in ["a.txt", "b.txt", "c.txt", "d.txt"] {
         fs::write(src.join(name), format!("the content of {name}").repeat(100)).unwrap();
@@ -25,7 +25,10 @@ fn clean_safe_checks_clean_then_each_problem_is_named_and_repaired() {
     assert_eq!(report.files_checked, 4);
 
     let id = |safe: &arca_safe::Safe, name: &str| {
-        safe.resolve(&format!("/docs/{name}")).unwrap().unwrap().id
+        safe.resolve(&format!("/documents/{name}"))
+            .unwrap()
+            .unwrap()
+            .id
     };
     let (a, b, c, d) = (
         id(&safe, "a.txt"),
@@ -60,16 +63,16 @@ fn clean_safe_checks_clean_then_each_problem_is_named_and_repaired() {
         .unwrap();
     let names = |report: &arca_safe::CheckReport| format!("{:?}", report.problems);
     assert!(
-        !names(&quick).contains("/docs/a.txt"),
+        !names(&quick).contains("/documents/a.txt"),
         "a flipped byte is found only by --full"
     );
     let full = safe
         .check(true, false, &JobControl::new(), &mut |_| {})
         .unwrap();
     for expected in [
-        "/docs/a.txt",
-        "/docs/b.txt",
-        "/docs/c.txt",
+        "/documents/a.txt",
+        "/documents/b.txt",
+        "/documents/c.txt",
         "OrphanDataFile",
         "TemporaryFile",
     ] {
@@ -96,7 +99,7 @@ fn clean_safe_checks_clean_then_each_problem_is_named_and_repaired() {
     assert_eq!(recovered.len(), 1);
     assert_eq!(
         &safe.read(recovered[0].id).unwrap()[..],
-        fs::read(dir.path().join("docs/d.txt"))
+        fs::read(dir.path().join("documents/d.txt"))
             .unwrap_or_else(|_| b"the content of d.txt".repeat(100))
             .as_slice()
     );
@@ -114,7 +117,10 @@ fn clean_safe_checks_clean_then_each_problem_is_named_and_repaired() {
         })
         .collect();
     missing.sort_unstable();
-    assert_eq!(missing, ["/docs/a.txt", "/docs/b.txt", "/docs/c.txt"]);
+    assert_eq!(
+        missing,
+        ["/documents/a.txt", "/documents/b.txt", "/documents/c.txt"]
+    );
     for damaged in [a, b, c] {
         safe.trash(damaged).unwrap();
     }
@@ -129,6 +135,6 @@ fn clean_safe_checks_clean_then_each_problem_is_named_and_repaired() {
     );
     assert_no_leaks(
         safe.layout().root(),
-        &[b"the content of", b"docs", b"a.txt", b"d.txt"],
+        &[b"the content of", b"documents", b"a.txt", b"d.txt"],
     );
 }

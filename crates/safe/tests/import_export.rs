@@ -16,9 +16,9 @@ const MARKER: &[u8] = b"CLEARTEXT-MARKER-7f3a";
 const LEAKS: &[&[u8]] = &[
     MARKER,
     b"Holiday Photos",
-    b"beach",
+    b"beach.jpg",
     b"notes.txt",
-    b"Day 1",
+    b"Day one",
     b".dotfile",
     b"empty folder",
     b"nnnnnnnnnnnnnnnn",
@@ -26,17 +26,17 @@ const LEAKS: &[&[u8]] = &[
 
 fn sample_tree(root: &std::path::Path) -> PathBuf {
     let src = root.join("Holiday Photos");
-    fs::create_dir_all(src.join("Day 1/empty folder")).unwrap();
+    fs::create_dir_all(src.join("Day one/empty folder")).unwrap();
     fs::create_dir_all(src.join(".hidden")).unwrap();
     fs::write(src.join("notes.txt"), [MARKER, b" notes"].concat()).unwrap();
     fs::write(src.join("empty.bin"), b"").unwrap();
     fs::write(
-        src.join("Day 1/beach.jpg"),
+        src.join("Day one/beach.jpg"),
         [MARKER, &vec![7u8; 300_000][..]].concat(),
     )
     .unwrap();
-    fs::write(src.join("Day 1/Caf\u{e9}.txt"), b"nfc").unwrap();
-    fs::write(src.join("Day 1/Cafe\u{301}.txt"), b"nfd").unwrap();
+    fs::write(src.join("Day one/Caf\u{e9}.txt"), b"nfc").unwrap();
+    fs::write(src.join("Day one/Cafe\u{301}.txt"), b"nfd").unwrap();
     fs::write(src.join(".hidden/.dotfile"), [MARKER, b"dot"].concat()).unwrap();
     fs::write(src.join(format!("{}.txt", "n".repeat(251))), b"long name").unwrap();
     #[cfg(unix)]
@@ -70,7 +70,7 @@ fn import_export_round_trip_keeps_bytes_names_and_dates() {
     let root = safe.resolve("/Holiday Photos").unwrap().unwrap();
     assert_eq!(root.kind, Kind::Folder);
     let beach = safe
-        .resolve("/Holiday Photos/Day 1/beach.jpg")
+        .resolve("/Holiday Photos/Day one/beach.jpg")
         .unwrap()
         .unwrap();
     assert_eq!(beach.content, Content::Present);
@@ -110,7 +110,7 @@ fn import_export_round_trip_keeps_bytes_names_and_dates() {
         .into_iter()
         .collect();
     assert_eq!(original, exported);
-    assert!(out.join("Holiday Photos/Day 1/empty folder").is_dir());
+    assert!(out.join("Holiday Photos/Day one/empty folder").is_dir());
     assert_eq!(
         fs::read(out.join("Holiday Photos/.hidden/.dotfile")).unwrap(),
         [MARKER, b"dot"].concat()
@@ -363,7 +363,7 @@ fn clash_policies_and_unreadable_sources() {
 #[test]
 fn cancel_takes_unencrypted_files_out_again() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("many");
+    let src = dir.path().join("many files");
     fs::create_dir(&src).unwrap();
     // Progress is reported with each batch commit, at least every 250 ms: the files must take
     // longer than that to encrypt, or the first report comes after the last file.
@@ -392,13 +392,13 @@ fn cancel_takes_unencrypted_files_out_again() {
         .unwrap();
     assert!(report.cancelled);
     assert!(report.files >= 20 && report.files < 200, "{}", report.files);
-    let folder = safe.resolve_folder("/many").unwrap();
+    let folder = safe.resolve_folder("/many files").unwrap();
     let left = safe.children(folder, false).unwrap();
     assert_eq!(left.len() as u64, report.files);
     assert!(left.iter().all(|item| item.content == Content::Present));
     assert!(safe.interrupted_imports().unwrap().is_empty());
     assert_no_leaks(
         safe.layout().root(),
-        &[b"many", b"xxxxxxxxxxxxxxxx", b"199.txt"],
+        &[b"many files", b"xxxxxxxxxxxxxxxx", b"199.txt"],
     );
 }

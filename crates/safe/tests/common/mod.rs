@@ -130,6 +130,16 @@ pub fn assert_no_leaks(safe_dir: &Path, markers: &[&[u8]]) {
         markers.iter().all(|marker| !marker.is_empty()),
         "an empty marker matches everything"
     );
+    // Ciphertext is random bytes: a short marker turns up in a big Safe by chance.
+    let scanned = bytes_under(safe_dir) as f64;
+    for marker in markers {
+        let chance = scanned * 256f64.powi(-(marker.len() as i32));
+        assert!(
+            chance < 1e-6,
+            "{} is too short to tell a leak from chance in {scanned} bytes",
+            shown(marker)
+        );
+    }
     let scanner = LeakScanner::new(markers);
     let mut stack = vec![safe_dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -155,6 +165,20 @@ pub fn assert_no_leaks(safe_dir: &Path, markers: &[&[u8]]) {
             }
         }
     }
+}
+
+fn bytes_under(dir: &Path) -> u64 {
+    let mut total = 0;
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let metadata = fs::symlink_metadata(entry.path()).unwrap();
+        total += if metadata.is_dir() {
+            bytes_under(&entry.path())
+        } else {
+            metadata.len()
+        };
+    }
+    total
 }
 
 fn shown(marker: &[u8]) -> String {
