@@ -379,7 +379,7 @@ fn backup_folder_leaks_no_name_content_comment_or_tag() {
         COMMENT_MARKER.as_bytes(),
         TAG_MARKER.as_bytes(),
         "東京".as_bytes(),
-        "Zoë".as_bytes(),
+        "Fotos Zoë".as_bytes(),
         b"Reise",
         b"<item",
     ] {
