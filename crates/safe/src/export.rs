@@ -33,7 +33,7 @@ use crate::data_file::{damage, recorded_tag};
 use crate::error::{Error, Result};
 use crate::import::OnClash;
 use crate::item::{Content, Item, Kind};
-use crate::job::{InFlight, JobControl, Observer, Phase, Progress, Reporter};
+use crate::job::{JobControl, Observer, Phase, Progress, Reporter};
 use crate::name::join_checked;
 use crate::organise::free_name_where;
 use crate::problem::{ItemProblem, ProblemKind};
@@ -382,7 +382,7 @@ impl Open<'_> {
             set_folder_modified(&placed.dir, item.modified_at);
             return Ok(Exported::Folder(placed));
         }
-        let exported = match self.export_file(item, folder, &name, control, &reporter.in_flight) {
+        let exported = match self.export_file(item, folder, &name, control, reporter) {
             Ok(true) => Exported::File,
             Ok(false) => return Ok(Exported::Stopped),
             Err(Error::DamagedFile { path, reason }) => {
@@ -449,7 +449,7 @@ impl Open<'_> {
         folder: &Folder,
         name: &str,
         control: &JobControl,
-        in_flight: &InFlight,
+        reporter: &mut Reporter<'_>,
     ) -> Result<bool> {
         let target = folder.shown(name);
         let failed = Cell::new(None);
@@ -464,7 +464,7 @@ impl Open<'_> {
             failed: &failed,
             stopped: &stopped,
             control,
-            in_flight,
+            reporter,
             written: 0,
         };
         match self.read_into(item.id, output) {
@@ -498,17 +498,18 @@ enum Exported {
 
 /// An exported file that remembers whether writing it failed (the decryptor reports read and
 /// write errors alike, and a full destination disk must name the exported file, not the Safe),
-/// and that stops when the job is stopped.
-struct ExportSink<'a> {
+/// that stops when the job is stopped, and that reports the bytes written so far, so that a large
+/// file moves the progress.
+struct ExportSink<'a, 'r> {
     file: Option<AtomicFile>,
     failed: &'a Cell<Option<io::ErrorKind>>,
     stopped: &'a Cell<bool>,
     control: &'a JobControl,
-    in_flight: &'a InFlight,
+    reporter: &'a mut Reporter<'r>,
     written: u64,
 }
 
-impl ExportSink<'_> {
+impl ExportSink<'_, '_> {
     fn note<T>(&self, result: io::Result<T>) -> io::Result<T> {
         if let Err(error) = &result {
             self.failed.set(Some(error.kind()));
@@ -517,7 +518,7 @@ impl ExportSink<'_> {
     }
 }
 
-impl Write for ExportSink<'_> {
+impl Write for ExportSink<'_, '_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.write_all(data)?;
         Ok(data.len())
@@ -533,8 +534,9 @@ impl Write for ExportSink<'_> {
             None => Err(io::Error::other("the exported file was committed")),
         };
         self.note(result)?;
-        self.in_flight.add(data.len() as u64);
+        self.reporter.in_flight.add(data.len() as u64);
         self.written += data.len() as u64;
+        self.reporter.report(false);
         Ok(())
     }
 
@@ -547,13 +549,13 @@ impl Write for ExportSink<'_> {
     }
 }
 
-impl Drop for ExportSink<'_> {
+impl Drop for ExportSink<'_, '_> {
     fn drop(&mut self) {
-        self.in_flight.sub(self.written);
+        self.reporter.in_flight.sub(self.written);
     }
 }
 
-impl Sink for ExportSink<'_> {
+impl Sink for ExportSink<'_, '_> {
     type Output = PathBuf;
 
     fn commit(mut self) -> io::Result<PathBuf> {

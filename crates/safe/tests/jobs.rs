@@ -805,7 +805,6 @@ fn two_imports_and_an_export_at_once_on_one_handle_all_complete() {
 }
 
 #[test]
-#[ignore = "BUG: an export reports progress only between files (Open::export calls report after each file; the bytes it counts in flight are never sent), so a large file does not move"]
 fn progress_moves_inside_a_large_exported_file() {
     let dir = tempfile::tempdir().unwrap();
     let safe = new_test_safe(dir.path());
