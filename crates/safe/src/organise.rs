@@ -56,7 +56,9 @@ impl Open<'_> {
     /// # Errors
     /// [`Error::NotFound`].
     pub(crate) fn item(&self, id: Uuid) -> Result<Item> {
-        query::item(self.db(), id)
+        let mut item = query::item(self.db(), id)?;
+        self.overlay_renamed_replacement(&mut item)?;
+        Ok(item)
     }
 
     /// The live item at `path` (`/a/b.txt`); `None` for the root.

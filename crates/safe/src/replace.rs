@@ -13,7 +13,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 use arca_cryptor::{AtomicFile, ChunkHasher, ChunkHashes, Encryptor};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use crate::changes::Change;
 use crate::data_file::{store_chunks, trailing_tag};
 use crate::error::{Error, Result};
-use crate::item::{Content, ItemUpdate, Kind};
+use crate::item::{Content, Item, ItemUpdate, Kind};
 use crate::safe::{Open, Safe};
 use crate::time;
 
@@ -141,6 +141,41 @@ impl Open<'_> {
             [replacement.item],
         )?;
         changes.commit()
+    }
+
+    /// Shows `item` with its new content when a replacement's new data file is in place but not
+    /// yet recorded: a writer between the rename and its commit, or one that died there, which
+    /// only the next writable unlock finishes. The old data file is gone by then.
+    pub(crate) fn overlay_renamed_replacement(&self, item: &mut Item) -> Result<()> {
+        let pending = self
+            .db()
+            .query_row(
+                "SELECT size, modified_at, hmac_tag, sha256 FROM content_replacements
+                 WHERE item = ?1",
+                [item.id],
+                |row| {
+                    Ok((
+                        row.get::<_, u64>(0)?,
+                        row.get::<_, Option<i64>>(1)?,
+                        row.get::<_, [u8; 32]>(2)?,
+                        row.get::<_, [u8; 32]>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((size, modified_at, tag, sha256)) = pending else {
+            return Ok(());
+        };
+        let renamed = File::open(self.layout().data_file(item.id))
+            .and_then(|mut file| trailing_tag(&mut file))
+            .is_ok_and(|found| found == tag);
+        if renamed {
+            item.size = size;
+            item.modified_at = modified_at;
+            item.hmac_tag = Some(tag);
+            item.sha256 = Some(sha256);
+        }
+        Ok(())
     }
 
     /// Finishes (or forgets) replacements a crash interrupted.
