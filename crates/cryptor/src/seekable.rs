@@ -240,20 +240,60 @@ impl<R: Read + Seek> SeekableDecryptor<R> {
             slot.index = None;
             slot.bytes.resize(len, 0);
             self.reader.seek(SeekFrom::Start(start))?;
-            self.reader.read_exact(&mut slot.bytes).map_err(|error| {
-                if error.kind() == io::ErrorKind::UnexpectedEof {
-                    Error::Truncated
-                } else {
-                    Error::Io(error)
-                }
-            })?;
-            let actual: [u8; 32] = Sha256::digest(&slot.bytes[..]).into();
-            if !HmacTag::from_bytes(*expected).ct_eq(&actual) {
+            read_chunk(&mut self.reader, &mut slot.bytes)?;
+            if !HmacTag::from_bytes(*expected).ct_eq(&digest(slot)) {
                 return Err(Error::Authentication);
             }
             slot.index = Some(index);
         }
         Ok(&self.cached[0].bytes)
+    }
+
+    /// Reads chunks `index` and `index + 1` together, hashing the first on another thread while
+    /// the second is read and hashed here, for a read that spans both: a read at a random offset
+    /// nearly always does, and hashing is most of its time. Only what matches its hash is kept
+    /// as checked; the read that reaches a chunk that does not reads it again and is refused.
+    fn load_pair(&mut self, index: u64) -> Result<(), Error> {
+        let next = index + 1;
+        if self.cached.iter().any(|chunk| {
+            chunk
+                .index
+                .is_some_and(|cached| cached == index || cached == next)
+        }) || next as usize >= self.hashes.len()
+        {
+            return Ok(());
+        }
+        let start = index * CHUNK_LEN;
+        let next_len = (self.message_len - start - CHUNK_LEN).min(CHUNK_LEN) as usize;
+        let [first, second] = &mut self.cached;
+        first.index = None;
+        second.index = None;
+        first.bytes.resize(CHUNK_LEN as usize, 0);
+        second.bytes.resize(next_len, 0);
+        self.reader.seek(SeekFrom::Start(start))?;
+        read_chunk(&mut self.reader, &mut first.bytes)?;
+        let reader = &mut self.reader;
+        let first: &Chunk = first;
+        let (first_hash, second_hash) = std::thread::scope(|scope| {
+            let helper = std::thread::Builder::new().spawn_scoped(scope, || digest(first));
+            let second_hash = read_chunk(reader, &mut second.bytes)
+                .ok()
+                .map(|()| digest(second));
+            let first_hash = match helper.map(std::thread::ScopedJoinHandle::join) {
+                Ok(Ok(hash)) => hash,
+                _ => digest(first),
+            };
+            (first_hash, second_hash)
+        });
+        let matches = |at: u64, actual: &[u8; 32]| {
+            HmacTag::from_bytes(self.hashes.0[at as usize]).ct_eq(actual)
+        };
+        let first_checked = matches(index, &first_hash);
+        let second_checked = second_hash.is_some_and(|hash| matches(next, &hash));
+        let [first, second] = &mut self.cached;
+        first.index = first_checked.then_some(index);
+        second.index = second_checked.then_some(next);
+        Ok(())
     }
 
     /// Reads and seeks with `credentials` (the message's keys) until the result is dropped.
@@ -356,6 +396,9 @@ impl<R: Read + Seek> SeekableDecryptor<R> {
                 .max(MIN_DECRYPT)
                 .div_ceil(block_len);
             let count = wanted.min((chunk_end - start) / block_len).max(1);
+            if start + wanted * block_len > chunk_end {
+                self.load_pair(start / CHUNK_LEN).map_err(io::Error::from)?;
+            }
             self.decrypt_blocks(credentials, block, count)
                 .map_err(io::Error::from)?;
         }
@@ -386,6 +429,20 @@ impl<R: Read + Seek> SeekableDecryptor<R> {
         self.position = target;
         Ok(target)
     }
+}
+
+fn read_chunk(reader: &mut impl Read, bytes: &mut [u8]) -> Result<(), Error> {
+    reader.read_exact(bytes).map_err(|error| {
+        if error.kind() == io::ErrorKind::UnexpectedEof {
+            Error::Truncated
+        } else {
+            Error::Io(error)
+        }
+    })
+}
+
+fn digest(chunk: &Chunk) -> [u8; 32] {
+    Sha256::digest(&chunk.bytes[..]).into()
 }
 
 /// The chunk hashes of a whole message read from `reader` (after its HMAC has been checked by

@@ -105,6 +105,50 @@ fn a_modified_chunk_releases_nothing_of_itself() {
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
 }
 
+/// A read across a chunk border checks both chunks at once: either one modified still releases
+/// nothing of itself, and the other stays readable.
+#[test]
+fn a_read_across_a_border_releases_nothing_of_a_modified_chunk_on_either_side() {
+    let keys = keys();
+    let len = 3 * CHUNK_LEN as usize;
+    let data = cleartext(len);
+    let border = CHUNK_LEN as usize;
+    for (damaged, intact) in [
+        (border + 5000, border - 5000),
+        (border - 5000, border + 5000),
+    ] {
+        let (mut message, tag, hashes) = sealed(&keys, &data);
+        message[damaged] ^= 1;
+        let mut decryptor = open(message, len as u64, tag, hashes).unwrap();
+        let mut reader = decryptor
+            .with_credentials(Credentials::Keys(&keys))
+            .unwrap();
+        let mut across = vec![0u8; 64 * 1024];
+        reader
+            .seek(SeekFrom::Start((border - 32 * 1024) as u64))
+            .unwrap();
+        let mut released = 0;
+        let error = loop {
+            match reader.read(&mut across[released..]) {
+                Ok(0) => panic!("the read ended early"),
+                Ok(read) => released += read,
+                Err(error) => break error,
+            }
+            assert!(released < across.len(), "a modified chunk was released");
+        };
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        let start = border - 32 * 1024;
+        assert_eq!(across[..released], data[start..start + released]);
+        // The cleartext of the modified chunk never came out; the other chunk reads as it was.
+        let releasable = if damaged > border { border - start } else { 0 };
+        assert!(released <= releasable, "{released} bytes released");
+        let mut other = vec![0u8; 100];
+        reader.seek(SeekFrom::Start(intact as u64 - 16)).unwrap();
+        reader.read_exact(&mut other).unwrap();
+        assert_eq!(other, data[intact - 16..intact + 84]);
+    }
+}
+
 #[test]
 fn swapped_truncated_and_mismatched_messages_are_refused() {
     let keys = keys();
