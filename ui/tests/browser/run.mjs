@@ -137,6 +137,8 @@ await step("new folder, import, tag, search, preview an image", async () => {
   await page.getByRole("region", { name: "Activity" }).or(page.getByRole("heading", { name: "Activity" })).first().waitFor();
   await page.getByText(/Import: 2 files imported/).first().waitFor({ timeout: 15000 });
   await row(page, "whiteboard.jpg").click();
+  // The activity panel makes way once the person turns to the files.
+  await page.getByRole("heading", { name: "Activity" }).waitFor({ state: "detached" });
   await page.getByLabel("Add a tag").fill("ideas");
   await page.getByRole("button", { name: "Add", exact: true }).click();
   await page.getByRole("button", { name: /^ideas/ }).waitFor();
@@ -164,6 +166,7 @@ await step("the row menu: move into a folder, rename; from the mouse and from th
   await dialog.getByRole("button", { name: "Move into “Trips”" }).click();
   await row(page, "Quarterly report.pdf").waitFor({ state: "detached" });
   await row(page, "whiteboard.jpg").click();
+  await page.locator("aside.info .name").filter({ hasText: "whiteboard.jpg" }).waitFor({ timeout: 5000 });
   await page.keyboard.press("Shift+F10");
   await page.getByRole("menu").waitFor();
   await shot(page, "row-menu-light");
@@ -173,6 +176,20 @@ await step("the row menu: move into a folder, rename; from the mouse and from th
   await input.fill("Whiteboard sketch.jpg");
   await input.press("Enter");
   await row(page, "Whiteboard sketch.jpg").waitFor();
+  await row(page, "Trips").dblclick();
+  await row(page, "Quarterly report.pdf").waitFor();
+});
+
+await step("moving by dragging a row onto a folder of the breadcrumb and of the sidebar", async () => {
+  const page = light;
+  const crumbs = page.getByRole("navigation", { name: "Location" });
+  await row(page, "Quarterly report.pdf").dragTo(crumbs.getByRole("button", { name: "Holiday" }));
+  await row(page, "Quarterly report.pdf").waitFor({ state: "detached" });
+  await crumbs.getByRole("button", { name: "Holiday" }).click();
+  await row(page, "Quarterly report.pdf").waitFor();
+  const places = page.getByRole("navigation", { name: "Places" });
+  await row(page, "Quarterly report.pdf").dragTo(places.getByRole("button", { name: "Trips", exact: true }));
+  await row(page, "Quarterly report.pdf").waitFor({ state: "detached" });
   await row(page, "Trips").dblclick();
   await row(page, "Quarterly report.pdf").waitFor();
 });

@@ -31,3 +31,23 @@ export function highlight(el: HTMLElement | null): void {
   highlighted = el;
   el?.classList.add("drop-target");
 }
+
+/** Handlers for an area whose folders (data-drop-folder) take dragged items: `onmove` gets the
+ *  ids and the folder they were dropped on. */
+export function folderDropTarget(onmove: (ids: string[], folder: string | null) => void) {
+  return {
+    dragover(event: DragEvent): void {
+      if (!isItemDrag(event)) return;
+      const target = dropFolderAt(event.target);
+      highlight(target?.el ?? null);
+      if (target) event.preventDefault();
+    },
+    drop(event: DragEvent): void {
+      highlight(null);
+      const target = dropFolderAt(event.target);
+      if (!target || !isItemDrag(event)) return;
+      event.preventDefault();
+      onmove(draggedIds(event).filter((id) => id !== target.folder), target.folder);
+    },
+  };
+}
