@@ -77,7 +77,7 @@ impl WriterLock {
             match file.try_lock() {
                 Ok(()) => break,
                 Err(TryLockError::WouldBlock) => {
-                    let holder = read_holder(&mut file);
+                    let holder = read_holder(&mut file).filter(is_alive);
                     looks += 1;
                     if holder.is_some() || looks == NAMING_LOOKS {
                         return Err(Refused::Held(holder));
@@ -128,6 +128,26 @@ fn read_holder(file: &mut File) -> Option<Holder> {
     file.seek(SeekFrom::Start(0)).ok()?;
     file.take(4096).read_to_end(&mut text).ok()?;
     serde_json::from_slice(&text).ok()
+}
+
+/// Whether the process a lock file names may still be running. The file keeps the last holder's
+/// name until the next holder writes its own: a name of a process that is gone names no one.
+fn is_alive(holder: &Holder) -> bool {
+    if holder.host != host_name() {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use rustix::process::{Pid, test_kill_process};
+        i32::try_from(holder.pid)
+            .ok()
+            .and_then(Pid::from_raw)
+            .is_some_and(|pid| test_kill_process(pid) != Err(rustix::io::Errno::SRCH))
+    }
+    #[cfg(not(unix))]
+    {
+        true
+    }
 }
 
 fn host_name() -> String {

@@ -119,6 +119,33 @@ fn a_writer_that_said_nothing_is_another_program() {
     open(&path, OpenMode::Write).unwrap();
 }
 
+/// A holder that has not yet written its name leaves the last holder's name in the file: a name
+/// of a process that is gone is not given as the holder.
+#[test]
+fn a_name_left_by_a_process_that_is_gone_is_not_given_as_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = small_safe(dir.path()).layout().root().to_path_buf();
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    fs::write(
+        path.join(LOCK_FILE),
+        format!(r#"{{"pid":{gone_pid},"host":"{host}","program":"arca"}}"#),
+    )
+    .unwrap();
+    let held = hold_lock(&path);
+    let error = open(&path, OpenMode::Write).map(drop).unwrap_err();
+    assert!(
+        matches!(error, Error::LockedByOther { holder: None, .. }),
+        "{error:?}"
+    );
+    drop(held);
+}
+
 #[test]
 fn a_lock_file_left_by_a_process_that_is_gone_is_no_obstacle() {
     let dir = tempfile::tempdir().unwrap();
