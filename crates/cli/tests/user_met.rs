@@ -710,8 +710,10 @@ fn a_hostile_iteration_count_is_refused_at_once_as_damage() {
         for command in ["ls", "info", "check"] {
             let started = Instant::now();
             let (_, stderr) = fixture.fails(DAMAGED, &[&command, &fixture.safe]);
+            // A derivation of that many iterations would take minutes; a loaded machine may take
+            // a while to start the process.
             assert!(
-                started.elapsed() < Duration::from_secs(1),
+                started.elapsed() < Duration::from_secs(10),
                 "{command} with {count} iterations took {:?}",
                 started.elapsed()
             );
