@@ -172,6 +172,29 @@ fn flip_byte(path: &Path, at: usize) {
 }
 
 #[test]
+fn a_new_password_of_two_lines_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = dir.path().join("typed twice");
+    arca()
+        .args(["create", "--iterations", "1000", "--password-stdin"])
+        .arg(&safe)
+        .write_stdin(format!("{PASSWORD}\n{PASSWORD}\n"))
+        .assert()
+        .code(USAGE)
+        .stderr(contains("line break"));
+    assert!(!safe.exists(), "a refused password must create nothing");
+    let fixture = Fixture::new();
+    fixture
+        .arca(
+            &["passwd"],
+            &format!("{PASSWORD}\n{PASSWORD}\r\nsecond line\n"),
+        )
+        .code(USAGE)
+        .stderr(contains("line break"));
+    fixture.arca(&["info"], PASSWORD).success();
+}
+
+#[test]
 fn create_refuses_a_weak_password_unless_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let safe = dir.path().join("weak");

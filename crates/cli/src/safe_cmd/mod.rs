@@ -297,6 +297,16 @@ pub fn judge_new_password(
             "choose a passphrase of several unrelated words",
         ));
     }
+    // Two lines piped into `create --password-stdin` (as for `passwd`) would make one password
+    // that nobody can type at a prompt.
+    if password.expose_for_strength_meter().contains(['\n', '\r']) {
+        return Err(Failure::usage(
+            "the new Safe Password holds a line break, so it could never be typed at a prompt; \
+             nothing was changed",
+            "give the password on one line; `create` reads it alone, `passwd` and `recovery \
+             reset` read the old secret on the first line and the new password on the second",
+        ));
+    }
     let strength = arca_safe::password_strength(password, context);
     eprint!("{}", describe_strength(&strength));
     if !strength.is_acceptable() && !accept_weak {
