@@ -100,7 +100,7 @@ pub enum Error {
     NotAFile(String),
     /// A file whose import has not stored its content yet.
     #[error(
-        "{}: its import has not finished; resume the import to read it",
+        "{}: its import has not finished; it can be read once the import is done",
         crate::name::escape_for_display(.0)
     )]
     NotStoredYet(String),

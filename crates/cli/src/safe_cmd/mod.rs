@@ -233,8 +233,8 @@ fn classify(error: &Error) -> (Exit, &'static str) {
         ),
         ErrorKind::NotStoredYet => (
             Exit::Incomplete,
-            "finish the import with `arca import --resume SAFE` (or end it with --abandon), \
-             then try again",
+            "if an import is still running, wait until it has finished; if one was interrupted, \
+             finish it with `arca import --resume SAFE` (or end it with --abandon); then try again",
         ),
         ErrorKind::AlreadyRunning => (Exit::InUse, "wait until it has finished, then try again"),
         ErrorKind::LockedByOther => (

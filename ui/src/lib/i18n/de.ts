@@ -25,7 +25,7 @@ export const de: Messages = {
     invalidName: "Dieser Name geht nicht: Namen dürfen nicht leer, „.“ oder „..“ sein, kein „/“ und keine Steuerzeichen enthalten und höchstens 255 Byte lang sein.",
     moveIntoItself: "Ein Ordner kann nicht in sich selbst verschoben werden.",
     trashState: "Das geht mit Objekten im Papierkorb nicht.",
-    notStoredYet: "Diese Datei wird noch importiert. Setzen Sie den Import fort, um sie zu öffnen.",
+    notStoredYet: "Diese Datei wird noch importiert. Sie lässt sich öffnen, sobald der Import fertig ist (ein unterbrochener Import kann fortgesetzt werden).",
     alreadyRunning: "Das läuft bereits.",
     lockedByOther: "Ein anderes Programm verwendet diesen Safe gerade.",
     readOnly: "Dieser Safe ist schreibgeschützt; darin lässt sich nichts ändern.",

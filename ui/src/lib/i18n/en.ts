@@ -24,7 +24,7 @@ export const en = {
     invalidName: "That name cannot be used: names cannot be empty, “.” or “..”, contain “/” or control characters, or be longer than 255 bytes.",
     moveIntoItself: "A folder cannot be moved into itself.",
     trashState: "That cannot be done with items in the trash.",
-    notStoredYet: "This file is still being imported. Resume the import to open it.",
+    notStoredYet: "This file is still being imported. It opens once the import is done (an interrupted import can be resumed).",
     alreadyRunning: "That is running already.",
     lockedByOther: "Another program is using this Safe right now.",
     readOnly: "This Safe is read-only; nothing in it can be changed.",
