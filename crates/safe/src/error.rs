@@ -146,6 +146,9 @@ pub enum Error {
     /// A source of an import is the Safe itself, contains it, or lies inside it.
     #[error("{0} is the Safe itself or holds it; choose files outside the Safe")]
     SourceInSafe(PathBuf),
+    /// A folder to export or back up into is the Safe's own folder or lies inside it.
+    #[error("{0} lies inside the Safe; choose a folder outside it")]
+    TargetInSafe(PathBuf),
     /// The backup target is neither empty nor an Arca backup.
     #[error("{0} is not an Arca backup (no backup.json) and is not empty; choose an empty folder")]
     NotABackup(PathBuf),
@@ -292,7 +295,7 @@ impl Error {
             Self::NotAFile(_) => ErrorKind::InvalidInput,
             Self::NotStoredYet(_) => ErrorKind::NotStoredYet,
             Self::AlreadyRunning(_) => ErrorKind::AlreadyRunning,
-            Self::SourceInSafe(_) => ErrorKind::InvalidInput,
+            Self::SourceInSafe(_) | Self::TargetInSafe(_) => ErrorKind::InvalidInput,
             Self::NotABackup(_) => ErrorKind::NotABackup,
             Self::ForeignBackup { .. } => ErrorKind::ForeignBackup,
             Self::Database(error) => database_kind(error),

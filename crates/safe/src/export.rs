@@ -252,6 +252,7 @@ impl Open<'_> {
         control: &JobControl,
         observer: Observer<'_>,
     ) -> Result<ExportReport> {
+        crate::layout::refuse_target_in_safe(self.layout().root(), to)?;
         let mut work: Vec<Item> = Vec::new();
         let mut seen = HashSet::new();
         for &id in items {

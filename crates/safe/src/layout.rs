@@ -146,6 +146,22 @@ pub(crate) fn prepare_shard(shard: &Path) -> io::Result<()> {
 ///
 /// # Errors
 /// If `path` cannot be opened or the file system cannot be synced.
+/// Refuses a folder to write into that is the Safe's folder `root` or lies inside it: cleartext
+/// exported there would sit among the ciphertext, and a backup there would be lost with the
+/// Safe. `target` need not exist yet; links on the way are resolved.
+pub(crate) fn refuse_target_in_safe(root: &Path, target: &Path) -> crate::error::Result<()> {
+    let (Ok(root), Ok(absolute)) = (fs::canonicalize(root), std::path::absolute(target)) else {
+        return Ok(());
+    };
+    let existing = absolute
+        .ancestors()
+        .find_map(|folder| fs::canonicalize(folder).ok());
+    if existing.is_some_and(|folder| folder.starts_with(&root)) {
+        return Err(crate::error::Error::TargetInSafe(target.to_path_buf()));
+    }
+    Ok(())
+}
+
 pub(crate) fn sync_file_system(path: &Path) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {

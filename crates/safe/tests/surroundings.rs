@@ -515,6 +515,69 @@ fn a_source_that_holds_the_safe_or_lies_inside_it_is_refused_and_nothing_is_writ
     }
 }
 
+/// Exporting or backing up into the Safe's own folder would put cleartext among the ciphertext,
+/// or a backup where it is lost with the Safe: refused before anything is written, however the
+/// folder is named.
+#[test]
+fn an_export_or_backup_into_the_safe_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("good.txt"), b"good cleartext").unwrap();
+    let safe = new_safe(root);
+    import(&safe, &[root.join("good.txt")], &ImportOptions::default());
+    let id = safe.resolve("/good.txt").unwrap().unwrap().id;
+    let safe_dir = root.join(SAFE);
+    symlink(&safe_dir, root.join("link-to-safe")).unwrap();
+    let database: Vec<PathBuf> = ["attributes.db", "attributes.db-wal", "attributes.db-shm"]
+        .into_iter()
+        .map(|name| safe_dir.join(name))
+        .collect();
+    let skip: Vec<&Path> = database.iter().map(PathBuf::as_path).collect();
+    let before = hostile::snapshot(&safe_dir, &skip);
+    for target in [
+        safe_dir.clone(),
+        safe_dir.join("out"),
+        safe_dir.join("files/new/deeper"),
+        root.join("link-to-safe/out"),
+        root.join(".").join(SAFE).join("files/.."),
+    ] {
+        let exported = safe.export(
+            &[id],
+            &target,
+            OnClash::KeepBoth,
+            &JobControl::new(),
+            &mut |_| {},
+        );
+        let backed_up = safe.backup(
+            &target,
+            &BackupOptions::default(),
+            &JobControl::new(),
+            &mut |_| {},
+        );
+        for error in [exported.map(drop), backed_up.map(drop)] {
+            let error = error.unwrap_err();
+            assert!(
+                matches!(error, arca_safe::Error::TargetInSafe(_)),
+                "{}: {error:?}",
+                target.display()
+            );
+            assert_eq!(error.kind(), arca_safe::ErrorKind::InvalidInput);
+        }
+        assert_eq!(
+            hostile::snapshot(&safe_dir, &skip),
+            before,
+            "{}",
+            target.display()
+        );
+    }
+    // Beside the Safe is fine.
+    export(&safe, &root.join("out"), OnClash::KeepBoth);
+    assert_eq!(
+        fs::read(root.join("out/good.txt")).unwrap(),
+        b"good cleartext"
+    );
+}
+
 /// A shard name (two hex digits) not used in `dir` yet.
 fn free_shard(dir: &Path) -> String {
     (0..=255u8)

@@ -257,7 +257,7 @@ fn classify(error: &Error) -> (Exit, &'static str) {
         ),
         ErrorKind::InvalidInput => (
             Exit::Usage,
-            "check the arguments (a source inside the Safe, an empty password)",
+            "check the arguments (a source or target folder inside the Safe, an empty password)",
         ),
         _ => (
             Exit::General,

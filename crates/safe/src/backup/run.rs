@@ -87,6 +87,7 @@ impl Open<'_> {
         control: &JobControl,
         observer: Observer<'_>,
     ) -> Result<BackupReport> {
+        crate::layout::refuse_target_in_safe(self.layout().root(), target)?;
         let layout = BackupLayout::new(target);
         let (_lock, mut manifest) = prepare_target(&layout, self.id(), &self.manifest().kdf)?;
         let old_keys = RecordKeys::for_version(self.keys(), manifest.version);
