@@ -149,6 +149,9 @@ pub enum Error {
     /// A folder to export or back up into is the Safe's own folder or lies inside it.
     #[error("{0} lies inside the Safe; choose a folder outside it")]
     TargetInSafe(PathBuf),
+    /// A Safe restored from a backup would lie inside that backup's folder.
+    #[error("{0} lies inside the backup; choose a folder outside it")]
+    TargetInBackup(PathBuf),
     /// The backup target is neither empty nor an Arca backup.
     #[error("{0} is not an Arca backup (no backup.json) and is not empty; choose an empty folder")]
     NotABackup(PathBuf),
@@ -295,7 +298,9 @@ impl Error {
             Self::NotAFile(_) => ErrorKind::InvalidInput,
             Self::NotStoredYet(_) => ErrorKind::NotStoredYet,
             Self::AlreadyRunning(_) => ErrorKind::AlreadyRunning,
-            Self::SourceInSafe(_) | Self::TargetInSafe(_) => ErrorKind::InvalidInput,
+            Self::SourceInSafe(_) | Self::TargetInSafe(_) | Self::TargetInBackup(_) => {
+                ErrorKind::InvalidInput
+            }
             Self::NotABackup(_) => ErrorKind::NotABackup,
             Self::ForeignBackup { .. } => ErrorKind::ForeignBackup,
             Self::Database(error) => database_kind(error),

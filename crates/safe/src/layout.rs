@@ -146,18 +146,32 @@ pub(crate) fn prepare_shard(shard: &Path) -> io::Result<()> {
 ///
 /// # Errors
 /// If `path` cannot be opened or the file system cannot be synced.
+/// Whether `target` is the folder `root` (a Safe's or a backup's) or lies inside it. `target`
+/// need not exist yet; links on the way are resolved.
+fn lies_inside(root: &Path, target: &Path) -> bool {
+    let (Ok(root), Ok(absolute)) = (fs::canonicalize(root), std::path::absolute(target)) else {
+        return false;
+    };
+    absolute
+        .ancestors()
+        .find_map(|folder| fs::canonicalize(folder).ok())
+        .is_some_and(|folder| folder.starts_with(&root))
+}
+
 /// Refuses a folder to write into that is the Safe's folder `root` or lies inside it: cleartext
 /// exported there would sit among the ciphertext, and a backup there would be lost with the
-/// Safe. `target` need not exist yet; links on the way are resolved.
+/// Safe.
 pub(crate) fn refuse_target_in_safe(root: &Path, target: &Path) -> crate::error::Result<()> {
-    let (Ok(root), Ok(absolute)) = (fs::canonicalize(root), std::path::absolute(target)) else {
-        return Ok(());
-    };
-    let existing = absolute
-        .ancestors()
-        .find_map(|folder| fs::canonicalize(folder).ok());
-    if existing.is_some_and(|folder| folder.starts_with(&root)) {
+    if lies_inside(root, target) {
         return Err(crate::error::Error::TargetInSafe(target.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// Refuses a new Safe inside the backup it is restored from: it would be lost with the backup.
+pub(crate) fn refuse_target_in_backup(root: &Path, target: &Path) -> crate::error::Result<()> {
+    if lies_inside(root, target) {
+        return Err(crate::error::Error::TargetInBackup(target.to_path_buf()));
     }
     Ok(())
 }

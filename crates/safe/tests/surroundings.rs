@@ -578,6 +578,43 @@ fn an_export_or_backup_into_the_safe_is_refused_and_nothing_is_written() {
     );
 }
 
+/// A Safe restored into the folder of its own backup would be lost with the backup.
+#[test]
+fn a_restore_into_the_backup_folder_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = new_safe(dir.path());
+    let backup = dir.path().join("backup");
+    safe.backup(
+        &backup,
+        &BackupOptions::default(),
+        &JobControl::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let before = hostile::snapshot(&backup, &[]);
+    for new_safe in [
+        backup.clone(),
+        backup.join("restored"),
+        backup.join("items/x"),
+    ] {
+        let error = restore_backup(
+            &backup,
+            Unlock::Password(&password()),
+            &test_backoff(),
+            &new_safe,
+            &JobControl::new(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(
+            matches!(error, arca_safe::Error::TargetInBackup(_)),
+            "{}: {error:?}",
+            new_safe.display()
+        );
+        assert_eq!(hostile::snapshot(&backup, &[]), before);
+    }
+}
+
 /// A shard name (two hex digits) not used in `dir` yet.
 fn free_shard(dir: &Path) -> String {
     (0..=255u8)

@@ -147,6 +147,7 @@ pub fn restore_backup(
     control: &JobControl,
     observer: Observer<'_>,
 ) -> Result<RestoreReport> {
+    crate::layout::refuse_target_in_backup(target, new_safe)?;
     let (layout, manifest, keys) = open_backup(target, unlock, backoff)?;
     let safe_layout = Layout::new(new_safe);
     let _lock = prepare_new_safe(&layout, &safe_layout)?;
