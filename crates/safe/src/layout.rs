@@ -146,16 +146,43 @@ pub(crate) fn prepare_shard(shard: &Path) -> io::Result<()> {
 ///
 /// # Errors
 /// If `path` cannot be opened or the file system cannot be synced.
+/// The folders `path` would be found in once created, as far as they exist: both as the
+/// file system resolves it (links followed) and as written (`a/../b` taken as `b`), since
+/// `mkdir -p` may create `a` first and then walk back out of it.
+fn resolved_forms(path: &Path) -> Vec<PathBuf> {
+    let Ok(absolute) = std::path::absolute(path) else {
+        return Vec::new();
+    };
+    let mut written = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                written.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => written.push(other),
+        }
+    }
+    [absolute, written]
+        .iter()
+        .filter_map(|form| {
+            form.ancestors().find_map(|folder| {
+                let rest = form.strip_prefix(folder).ok()?;
+                fs::canonicalize(folder).ok().map(|found| found.join(rest))
+            })
+        })
+        .collect()
+}
+
 /// Whether `target` is the folder `root` (a Safe's or a backup's) or lies inside it. `target`
-/// need not exist yet; links on the way are resolved.
+/// need not exist yet.
 fn lies_inside(root: &Path, target: &Path) -> bool {
-    let (Ok(root), Ok(absolute)) = (fs::canonicalize(root), std::path::absolute(target)) else {
+    let Ok(root) = fs::canonicalize(root) else {
         return false;
     };
-    absolute
-        .ancestors()
-        .find_map(|folder| fs::canonicalize(folder).ok())
-        .is_some_and(|folder| folder.starts_with(&root))
+    resolved_forms(target)
+        .iter()
+        .any(|form| form.starts_with(&root))
 }
 
 /// Refuses a folder to write into that is the Safe's folder `root` or lies inside it: cleartext
@@ -172,6 +199,26 @@ pub(crate) fn refuse_target_in_safe(root: &Path, target: &Path) -> crate::error:
 pub(crate) fn refuse_target_in_backup(root: &Path, target: &Path) -> crate::error::Result<()> {
     if lies_inside(root, target) {
         return Err(crate::error::Error::TargetInBackup(target.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// Refuses a new Safe inside another Safe's folder or a backup's: it would be lost with that
+/// folder, whose own tools would take it for stray files.
+pub(crate) fn refuse_new_safe_inside_another(target: &Path) -> crate::error::Result<()> {
+    for form in resolved_forms(target) {
+        for folder in form.ancestors().skip(1) {
+            // Its manifest and its key file, so that a `safe.json` of something else is no
+            // obstacle.
+            let safe = Layout::new(folder);
+            if safe.manifest().is_file() && safe.key_file().is_file() {
+                return Err(crate::error::Error::TargetInSafe(target.to_path_buf()));
+            }
+            let backup = crate::backup::layout::BackupLayout::new(folder);
+            if backup.manifest().is_file() && backup.key_file().is_file() {
+                return Err(crate::error::Error::TargetInBackup(target.to_path_buf()));
+            }
+        }
     }
     Ok(())
 }

@@ -187,6 +187,7 @@ impl Safe {
         if password.is_empty() {
             return Err(Error::Crypto(arca_cryptor::Error::EmptyPassword));
         }
+        crate::layout::refuse_new_safe_inside_another(path)?;
         match fs::read_dir(path) {
             Ok(mut entries) => {
                 if entries.next().is_some() {

@@ -615,6 +615,51 @@ fn a_restore_into_the_backup_folder_is_refused_and_nothing_is_written() {
     }
 }
 
+/// A new Safe made or restored inside another Safe's folder or a backup's would be lost with
+/// that folder: refused, and nothing is created.
+#[test]
+fn a_new_safe_inside_a_safe_or_a_backup_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = new_safe(dir.path());
+    let safe_dir = dir.path().join(SAFE);
+    let backup = dir.path().join("backup");
+    safe.backup(
+        &backup,
+        &BackupOptions::default(),
+        &JobControl::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let iterations = arca_cryptor::Iterations::new(1_000).unwrap();
+    for (inside, in_safe) in [
+        (safe_dir.join("inner"), true),
+        (safe_dir.join("files/00/inner"), true),
+        (dir.path().join("other/../test.arca/inner"), true),
+        (backup.join("items/inner"), false),
+    ] {
+        let created = Safe::create(&inside, &password(), iterations).map(drop);
+        let restored = restore_backup(
+            &backup,
+            Unlock::Password(&password()),
+            &test_backoff(),
+            &inside,
+            &JobControl::new(),
+            &mut |_| {},
+        )
+        .map(drop);
+        for error in [created, restored] {
+            let error = error.unwrap_err();
+            let refused = if in_safe {
+                matches!(error, arca_safe::Error::TargetInSafe(_))
+            } else {
+                matches!(error, arca_safe::Error::TargetInBackup(_))
+            };
+            assert!(refused, "{}: {error:?}", inside.display());
+        }
+        assert!(!inside.exists(), "{}", inside.display());
+    }
+}
+
 /// A shard name (two hex digits) not used in `dir` yet.
 fn free_shard(dir: &Path) -> String {
     (0..=255u8)

@@ -28,7 +28,7 @@
 
 mod catalogue;
 mod data;
-mod layout;
+pub(crate) mod layout;
 mod listing;
 mod manifest;
 mod rebuild;

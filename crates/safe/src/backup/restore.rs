@@ -148,6 +148,7 @@ pub fn restore_backup(
     observer: Observer<'_>,
 ) -> Result<RestoreReport> {
     crate::layout::refuse_target_in_backup(target, new_safe)?;
+    crate::layout::refuse_new_safe_inside_another(new_safe)?;
     let (layout, manifest, keys) = open_backup(target, unlock, backoff)?;
     let safe_layout = Layout::new(new_safe);
     let _lock = prepare_new_safe(&layout, &safe_layout)?;
