@@ -85,7 +85,9 @@ const FOLDER_FLAGS: OFlags = OFlags::RDONLY
 impl Folder {
     /// The target folder the person chose (created if missing; a link on its way is theirs).
     fn target(path: &Path) -> Result<Self> {
-        std::fs::create_dir_all(path).map_err(Error::io(path))?;
+        std::fs::create_dir_all(path)
+            .map_err(crate::layout::not_a_folder_in_the_way)
+            .map_err(Error::io(path))?;
         let dir = rustix::fs::openat(
             rustix::fs::CWD,
             path,

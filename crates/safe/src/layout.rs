@@ -112,9 +112,24 @@ pub(crate) fn private_dir_builder(recursive: bool) -> fs::DirBuilder {
 /// Creates `path` and its missing parents as private folders.
 ///
 /// # Errors
-/// As [`fs::DirBuilder::create`].
+/// As [`fs::DirBuilder::create`]; [`io::ErrorKind::NotADirectory`] when something else than a
+/// folder is in the way (the OS says only "File exists").
 pub(crate) fn create_private_dir_all(path: &Path) -> io::Result<()> {
-    private_dir_builder(true).create(path)
+    private_dir_builder(true)
+        .create(path)
+        .map_err(not_a_folder_in_the_way)
+}
+
+/// "File exists" from creating a folder that has something else in its place, said plainly.
+pub(crate) fn not_a_folder_in_the_way(error: io::Error) -> io::Error {
+    if error.kind() == io::ErrorKind::AlreadyExists {
+        io::Error::new(
+            io::ErrorKind::NotADirectory,
+            "a file is there, not a folder",
+        )
+    } else {
+        error
+    }
 }
 
 /// Creates the shard folder `shard` where missing, and makes sure that it and the folder it

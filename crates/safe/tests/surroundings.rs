@@ -578,6 +578,41 @@ fn an_export_or_backup_into_the_safe_is_refused_and_nothing_is_written() {
     );
 }
 
+/// A file where the export or backup folder should be is named as such, not as "File exists",
+/// and is left as it was.
+#[test]
+fn an_export_or_backup_onto_a_file_says_a_file_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("good.txt"), b"good").unwrap();
+    let safe = new_safe(root);
+    import(&safe, &[root.join("good.txt")], &ImportOptions::default());
+    let id = safe.resolve("/good.txt").unwrap().unwrap().id;
+    let file = root.join("a file");
+    fs::write(&file, b"mine").unwrap();
+    let exported = safe.export(
+        &[id],
+        &file,
+        OnClash::KeepBoth,
+        &JobControl::new(),
+        &mut |_| {},
+    );
+    let backed_up = safe.backup(
+        &file,
+        &BackupOptions::default(),
+        &JobControl::new(),
+        &mut |_| {},
+    );
+    for error in [exported.map(drop), backed_up.map(drop)] {
+        let error = error.unwrap_err();
+        assert!(
+            error.to_string().contains("a file is there, not a folder"),
+            "{error}"
+        );
+    }
+    assert_eq!(fs::read(&file).unwrap(), b"mine");
+}
+
 /// A Safe restored into the folder of its own backup would be lost with the backup.
 #[test]
 fn a_restore_into_the_backup_folder_is_refused_and_nothing_is_written() {
