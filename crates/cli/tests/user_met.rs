@@ -677,6 +677,10 @@ fn a_name_that_is_not_utf8_is_imported_with_u_fffd_and_the_original_bytes_are_sh
     );
     assert!(stderr.contains("caf\u{FFFD}.txt"), "{text}");
     assert!(
+        !stderr.contains("\\\\"),
+        "a backslash escaped twice: {text}"
+    );
+    assert!(
         !output.stderr.contains(&0x07),
         "a raw control character was printed"
     );

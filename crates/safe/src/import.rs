@@ -201,8 +201,10 @@ impl Plan<'_, '_> {
             self.problem(
                 ProblemKind::Renamed,
                 path,
+                // `original` is escaped already: quoted as it is, not escaped again.
                 format!(
-                    "imported as {:?}: the name {original:?} is not valid UTF-8 or holds control characters",
+                    "imported as “{}”: the name “{original}” is not valid UTF-8 or holds control \
+                     characters",
                     mapped.name
                 ),
             );
