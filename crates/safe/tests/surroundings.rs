@@ -515,6 +515,37 @@ fn a_source_that_holds_the_safe_or_lies_inside_it_is_refused_and_nothing_is_writ
     }
 }
 
+/// The errors of an export of `id` to `target` and of a backup to it, both to be refused.
+fn export_and_backup_errors(safe: &Safe, id: Uuid, target: &Path) -> [arca_safe::Error; 2] {
+    let exported = safe.export(
+        &[id],
+        target,
+        OnClash::KeepBoth,
+        &JobControl::new(),
+        &mut |_| {},
+    );
+    let backed_up = safe.backup(
+        target,
+        &BackupOptions::default(),
+        &JobControl::new(),
+        &mut |_| {},
+    );
+    [
+        exported.map(drop).unwrap_err(),
+        backed_up.map(drop).unwrap_err(),
+    ]
+}
+
+fn back_up(safe: &Safe, target: &Path) {
+    safe.backup(
+        target,
+        &BackupOptions::default(),
+        &JobControl::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+}
+
 /// Exporting or backing up into the Safe's own folder would put cleartext among the ciphertext,
 /// or a backup where it is lost with the Safe: refused before anything is written, however the
 /// folder is named.
@@ -541,21 +572,7 @@ fn an_export_or_backup_into_the_safe_is_refused_and_nothing_is_written() {
         root.join("link-to-safe/out"),
         root.join(".").join(SAFE).join("files/.."),
     ] {
-        let exported = safe.export(
-            &[id],
-            &target,
-            OnClash::KeepBoth,
-            &JobControl::new(),
-            &mut |_| {},
-        );
-        let backed_up = safe.backup(
-            &target,
-            &BackupOptions::default(),
-            &JobControl::new(),
-            &mut |_| {},
-        );
-        for error in [exported.map(drop), backed_up.map(drop)] {
-            let error = error.unwrap_err();
+        for error in export_and_backup_errors(&safe, id, &target) {
             assert!(
                 matches!(error, arca_safe::Error::TargetInSafe(_)),
                 "{}: {error:?}",
@@ -590,21 +607,7 @@ fn an_export_or_backup_onto_a_file_says_a_file_is_there() {
     let id = safe.resolve("/good.txt").unwrap().unwrap().id;
     let file = root.join("a file");
     fs::write(&file, b"mine").unwrap();
-    let exported = safe.export(
-        &[id],
-        &file,
-        OnClash::KeepBoth,
-        &JobControl::new(),
-        &mut |_| {},
-    );
-    let backed_up = safe.backup(
-        &file,
-        &BackupOptions::default(),
-        &JobControl::new(),
-        &mut |_| {},
-    );
-    for error in [exported.map(drop), backed_up.map(drop)] {
-        let error = error.unwrap_err();
+    for error in export_and_backup_errors(&safe, id, &file) {
         assert!(
             error.to_string().contains("a file is there, not a folder"),
             "{error}"
@@ -619,13 +622,7 @@ fn a_restore_into_the_backup_folder_is_refused_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let safe = new_safe(dir.path());
     let backup = dir.path().join("backup");
-    safe.backup(
-        &backup,
-        &BackupOptions::default(),
-        &JobControl::new(),
-        &mut |_| {},
-    )
-    .unwrap();
+    back_up(&safe, &backup);
     let before = hostile::snapshot(&backup, &[]);
     for new_safe in [
         backup.clone(),
@@ -658,13 +655,7 @@ fn a_new_safe_inside_a_safe_or_a_backup_is_refused() {
     let safe = new_safe(dir.path());
     let safe_dir = dir.path().join(SAFE);
     let backup = dir.path().join("backup");
-    safe.backup(
-        &backup,
-        &BackupOptions::default(),
-        &JobControl::new(),
-        &mut |_| {},
-    )
-    .unwrap();
+    back_up(&safe, &backup);
     let iterations = arca_cryptor::Iterations::new(1_000).unwrap();
     for (inside, in_safe) in [
         (safe_dir.join("inner"), true),
