@@ -40,7 +40,12 @@ export function folderDropTarget(onmove: (ids: string[], folder: string | null) 
       if (!isItemDrag(event)) return;
       const target = dropFolderAt(event.target);
       highlight(target?.el ?? null);
-      if (target) event.preventDefault();
+      if (!target) return;
+      event.preventDefault();
+      if (event.dataTransfer) event.dataTransfer.dropEffect = "move";
+    },
+    dragleave(): void {
+      highlight(null);
     },
     drop(event: DragEvent): void {
       highlight(null);

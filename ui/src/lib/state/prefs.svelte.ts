@@ -21,9 +21,10 @@ export async function changeAppearance(
   change: { theme?: Theme; language?: Language },
 ): Promise<void> {
   const before = prefs.settings;
-  applySettings({ ...before, ...change });
+  const next = { ...before, ...change };
+  applySettings(next);
   try {
-    await backend.saveSettings(prefs.settings, null);
+    await backend.saveSettings(next, null);
   } catch (cause) {
     applySettings(before);
     notifyError(cause);
