@@ -184,8 +184,6 @@ fn password_from_bytes(mut bytes: Zeroizing<Vec<u8>>) -> Result<Password, Failur
     }
 }
 
-/// Reads everything from `reader` into a zeroizing buffer. When the buffer must grow, the
-/// contents move to a new zeroizing buffer, so no unzeroized copy is left behind.
 /// Standard input without Rust's buffer: `io::stdin()` keeps the last 8 KiB it read for the
 /// life of the process, secrets included, where nothing can wipe them.
 fn unbuffered_stdin() -> io::Result<std::fs::File> {
@@ -195,6 +193,8 @@ fn unbuffered_stdin() -> io::Result<std::fs::File> {
     ))
 }
 
+/// Reads everything from `reader` into a zeroizing buffer. When the buffer must grow, the
+/// contents move to a new zeroizing buffer, so no unzeroized copy is left behind.
 fn read_all_zeroizing(mut reader: impl Read) -> io::Result<Zeroizing<Vec<u8>>> {
     let mut bytes = Zeroizing::new(Vec::with_capacity(1024));
     let mut chunk = Zeroizing::new([0u8; 1024]);

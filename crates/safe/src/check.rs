@@ -245,10 +245,7 @@ impl Open<'_> {
                         .unwrap_or_default()
                 );
                 if name.ends_with(".tmp") {
-                    // Temporary names are `.<UUID>.data.crypt.<random>.tmp`.
-                    let writing = name
-                        .get(1..37)
-                        .and_then(|id| Uuid::parse_str(id).ok())
+                    let writing = crate::layout::temporary_data_file_item(&name)
                         .is_some_and(|id| being_written.contains(&id));
                     if writing {
                         continue;
@@ -433,7 +430,7 @@ impl Open<'_> {
             return Ok(None);
         };
         let id = match id {
-            Some(id) if self.item(id).is_err() => id,
+            Some(id) if crate::query::item(self.db(), id).is_err() => id,
             _ => Uuid::new_v4(),
         };
         let destination = self.layout().data_file(id);

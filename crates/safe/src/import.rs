@@ -825,10 +825,8 @@ impl Open<'_> {
                 if !name.ends_with(".tmp") {
                     continue;
                 }
-                // Temporary names are `.<UUID>.data.crypt.<random>.tmp`.
                 let theirs = items.is_none_or(|items| {
-                    name.get(1..37)
-                        .and_then(|id| Uuid::parse_str(id).ok())
+                    crate::layout::temporary_data_file_item(&name)
                         .is_some_and(|id| items.contains(&id))
                 });
                 if theirs {

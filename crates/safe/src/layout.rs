@@ -99,6 +99,14 @@ fn create_if_missing(path: &Path) -> io::Result<bool> {
     }
 }
 
+/// The item a temporary data file (`.<UUID>.data.crypt.<random>.tmp`) is written for.
+pub(crate) fn temporary_data_file_item(name: &str) -> Option<Uuid> {
+    if !name.ends_with(".tmp") {
+        return None;
+    }
+    name.get(1..37).and_then(|id| Uuid::parse_str(id).ok())
+}
+
 /// A builder of folders only their owner may enter (0700): a Safe's and a backup's folders
 /// hold nothing for anyone else, not even file names or counts.
 pub(crate) fn private_dir_builder(recursive: bool) -> fs::DirBuilder {

@@ -166,16 +166,20 @@ impl Open<'_> {
         let Some((size, modified_at, tag, sha256)) = pending else {
             return Ok(());
         };
-        let renamed = File::open(self.layout().data_file(item.id))
-            .and_then(|mut file| trailing_tag(&mut file))
-            .is_ok_and(|found| found == tag);
-        if renamed {
+        if self.replacement_in_place(item.id, &tag) {
             item.size = size;
             item.modified_at = modified_at;
             item.hmac_tag = Some(tag);
             item.sha256 = Some(sha256);
         }
         Ok(())
+    }
+
+    /// Whether the data file of `id` is the new one a replacement wrote (it ends in `tag`).
+    fn replacement_in_place(&self, id: Uuid, tag: &[u8; 32]) -> bool {
+        File::open(self.layout().data_file(id))
+            .and_then(|mut file| trailing_tag(&mut file))
+            .is_ok_and(|found| found == *tag)
     }
 
     /// Finishes (or forgets) replacements a crash interrupted.
@@ -198,10 +202,7 @@ impl Open<'_> {
             })?
             .collect::<rusqlite::Result<_>>()?;
         for replacement in pending {
-            let renamed = File::open(self.layout().data_file(replacement.item))
-                .and_then(|mut file| trailing_tag(&mut file))
-                .is_ok_and(|tag| tag == replacement.tag);
-            if renamed {
+            if self.replacement_in_place(replacement.item, &replacement.tag) {
                 self.record_replacement(&replacement)?;
             } else {
                 self.db().execute(

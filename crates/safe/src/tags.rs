@@ -51,7 +51,7 @@ impl Open<'_> {
     pub(crate) fn add_tag(&mut self, items: &[Uuid], name: &str) -> Result<()> {
         let name = validate_tag(name)?.to_owned();
         for &item in items {
-            self.item(item)?;
+            crate::query::item(self.db(), item)?;
         }
         let existing = self.tag_id(&name)?;
         let mut changes = self.changes()?;
@@ -71,7 +71,7 @@ impl Open<'_> {
 
     pub(crate) fn remove_tag(&mut self, items: &[Uuid], name: &str) -> Result<()> {
         for &item in items {
-            self.item(item)?;
+            crate::query::item(self.db(), item)?;
         }
         let Some(tag) = self.tag_id(name.trim())? else {
             return Ok(());

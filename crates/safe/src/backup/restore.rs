@@ -382,7 +382,7 @@ impl Open<'_> {
                             given
                         }
                     }
-                    None if self.item(id).is_ok() => Uuid::new_v4(),
+                    None if crate::query::item(self.db(), id).is_ok() => Uuid::new_v4(),
                     None => id,
                 };
                 if new_id != id {
