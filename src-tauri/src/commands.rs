@@ -36,9 +36,11 @@ fn password(text: String) -> Password {
     Password::new(text)
 }
 
-fn path_arg(text: &str, what: &str) -> Result<PathBuf> {
+/// A path from the window: only absolute ones (a relative one would depend on the app's
+/// working folder).
+pub(crate) fn path_arg(text: &str, what: &str) -> Result<PathBuf> {
     let path = PathBuf::from(text);
-    if text.is_empty() || !path.is_absolute() {
+    if !path.is_absolute() {
         return Err(AppError::invalid(format!(
             "{what} must be an absolute path"
         )));
@@ -544,10 +546,25 @@ async fn change<T: Send + 'static>(
     Ok(value)
 }
 
-fn parents_of(safe: &Safe, ids: &[uuid::Uuid]) -> Vec<Option<uuid::Uuid>> {
-    ids.iter()
-        .filter_map(|id| safe.item(*id).ok().map(|item| item.parent))
-        .collect()
+/// Like `change`, for work on the items `ids`: the folders they were in are reloaded too,
+/// looked up with the work, off the async runtime.
+async fn change_items<T: Send + 'static>(
+    state: &AppState,
+    ids: Vec<uuid::Uuid>,
+    mut folders: Vec<Option<uuid::Uuid>>,
+    work: impl FnOnce(Safe, Vec<uuid::Uuid>) -> arca_safe::Result<T> + Send + 'static,
+) -> Result<T> {
+    let safe = state.safe()?;
+    let (value, folders) = blocking(move || {
+        folders.extend(
+            ids.iter()
+                .filter_map(|id| safe.item(*id).ok().map(|item| item.parent)),
+        );
+        Ok((work(safe, ids)?, folders))
+    })
+    .await?;
+    crate::events::changed(&state.emit, folders);
+    Ok(value)
 }
 
 #[tauri::command]
@@ -567,8 +584,10 @@ pub async fn create_folder(
 #[tauri::command]
 pub async fn rename_item(state: State<'_, AppState>, id: String, name: String) -> Result<()> {
     let id = convert::id(&id)?;
-    let folders = parents_of(&state.safe()?, &[id]);
-    change(&state, folders, move |safe| safe.rename(id, &name)).await
+    change_items(&state, vec![id], Vec::new(), move |safe, _| {
+        safe.rename(id, &name)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -579,9 +598,7 @@ pub async fn move_items(
 ) -> Result<()> {
     let ids = convert::ids(&ids)?;
     let target = self::folder(folder.as_deref())?;
-    let mut folders = parents_of(&state.safe()?, &ids);
-    folders.push(target);
-    change(&state, folders, move |safe| {
+    change_items(&state, ids, vec![target], move |safe, ids| {
         for id in ids {
             safe.move_to(id, target)?;
         }
@@ -593,8 +610,7 @@ pub async fn move_items(
 #[tauri::command]
 pub async fn move_to_trash(state: State<'_, AppState>, ids: Vec<String>) -> Result<()> {
     let ids = convert::ids(&ids)?;
-    let folders = parents_of(&state.safe()?, &ids);
-    change(&state, folders, move |safe| {
+    change_items(&state, ids, Vec::new(), move |safe, ids| {
         for id in ids {
             safe.trash(id)?;
         }
@@ -609,14 +625,12 @@ pub async fn restore_from_trash(
     ids: Vec<String>,
 ) -> Result<Vec<String>> {
     let ids = convert::ids(&ids)?;
-    let restored = change(&state, Vec::new(), move |safe| {
+    change(&state, Vec::new(), move |safe| {
         ids.into_iter()
             .map(|id| safe.restore_from_trash(id))
             .collect::<arca_safe::Result<Vec<_>>>()
     })
-    .await?;
-    crate::events::changed_everywhere(&state.emit);
-    Ok(restored)
+    .await
 }
 
 #[tauri::command]
@@ -632,8 +646,7 @@ pub async fn set_favorite(
     favorite: bool,
 ) -> Result<()> {
     let ids = convert::ids(&ids)?;
-    let folders = parents_of(&state.safe()?, &ids);
-    change(&state, folders, move |safe| {
+    change_items(&state, ids, Vec::new(), move |safe, ids| {
         for id in ids {
             safe.set_favorite(id, favorite)?;
         }
@@ -654,15 +667,16 @@ pub async fn set_comment(state: State<'_, AppState>, id: String, comment: String
 #[tauri::command]
 pub async fn add_tag(state: State<'_, AppState>, ids: Vec<String>, tag: String) -> Result<()> {
     let ids = convert::ids(&ids)?;
-    let folders = parents_of(&state.safe()?, &ids);
-    change(&state, folders, move |safe| safe.add_tag_to(&ids, &tag)).await
+    change_items(&state, ids, Vec::new(), move |safe, ids| {
+        safe.add_tag_to(&ids, &tag)
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn remove_tag(state: State<'_, AppState>, ids: Vec<String>, tag: String) -> Result<()> {
     let ids = convert::ids(&ids)?;
-    let folders = parents_of(&state.safe()?, &ids);
-    change(&state, folders, move |safe| {
+    change_items(&state, ids, Vec::new(), move |safe, ids| {
         safe.remove_tag_from(&ids, &tag)
     })
     .await
@@ -670,16 +684,12 @@ pub async fn remove_tag(state: State<'_, AppState>, ids: Vec<String>, tag: Strin
 
 #[tauri::command]
 pub async fn rename_tag(state: State<'_, AppState>, from: String, to: String) -> Result<()> {
-    change(&state, Vec::new(), move |safe| safe.rename_tag(&from, &to)).await?;
-    crate::events::changed_everywhere(&state.emit);
-    Ok(())
+    change(&state, Vec::new(), move |safe| safe.rename_tag(&from, &to)).await
 }
 
 #[tauri::command]
 pub async fn delete_tag(state: State<'_, AppState>, name: String) -> Result<()> {
-    change(&state, Vec::new(), move |safe| safe.delete_tag(&name)).await?;
-    crate::events::changed_everywhere(&state.emit);
-    Ok(())
+    change(&state, Vec::new(), move |safe| safe.delete_tag(&name)).await
 }
 
 // --- Security and settings -------------------------------------------------------------------

@@ -1,9 +1,7 @@
 //! Telling the window that items changed, so it reloads what it shows of those folders.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arca_safe::JobEvent;
 use serde::Serialize;
@@ -34,33 +32,26 @@ pub fn changed(emit: &Emit, folders: Vec<Option<Uuid>>) {
 
 /// Event `changed` for everything the window shows (an empty list means every folder).
 pub fn changed_everywhere(emit: &Emit) {
-    send(
-        emit,
-        "changed",
-        ChangedEvent {
-            folders: Vec::new(),
-        },
-    );
+    changed(emit, Vec::new());
 }
 
-/// When the last `changed` of a running import went out.
-static LAST_IMPORT_CHANGE: Mutex<Option<Instant>> = Mutex::new(None);
-
 /// While an import runs, its folder changes as files arrive: the window hears of it about once
-/// a second, so pending items turn into files without a flood of reloads.
-pub fn changed_now_and_then(emit: &Emit, folder: Option<Uuid>, event: &JobEvent<'_>) {
+/// a second, so pending items turn into files without a flood of reloads. `last` is when this
+/// import's last one went out.
+pub fn changed_now_and_then(
+    emit: &Emit,
+    folder: Option<Uuid>,
+    event: &JobEvent<'_>,
+    last: &mut Option<Instant>,
+) {
     let JobEvent::Progress(progress) = event else {
         return;
     };
     if progress.files_done == 0 {
         return;
     }
-    let mut last = LAST_IMPORT_CHANGE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if last.is_none_or(|last| last.elapsed() >= Duration::from_secs(1)) {
         *last = Some(Instant::now());
-        drop(last);
         changed(emit, vec![folder]);
     }
 }

@@ -2,15 +2,15 @@
 //! starts a job (see [`crate::jobs`]) and returns it at once; the window follows it through the
 //! `job` event, and reloads what changed on the `changed` event.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arca_safe::{
-    BackupOptions, ImportOptions, JobEvent, OnClash, OpenMode, OpenOptions, RestoreInto,
-    RestoreItemsOptions, Safe, Unlock,
+    BackupOptions, ImportOptions, OnClash, OpenMode, OpenOptions, RestoreInto, RestoreItemsOptions,
+    Safe, Unlock,
 };
 use tauri::State;
 
-use crate::commands::{blocking, outside_store};
+use crate::commands::{blocking, outside_store, path_arg};
 use crate::convert::{self, folder};
 use crate::dto::{AppError, BackupEntry, BackupListing, Job, JobKind};
 use crate::jobs::Outcome;
@@ -18,14 +18,13 @@ use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, AppError>;
 
-fn absolute(text: &str, what: &str) -> Result<PathBuf> {
-    let path = PathBuf::from(text);
-    if !path.is_absolute() {
-        return Err(AppError::invalid(format!(
-            "{what} must be an absolute path"
-        )));
-    }
-    Ok(path)
+/// "3 files and 1 folder".
+fn files_and_folders(files: u64, folders: u64) -> String {
+    format!(
+        "{} and {}",
+        count(files, "file", "files"),
+        count(folders, "folder", "folders")
+    )
 }
 
 fn count(n: u64, one: &str, many: &str) -> String {
@@ -52,7 +51,7 @@ pub async fn import_paths(
     }
     let sources = paths
         .iter()
-        .map(|path| absolute(path, "each file to import"))
+        .map(|path| path_arg(path, "each file to import"))
         .collect::<Result<Vec<_>>>()?;
     let into = folder(into.as_deref())?;
     let title = sources
@@ -73,8 +72,9 @@ pub async fn import_paths(
                 into,
                 ..ImportOptions::default()
             };
+            let mut last_change = None;
             let report = safe.import(&sources, &options, control, &mut |event| {
-                crate::events::changed_now_and_then(&emit, into, &event);
+                crate::events::changed_now_and_then(&emit, into, &event, &mut last_change);
                 observe(event);
             })?;
             crate::events::changed(&emit, vec![into]);
@@ -83,9 +83,8 @@ pub async fn import_paths(
             problems.extend(report.failed.iter().cloned());
             Ok(Outcome {
                 summary: format!(
-                    "{} and {} imported",
-                    count(report.files, "file", "files"),
-                    count(report.folders, "folder", "folders")
+                    "{} imported",
+                    files_and_folders(report.files, report.folders)
                 ),
                 problems,
                 stopped: report.cancelled || report.interrupted,
@@ -127,7 +126,7 @@ pub async fn abandon_import(state: State<'_, AppState>, job_id: String) -> Resul
 pub async fn export_items(state: State<'_, AppState>, ids: Vec<String>, to: String) -> Result<Job> {
     let opened = state.opened()?;
     let ids = convert::ids(&ids)?;
-    let to = absolute(&to, "the folder to export to")?;
+    let to = path_arg(&to, "the folder to export to")?;
     outside_store(&opened, &to)?;
     let safe = opened.safe.clone();
     let title = shown(&to);
@@ -139,9 +138,8 @@ pub async fn export_items(state: State<'_, AppState>, ids: Vec<String>, to: Stri
             problems.extend(report.failed.iter().cloned());
             Ok(Outcome {
                 summary: format!(
-                    "{} and {} exported",
-                    count(report.files, "file", "files"),
-                    count(report.folders, "folder", "folders")
+                    "{} exported",
+                    files_and_folders(report.files, report.folders)
                 ),
                 problems,
                 stopped: report.cancelled,
@@ -179,7 +177,7 @@ pub async fn dismiss_job(state: State<'_, AppState>, id: String) -> Result<()> {
 #[tauri::command]
 pub async fn backup_to(state: State<'_, AppState>, target: String) -> Result<Job> {
     let opened = state.opened()?;
-    let target = absolute(&target, "the backup folder")?;
+    let target = path_arg(&target, "the backup folder")?;
     outside_store(&opened, &target)?;
     let safe = opened.safe.clone();
     Ok(state
@@ -204,7 +202,7 @@ pub async fn backup_to(state: State<'_, AppState>, target: String) -> Result<Job
 #[tauri::command]
 pub async fn verify_backup(state: State<'_, AppState>, target: String, full: bool) -> Result<Job> {
     let safe = state.safe()?;
-    let target = absolute(&target, "the backup folder")?;
+    let target = path_arg(&target, "the backup folder")?;
     Ok(state.jobs.start(
         JobKind::VerifyBackup,
         shown(&target),
@@ -239,7 +237,7 @@ pub async fn verify_backup(state: State<'_, AppState>, target: String, full: boo
 #[tauri::command]
 pub async fn list_backup(state: State<'_, AppState>, target: String) -> Result<BackupListing> {
     let safe = state.safe()?;
-    let target = absolute(&target, "the backup folder")?;
+    let target = path_arg(&target, "the backup folder")?;
     let listing = blocking(move || Ok(safe.list_backup(&target)?)).await?;
     Ok(BackupListing {
         last_complete_ms: listing.last_complete.map(convert::ms),
@@ -266,7 +264,7 @@ pub async fn restore_items(
     into: Option<String>,
 ) -> Result<Job> {
     let safe = state.safe()?;
-    let target = absolute(&target, "the backup folder")?;
+    let target = path_arg(&target, "the backup folder")?;
     let into = match folder(into.as_deref())? {
         Some(folder) => RestoreInto::Folder(folder),
         None => RestoreInto::Original,
@@ -287,9 +285,8 @@ pub async fn restore_items(
             problems.extend(report.notes.iter().cloned());
             Ok(Outcome {
                 summary: format!(
-                    "{} and {} restored",
-                    count(report.files, "file", "files"),
-                    count(report.folders, "folder", "folders")
+                    "{} restored",
+                    files_and_folders(report.files, report.folders)
                 ),
                 problems,
                 stopped: report.cancelled,
@@ -305,8 +302,8 @@ pub async fn restore_backup(
     parent: String,
     name: String,
 ) -> Result<Job> {
-    let target = absolute(&target, "the backup folder")?;
-    let parent = absolute(&parent, "the folder of the new Safe")?;
+    let target = path_arg(&target, "the backup folder")?;
+    let parent = path_arg(&parent, "the folder of the new Safe")?;
     let name = name.trim();
     let folder_name = if name.ends_with(".arca") {
         name.to_owned()
@@ -332,9 +329,8 @@ pub async fn restore_backup(
             problems.extend(report.notes.iter().cloned());
             Ok(Outcome {
                 summary: format!(
-                    "{} and {} restored into {}",
-                    count(report.files, "file", "files"),
-                    count(report.folders, "folder", "folders"),
+                    "{} restored into {}",
+                    files_and_folders(report.files, report.folders),
                     shown(&new_safe)
                 ),
                 problems,
@@ -352,8 +348,8 @@ pub async fn rebuild_database(
     password: String,
     target: String,
 ) -> Result<Job> {
-    let safe_path = absolute(&safe_path, "the Safe")?;
-    let target = absolute(&target, "the backup folder")?;
+    let safe_path = path_arg(&safe_path, "the Safe")?;
+    let target = path_arg(&target, "the backup folder")?;
     let password = arca_cryptor::Password::new(password);
     let options = OpenOptions {
         mode: OpenMode::Write,
@@ -370,7 +366,7 @@ pub async fn rebuild_database(
                 &options,
                 &target,
                 control,
-                &mut |event: JobEvent<'_>| observe(event),
+                observe,
             )?;
             let Some(safe) = safe else {
                 // The damaged database is still in place: nothing changed for the window.
@@ -388,9 +384,8 @@ pub async fn rebuild_database(
             Ok(Outcome {
                 summary: if report.rebuilt() {
                     format!(
-                        "the database was rebuilt: {} and {}",
-                        count(report.files, "file", "files"),
-                        count(report.folders, "folder", "folders")
+                        "the database was rebuilt: {}",
+                        files_and_folders(report.files, report.folders)
                     )
                 } else {
                     "the database was whole: nothing was rebuilt".to_owned()
