@@ -325,6 +325,16 @@ impl Open<'_> {
         for item in &doomed {
             changes.apply(Change::DeleteItem { id: item.id })?;
         }
+        // A tag goes with its last item, as when it is taken off it (also one an older version
+        // left behind, carried by nothing).
+        let unused: Vec<Uuid> = changes
+            .reader()
+            .prepare("SELECT id FROM tags WHERE id NOT IN (SELECT tag FROM item_tags)")?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in unused {
+            changes.apply(Change::DeleteTag { id })?;
+        }
         changes.commit()?;
         for item in doomed.iter().filter(|item| item.kind == Kind::File) {
             let _ = fs::remove_file(self.layout().data_file(item.id));
