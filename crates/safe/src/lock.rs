@@ -45,7 +45,7 @@ impl std::fmt::Display for Holder {
 /// A held lock; dropping it releases the lock.
 #[derive(Debug)]
 pub(crate) struct WriterLock {
-    _file: Option<File>,
+    file: Option<File>,
 }
 
 /// Why the lock was not taken.
@@ -86,7 +86,7 @@ impl WriterLock {
                 }
                 // No locking on this file system: go on without it.
                 Err(TryLockError::Error(error)) if cannot_lock(&error) => {
-                    return Ok(Self { _file: None });
+                    return Ok(Self { file: None });
                 }
                 Err(TryLockError::Error(error)) => return Err(Refused::Io(error)),
             }
@@ -106,7 +106,18 @@ impl WriterLock {
                 .and_then(|_| file.write_all(&text))
                 .and_then(|()| file.set_len(text.len() as u64));
         }
-        Ok(Self { _file: Some(file) })
+        Ok(Self { file: Some(file) })
+    }
+}
+
+impl Drop for WriterLock {
+    /// Clears the holder's name before the lock goes: the file would otherwise tell whoever
+    /// sees the folder (a cloud provider, a backup service) the host and program that last wrote
+    /// to it. A refused writer that reads it empty in the instant before the release looks again.
+    fn drop(&mut self) {
+        if let Some(file) = &self.file {
+            let _ = file.set_len(0);
+        }
     }
 }
 
@@ -190,6 +201,8 @@ mod tests {
             _ => panic!("the second writer was not refused"),
         }
         drop(first);
+        // Released, the file no longer names the host and program that held it.
+        assert_eq!(std::fs::read(dir.path().join(LOCK_FILE)).unwrap(), b"");
         assert!(WriterLock::acquire(dir.path()).is_ok());
     }
 }
