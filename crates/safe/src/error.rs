@@ -171,6 +171,9 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// There is no folder in RAM for the cleartext of a file opened in another app.
+    #[error("no secure temporary storage: {0}; nothing was written")]
+    NoSecureArea(String),
     /// A database operation failed.
     #[error("database error: {0}")]
     Database(rusqlite::Error),
@@ -252,6 +255,8 @@ pub enum ErrorKind {
     NotABackup,
     /// The backup belongs to another Safe.
     ForeignBackup,
+    /// No folder in RAM for files opened in other apps.
+    NoSecureArea,
     /// Anything else.
     Internal,
 }
@@ -303,6 +308,7 @@ impl Error {
             }
             Self::NotABackup(_) => ErrorKind::NotABackup,
             Self::ForeignBackup { .. } => ErrorKind::ForeignBackup,
+            Self::NoSecureArea(_) => ErrorKind::NoSecureArea,
             Self::Database(error) => database_kind(error),
             Self::Crypto(Crypto::RecoveryKeyTypo(_)) => ErrorKind::RecoveryKeyTypo,
             Self::Crypto(Crypto::EmptyPassword) => ErrorKind::InvalidInput,

@@ -52,3 +52,15 @@ pub(crate) mod nested {
         option::deserialize(deserializer).map(Some)
     }
 }
+
+/// `[u8; 32]` as a hex string.
+pub(crate) fn serialize<S: Serializer>(value: &[u8; 32], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&hex::encode(value))
+}
+
+/// `[u8; 32]` from a hex string.
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<[u8; 32], D::Error> {
+    parse::<D>(&String::deserialize(deserializer)?)
+}
