@@ -62,7 +62,7 @@ const TABLE: [(u8, &str); 13] = [
     (
         5,
         "I/O error: input missing or unreadable, output not writable, disk full, read-only \
-         media (a Safe there can be read, not changed)",
+         media (a Safe there can be read, not changed), no folder in RAM for `arca edit`",
     ),
     (
         6,

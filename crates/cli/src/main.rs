@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use safe_cmd::{backup, check, create, items, search, security, tags, transfer};
+use safe_cmd::{backup, check, create, edit, items, search, security, tags, transfer};
 
 const ABOUT_PASSWORDS: &str = "\
 Every command that needs the Safe Password asks for it on the terminal, or reads it with
@@ -47,6 +47,8 @@ enum Command {
     Stat(items::StatArgs),
     /// Write a file's content to standard output, once it has been verified
     Cat(items::CatArgs),
+    /// Edit a file in another program; every save goes back into the Safe (the copy stays in RAM)
+    Edit(edit::EditArgs),
     /// Create folders (with missing parents, like mkdir -p)
     Mkdir(items::MkdirArgs),
     /// Move or rename an item
@@ -110,6 +112,7 @@ fn main() -> ExitCode {
         Command::Ls(args) => items::ls(args),
         Command::Stat(args) => items::stat(args),
         Command::Cat(args) => items::cat(args),
+        Command::Edit(args) => edit::edit(args),
         Command::Mkdir(args) => items::mkdir(args),
         Command::Mv(args) => items::mv(args),
         Command::Rm(args) => items::rm(args),

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod check;
 pub mod create;
+pub mod edit;
 pub mod items;
 pub mod output;
 pub mod search;
@@ -254,6 +255,12 @@ fn classify(error: &Error) -> (Exit, &'static str) {
         ErrorKind::Io => (
             Exit::Io,
             "check that the path exists and is readable or writable",
+        ),
+        ErrorKind::NoSecureArea => (
+            Exit::Io,
+            "Arca keeps the copy of a file opened in another program in RAM only \
+             ($XDG_RUNTIME_DIR, made at a desktop login); run it in a desktop session, or use \
+             `arca export` if a copy on disk is what you want",
         ),
         ErrorKind::InvalidInput => (
             Exit::Usage,
