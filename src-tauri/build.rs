@@ -12,7 +12,7 @@ fn main() {
 
 /// Every command of src/lib.rs `with_commands` (a test holds the two and the capability
 /// together).
-const COMMANDS: [&str; 57] = [
+const COMMANDS: [&str; 67] = [
     "app_info",
     "recent_safes",
     "forget_recent_safe",
@@ -70,4 +70,14 @@ const COMMANDS: [&str; 57] = [
     "restore_items",
     "restore_backup",
     "rebuild_database",
+    "apps_for_item",
+    "open_in_app",
+    "open_edits",
+    "finish_edit",
+    "edits_open_elsewhere",
+    "leftover_copies",
+    "settle_leftover_copy",
+    "drag_out_folder",
+    "drag_out",
+    "drag_out_done",
 ];

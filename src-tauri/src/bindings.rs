@@ -58,6 +58,11 @@ pub fn typescript() -> String {
         declaration::<LockedEvent>(&config),
         declaration::<ChangedEvent>(&config),
         declaration::<DialogPurpose>(&config),
+        declaration::<OpenEdit>(&config),
+        declaration::<EditEvent>(&config),
+        declaration::<EditEventKind>(&config),
+        declaration::<AppChoice>(&config),
+        declaration::<LeftoverCopy>(&config),
     ];
     let mut text = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit:\n\

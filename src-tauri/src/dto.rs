@@ -84,6 +84,9 @@ pub enum ErrorKind {
     NotABackup,
     /// The backup belongs to another Safe.
     ForeignBackup,
+    /// No folder in RAM for a file opened in another app (no desktop login): nothing was
+    /// written.
+    NoSecureArea,
     /// Anything else.
     Internal,
 }
@@ -588,4 +591,76 @@ pub enum DialogPurpose {
     BackupTarget,
     /// The folder a restored Safe is created in.
     RestoreLocation,
+}
+
+/// A file of the Safe open in another app: its copy lives in the secure temporary storage (RAM)
+/// and every save is taken back into the Safe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenEdit {
+    /// This edit's id.
+    pub edit: String,
+    /// The file's item id.
+    pub item: String,
+    pub name: String,
+    /// Its path in the Safe when it was opened.
+    pub path: String,
+    /// The copy holds a save not taken back yet.
+    pub unsaved: bool,
+    /// Another program still has the copy open (or left its lock file beside it).
+    pub open_elsewhere: bool,
+}
+
+/// What happened to a file open in another app (event `edit`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct EditEvent {
+    pub kind: EditEventKind,
+    pub edit: String,
+    pub item: String,
+    pub name: String,
+    /// With `saved`: the new size in bytes.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// With `problem`: what went wrong (the copy keeps the save; it is tried again).
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum EditEventKind {
+    /// A save was taken back into the Safe.
+    Saved,
+    /// A save could not be taken back (a full disk…): the copy keeps it.
+    Problem,
+    /// The edit ended: the copy is gone from RAM.
+    Ended,
+}
+
+/// An application that can open a file (from the desktop's application entries).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppChoice {
+    /// The desktop entry's id, like `org.gnome.TextEditor.desktop`.
+    pub id: String,
+    pub name: String,
+}
+
+/// A copy changed in another app and never taken back, left by an Arca that stopped (a crash,
+/// a kill): the person takes it back into the Safe or deletes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LeftoverCopy {
+    pub id: String,
+    pub item: String,
+    pub name: String,
+    /// Its path in the Safe when it was opened.
+    pub path: String,
+    /// When the other app last saved it (ms).
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
 }

@@ -57,6 +57,7 @@ fn kind(kind: Library) -> ErrorKind {
         Library::InvalidInput => ErrorKind::InvalidInput,
         Library::NotABackup => ErrorKind::NotABackup,
         Library::ForeignBackup => ErrorKind::ForeignBackup,
+        Library::NoSecureArea => ErrorKind::NoSecureArea,
         _ => ErrorKind::Internal,
     }
 }

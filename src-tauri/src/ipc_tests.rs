@@ -362,3 +362,125 @@ fn films_play_from_the_loopback_server_by_range_and_only_with_the_unlocks_token(
     assert_eq!(http_get(&url, None, None)?.0, 403);
     Ok(())
 }
+
+/// A file opened in another app through the window: the app the desktop lists for it starts
+/// on a copy in RAM, its save comes back into the Safe as the same item, and locking wipes the
+/// copy; a drag out puts a complete copy where the drop target will look, and a drag dropped
+/// nowhere leaves nothing.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_opened_in_another_app_comes_back_at_each_save_and_is_wiped_at_lock() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let ram = Path::new("/dev/shm").join(format!("arca-ipc-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir(&ram)?;
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _ram = Remove(ram.clone());
+    // A desktop entry of the user's own: an "editor" that saves once and exits.
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("applications"))?;
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf 'saved by the fake editor' > \"$1\"\n",
+    )?;
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    std::fs::write(
+        data.join("applications/fake-editor.desktop"),
+        format!(
+            "[Desktop Entry]\nType=Application\nName=Fake Editor\nExec={} %f\nMimeType=text/plain;\n",
+            editor.display()
+        ),
+    )?;
+
+    let app = with_commands(mock_builder()).build(tauri::generate_context!())?;
+    let emit: events::Emit = std::sync::Arc::new(|_: &str, _: serde_json::Value| {});
+    let mut state = AppState::new(emit, Config::load(&dir.path().join("config")));
+    state.backoff = arca_safe::Backoff::in_folder(dir.path().join("state"));
+    state.editing = std::sync::Arc::new(crate::editing::Editing::with(
+        Ok(ram.join("arca")),
+        vec![data],
+    ));
+    app.manage(state);
+    let main = window(&app, "main")?;
+    let parent = dir.path().to_string_lossy().into_owned();
+    ok(
+        &main,
+        "create_safe",
+        json!({"parent": parent, "name": "Letters", "password": "violet-granite-orbit-2049-ketch", "acceptWeak": false}),
+    )?;
+    let source = dir.path().join("note.txt");
+    std::fs::write(&source, b"the first draft")?;
+    let job = ok(
+        &main,
+        "import_paths",
+        json!({"paths": [source.to_string_lossy()], "into": null}),
+    )?;
+    wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
+    let root = ok(
+        &main,
+        "list_folder",
+        json!({"request": {"folder": null, "sort": "name", "descending": false, "offset": 0, "limit": 10}}),
+    )?;
+    let id = root["rows"][0]["id"].clone();
+
+    let apps = ok(&main, "apps_for_item", json!({"id": id}))?;
+    assert_eq!(
+        apps,
+        json!([{"id": "fake-editor.desktop", "name": "Fake Editor"}])
+    );
+    let edit = ok(
+        &main,
+        "open_in_app",
+        json!({"id": id, "app": "fake-editor.desktop"}),
+    )?;
+    assert_eq!(edit["name"], "note.txt");
+    assert_eq!(edit["path"], "/note.txt");
+    let safe = app
+        .state::<AppState>()
+        .safe()
+        .map_err(|error| error.message)?;
+    let item = uuid::Uuid::parse_str(id.as_str().unwrap_or_default())?;
+    let start = Instant::now();
+    while safe.read(item).map(|bytes| bytes.to_vec())? != b"saved by the fake editor" {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the save never came back"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let open = ok(&main, "open_edits", json!({}))?;
+    assert_eq!(open[0]["unsaved"], false, "{open}");
+    let runs = || {
+        std::fs::read_dir(ram.join("arca"))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(runs(), 1);
+
+    // A drag out: the copy appears complete under the drag's folder; dropped nowhere, it goes.
+    let folder = ok(&main, "drag_out_folder", json!({}))?;
+    let folder = Path::new(folder.as_str().unwrap_or_default()).to_path_buf();
+    assert!(folder.starts_with(&ram), "{}", folder.display());
+    ok(&main, "drag_out", json!({"ids": [id], "drag": "d1"}))?;
+    assert_eq!(
+        std::fs::read(folder.join("d1/note.txt"))?,
+        b"saved by the fake editor"
+    );
+    assert!(!folder.join("d1/.staging").exists());
+    let hostile = call(&main, "drag_out", json!({"ids": [id], "drag": "../x"}))
+        .err()
+        .unwrap_or_default();
+    assert_eq!(hostile["kind"], "invalidInput");
+    ok(&main, "drag_out_done", json!({"drag": "d1"}))?;
+    assert!(!folder.join("d1").exists());
+
+    ok(&main, "lock_safe", json!({}))?;
+    assert_eq!(runs(), 0, "cleartext left in RAM after the lock");
+    assert!(safe.is_locked());
+    Ok(())
+}

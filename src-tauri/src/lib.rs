@@ -13,8 +13,11 @@ mod commands;
 mod config;
 mod convert;
 mod demo;
+mod desktop_apps;
 mod dialogs;
 pub mod dto;
+mod edit_commands;
+mod editing;
 mod error;
 mod events;
 #[cfg(test)]
@@ -94,6 +97,16 @@ fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             job_commands::restore_items,
             job_commands::restore_backup,
             job_commands::rebuild_database,
+            edit_commands::apps_for_item,
+            edit_commands::open_in_app,
+            edit_commands::open_edits,
+            edit_commands::finish_edit,
+            edit_commands::edits_open_elsewhere,
+            edit_commands::leftover_copies,
+            edit_commands::settle_leftover_copy,
+            edit_commands::drag_out_folder,
+            edit_commands::drag_out,
+            edit_commands::drag_out_done,
         ])
 }
 
@@ -122,6 +135,8 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>) {
         let _ = tauri::Emitter::emit(&handle, name, payload);
     });
     app.manage(AppState::new(emit, config));
+    // Copies an earlier run left in RAM: unchanged ones are wiped now, changed ones offered.
+    app.state::<AppState>().editing.sweep_leftovers();
     if let Some(samples) = demo_samples() {
         let data = app
             .path()

@@ -10,6 +10,7 @@ use arca_safe::{Backoff, Safe};
 
 use crate::config::Config;
 use crate::dto::{AppError, LockReason, LockedEvent};
+use crate::editing::Editing;
 use crate::events::Emit;
 use crate::jobs::Jobs;
 use crate::preview::Thumbnails;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub last_activity: Mutex<Instant>,
     pub thumbnails: Mutex<Thumbnails>,
     pub backoff: Backoff,
+    /// Files open in other apps, and copies dragged out of the window.
+    pub editing: Arc<Editing>,
 }
 
 impl AppState {
@@ -44,6 +47,7 @@ impl AppState {
             last_activity: Mutex::new(Instant::now()),
             thumbnails: Mutex::new(Thumbnails::default()),
             backoff: Backoff::for_user(),
+            editing: Arc::new(Editing::for_session()),
         }
     }
 
@@ -78,14 +82,17 @@ impl AppState {
         opened
     }
 
-    /// Locks the Safe: its jobs are interrupted (imports stay resumable), every key dropped,
-    /// every thumbnail forgotten. With a reason, the window is told (event `locked`).
+    /// Locks the Safe: the last saves of files open in other apps are taken back and their
+    /// copies wiped from RAM, its jobs are interrupted (imports stay resumable), every key
+    /// dropped, every thumbnail forgotten. With a reason, the window is told (event `locked`).
     pub fn lock(&self, reason: Option<LockReason>) {
         let opened = self
             .opened
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        self.editing
+            .end_all(opened.as_ref().map(|opened| &opened.safe), &self.emit);
         if let Some(opened) = opened {
             opened.safe.lock();
         }

@@ -78,6 +78,14 @@ pub struct Leftover {
 }
 
 impl Leftover {
+    /// A name for it, unique among the copies left (its folder's name).
+    pub fn id(&self) -> String {
+        self.folder
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     /// Deletes the copy for good.
     ///
     /// # Errors

@@ -11,7 +11,7 @@ retryAfterSeconds?: number,
  */
 typo?: RecoveryKeyTypo, };
 
-export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "notStoredYet" | "alreadyRunning" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "internal";
+export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "notStoredYet" | "alreadyRunning" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "noSecureArea" | "internal";
 
 export type RecoveryKeyTypo = { "kind": "length", found: number, expected: number, } | { "kind": "character", position: number, character: string, } | { "kind": "checksum" };
 
@@ -237,3 +237,53 @@ export type LockedEvent = { reason: LockReason, };
 export type ChangedEvent = { folders: Array<string | null>, };
 
 export type DialogPurpose = "newSafeLocation" | "openSafe" | "importFiles" | "importFolder" | "exportTo" | "backupTarget" | "restoreLocation";
+
+export type OpenEdit = { 
+/**
+ * This edit's id.
+ */
+edit: string, 
+/**
+ * The file's item id.
+ */
+item: string, name: string, 
+/**
+ * Its path in the Safe when it was opened.
+ */
+path: string, 
+/**
+ * The copy holds a save not taken back yet.
+ */
+unsaved: boolean, 
+/**
+ * Another program still has the copy open (or left its lock file beside it).
+ */
+openElsewhere: boolean, };
+
+export type EditEvent = { kind: EditEventKind, edit: string, item: string, name: string, 
+/**
+ * With `saved`: the new size in bytes.
+ */
+size?: number, 
+/**
+ * With `problem`: what went wrong (the copy keeps the save; it is tried again).
+ */
+message?: string, };
+
+export type EditEventKind = "saved" | "problem" | "ended";
+
+export type AppChoice = { 
+/**
+ * The desktop entry's id, like `org.gnome.TextEditor.desktop`.
+ */
+id: string, name: string, };
+
+export type LeftoverCopy = { id: string, item: string, name: string, 
+/**
+ * Its path in the Safe when it was opened.
+ */
+path: string, 
+/**
+ * When the other app last saved it (ms).
+ */
+modified?: number, };
