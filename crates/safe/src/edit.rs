@@ -30,7 +30,12 @@ pub struct Edit {
     folder: PathBuf,
     record_path: PathBuf,
     file: PathBuf,
+    /// The copy's size and modification time when it last held what the Safe holds: while
+    /// they are unchanged, so is the copy, and it need not be read again to know.
+    in_sync: Option<Stamp>,
 }
+
+type Stamp = (u64, Option<SystemTime>);
 
 /// What taking back a copy did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +81,11 @@ impl Edit {
 
     /// Whether the copy differs from what the Safe holds (a save not taken back yet).
     pub fn has_changes(&self) -> bool {
-        sha256_of(&self.file).is_ok_and(|hash| hash != self.record.sha256)
+        match stamp(&self.file) {
+            None => false,
+            Some(now) if Some(now) == self.in_sync => false,
+            Some(_) => sha256_of(&self.file).is_ok_and(|hash| hash != self.record.sha256),
+        }
     }
 
     /// Removes the copy (call [`Safe::take_back`] first to keep its changes).
@@ -134,6 +143,7 @@ impl SecureArea {
                 };
                 write_record(&record_path, &record)?;
                 Ok(Edit {
+                    in_sync: stamp(&file),
                     record,
                     folder,
                     record_path,
@@ -166,8 +176,12 @@ impl Safe {
         let Some(before) = stamp(&edit.file) else {
             return Ok(TakeBack::Missing);
         };
+        if edit.in_sync == Some(before) {
+            return Ok(TakeBack::Unchanged);
+        }
         let hash = sha256_of(&edit.file).map_err(Error::io(&edit.file))?;
         if hash == edit.record.sha256 {
+            edit.in_sync = Some(before);
             return Ok(TakeBack::Unchanged);
         }
         let mut file = File::open(&edit.file).map_err(Error::io(&edit.file))?;
@@ -178,6 +192,7 @@ impl Safe {
             return Ok(TakeBack::Changing);
         }
         edit.record.sha256 = hash;
+        edit.in_sync = Some(before);
         write_record(&edit.record_path, &edit.record)?;
         Ok(TakeBack::Saved { size: before.0 })
     }
@@ -201,7 +216,7 @@ impl Safe {
 }
 
 /// A file's size and modification time: what changes when it is written.
-fn stamp(path: &Path) -> Option<(u64, Option<SystemTime>)> {
+fn stamp(path: &Path) -> Option<Stamp> {
     let metadata = fs::metadata(path).ok()?;
     Some((metadata.len(), metadata.modified().ok()))
 }

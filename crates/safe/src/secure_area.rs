@@ -141,18 +141,23 @@ impl SecureArea {
     /// [`Error::Io`] if it cannot be written.
     pub fn create_under(base: &Path) -> Result<Self> {
         prepare_base(base)?;
-        let root = base.join(format!("{RUN_PREFIX}{}", random_hex()));
+        let name = random_hex();
+        // Made under a name no sweep looks at, and given its run name only once its lock is
+        // held: a start sweeping meanwhile never takes it for the leftover of a dead run.
+        let making = base.join(format!(".making-{name}"));
         crate::layout::private_dir_builder(false)
-            .create(&root)
-            .map_err(Error::io(&root))?;
-        for marker in INDEXER_MARKERS {
-            private_file(&root.join(marker)).map_err(Error::io(&root))?;
-        }
-        let lock = private_file(&root.join(LOCK)).map_err(Error::io(&root))?;
+            .create(&making)
+            .map_err(Error::io(&making))?;
+        let lock = private_file(&making.join(LOCK)).map_err(Error::io(&making))?;
         lock.try_lock().map_err(|error| Error::Io {
-            path: root.clone(),
+            path: making.clone(),
             error: io::Error::other(error.to_string()),
         })?;
+        for marker in INDEXER_MARKERS {
+            private_file(&making.join(marker)).map_err(Error::io(&making))?;
+        }
+        let root = base.join(format!("{RUN_PREFIX}{name}"));
+        fs::rename(&making, &root).map_err(Error::io(&root))?;
         Ok(Self {
             root,
             _lock: lock,
@@ -263,9 +268,13 @@ pub fn sweep_leftovers(base: &Path) -> Result<Vec<Leftover>> {
     let mut kept = Vec::new();
     for entry in entries.flatten() {
         let run = entry.path();
-        let is_run = entry.file_name().to_string_lossy().starts_with(RUN_PREFIX)
-            && entry.file_type().is_ok_and(|kind| kind.is_dir());
-        if !is_run {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        if is_dir && name.starts_with(".making-") && stale(&run) {
+            // A run that died while making its folder (it holds nothing yet).
+            let _ = fs::remove_dir_all(&run);
+        }
+        if !is_dir || !name.starts_with(RUN_PREFIX) {
             continue;
         }
         // Held while sweeping, so that two starts never sweep one run at once.
@@ -294,6 +303,17 @@ pub fn sweep_leftovers(base: &Path) -> Result<Vec<Leftover>> {
         kept.extend(changed);
     }
     Ok(kept)
+}
+
+/// Whether a folder was last changed over a minute ago: far longer than making one takes.
+fn stale(folder: &Path) -> bool {
+    fs::metadata(folder)
+        .and_then(|metadata| metadata.modified())
+        .is_ok_and(|modified| {
+            modified
+                .elapsed()
+                .is_ok_and(|age| age > std::time::Duration::from_secs(60))
+        })
 }
 
 /// The lock of a run that is gone (taken now), or `None` while the run lives.

@@ -291,3 +291,22 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_run_still_making_its_folder_is_left_alone_and_one_that_died_doing_so_is_removed() {
+    let ram = RamBase::new();
+    let area = SecureArea::create_under(&ram.base()).unwrap();
+    let fresh = ram.base().join(".making-0000000000000001");
+    let dead = ram.base().join(".making-0000000000000002");
+    fs::create_dir(&fresh).unwrap();
+    fs::create_dir(&dead).unwrap();
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    fs::File::open(&dead)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    assert!(arca_safe::sweep_leftovers(&ram.base()).unwrap().is_empty());
+    assert!(fresh.exists(), "a folder being made was swept");
+    assert!(!dead.exists(), "a folder a dead run was making stayed");
+    assert!(area.root().exists(), "a living run was swept");
+}
