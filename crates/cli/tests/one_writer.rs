@@ -157,6 +157,30 @@ fn wait_for_lock(folder: &Path, running: &Running) {
     }
 }
 
+/// Waits until an import writes a data file in the Safe `folder` (a temporary one, growing).
+fn wait_for_encryption(folder: &Path) {
+    let started = Instant::now();
+    loop {
+        let writing = fs::read_dir(folder.join("files"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|shard| fs::read_dir(shard.path()).into_iter().flatten().flatten())
+            .any(|entry| {
+                entry.file_name().to_string_lossy().ends_with(".tmp")
+                    && entry.metadata().is_ok_and(|metadata| metadata.len() > 0)
+            });
+        if writing {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the import never started encrypting"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Asserts the command was refused at once with exit code 12, naming the holder.
 fn assert_refused(fixture: &Fixture, args: &[&dyn AsRef<OsStr>], stdin: &str, holder: u32) {
     let started = Instant::now();
@@ -184,6 +208,10 @@ fn while_an_import_runs_every_other_writer_is_refused_at_once_and_readers_work()
     fs::write(&small, b"small").unwrap();
     let importer = fixture.spawn(&[&"import", &fixture.safe, &big]);
     wait_for_lock(&fixture.safe, &importer);
+    // Stopped while it encrypts, between database transactions: stopped inside one (opening
+    // the database runs SQLite's recovery of its log under exclusive locks), it would keep
+    // readers out for as long as it stays stopped, which no running writer does.
+    wait_for_encryption(&fixture.safe);
     importer.signal("-STOP");
     let pid = importer.pid();
     let safe = &fixture.safe;
@@ -245,6 +273,10 @@ fn searching_works_beside_a_writer() {
     let big = fixture.big_file("big.bin", 1 << 29);
     let importer = fixture.spawn(&[&"import", &fixture.safe, &big]);
     wait_for_lock(&fixture.safe, &importer);
+    // Stopped while it encrypts, between database transactions: stopped inside one (opening
+    // the database runs SQLite's recovery of its log under exclusive locks), it would keep
+    // readers out for as long as it stays stopped, which no running writer does.
+    wait_for_encryption(&fixture.safe);
     importer.signal("-STOP");
     let hits = fixture.ok(&[&"search", &fixture.safe, &"a.txt"]);
     assert!(hits.contains("a.txt"), "{hits}");

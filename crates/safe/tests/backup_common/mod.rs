@@ -144,7 +144,7 @@ pub fn restore(target: &Path, new_safe: &Path) -> RestoreReport {
     .unwrap()
 }
 
-/// Every file below `dir` with its inode and modification time.
+/// Every file below `dir` (but the writer lock) with its inode and modification time.
 pub fn file_stamps(dir: &Path) -> BTreeMap<String, (u64, i64, i64)> {
     use std::os::unix::fs::MetadataExt;
     let mut out = BTreeMap::new();
@@ -155,7 +155,8 @@ pub fn file_stamps(dir: &Path) -> BTreeMap<String, (u64, i64, i64)> {
             let metadata = fs::metadata(&path).unwrap();
             if metadata.is_dir() {
                 stack.push(path);
-            } else {
+            } else if path.file_name() != Some(std::ffi::OsStr::new(arca_safe::LOCK_FILE)) {
+                // The lock file names each writer while it holds the lock: not content.
                 out.insert(
                     path.strip_prefix(dir)
                         .unwrap()
