@@ -150,8 +150,8 @@ pub async fn drag_out_folder(state: State<'_, AppState>) -> Result<Option<String
     .await
 }
 
-/// Exports `ids` for the drag `drag` (letters and digits) into the drag-out folder, each item
-/// appearing there only once complete.
+/// Exports the `i`-th of `ids` for the drag `drag` (letters and digits) into
+/// `<drag-out folder>/<drag>/<i>/`, each appearing there only once complete.
 #[tauri::command]
 pub async fn drag_out(state: State<'_, AppState>, ids: Vec<String>, drag: String) -> Result<()> {
     let safe = state.safe()?;

@@ -241,52 +241,76 @@ impl Editing {
 }
 
 impl Editing {
-    /// Exports `items` for a drag out of the window into `<out>/<drag>/`. Each item appears
-    /// there only once it is complete (exported under `.staging`, then renamed): the app it is
-    /// dropped on may copy it as soon as it is there.
+    /// Exports the `i`-th of `items` for a drag out of the window into `<out>/<drag>/<i>/`
+    /// (a folder each: two dragged items may have one name). Each appears there only once it
+    /// is complete (exported under `.staging`, then renamed): the app it is dropped on may copy
+    /// it as soon as it is there. Copies of drags over ten minutes old go first: whatever they
+    /// were dropped on has long copied them.
     pub fn drag_out(&self, safe: &Safe, items: &[Uuid], drag: &str) -> Result<(), AppError> {
-        if drag.is_empty()
-            || drag.len() > 64
-            || !drag.bytes().all(|byte| byte.is_ascii_alphanumeric())
-        {
+        if !is_drag_id(drag) {
             return Err(AppError::invalid("a drag is named by letters and digits"));
         }
-        let folder = self.drag_out_folder()?.join(drag);
-        let staging = folder.join(".staging");
+        let out = self.drag_out_folder()?;
+        remove_old_drags(&out, drag);
+        let folder = out.join(drag);
         let io = |path: &std::path::Path| {
             let path = path.to_path_buf();
             move |error| AppError::from(arca_safe::Error::Io { path, error })
         };
-        std::fs::create_dir_all(&staging).map_err(io(&staging))?;
-        let report = safe.export(
-            items,
-            &staging,
-            arca_safe::OnClash::Skip,
-            &arca_safe::JobControl::new(),
-            &mut |_| {},
-        );
-        let failed = match &report {
-            Ok(report) => report.failed.first().map(|problem| problem.problem.clone()),
-            Err(error) => Some(error.to_string()),
-        };
-        if let Some(problem) = failed {
-            let _ = std::fs::remove_dir_all(&folder);
-            return Err(AppError::new(crate::dto::ErrorKind::Io, problem));
+        for (index, item) in items.iter().enumerate() {
+            let staging = folder.join(".staging").join(index.to_string());
+            std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+            let report = safe.export(
+                &[*item],
+                &staging,
+                arca_safe::OnClash::Skip,
+                &arca_safe::JobControl::new(),
+                &mut |_| {},
+            );
+            let failed = match &report {
+                Ok(report) => report.failed.first().map(|problem| problem.problem.clone()),
+                Err(error) => Some(error.to_string()),
+            };
+            if let Some(problem) = failed {
+                let _ = std::fs::remove_dir_all(&folder);
+                return Err(AppError::new(crate::dto::ErrorKind::Io, problem));
+            }
+            let target = folder.join(index.to_string());
+            std::fs::rename(&staging, &target).map_err(io(&target))?;
         }
-        for entry in std::fs::read_dir(&staging).map_err(io(&staging))?.flatten() {
-            let target = folder.join(entry.file_name());
-            std::fs::rename(entry.path(), &target).map_err(io(&target))?;
-        }
-        std::fs::remove_dir(&staging).map_err(io(&staging))
+        let _ = std::fs::remove_dir_all(folder.join(".staging"));
+        Ok(())
     }
 
     /// Removes the copies of a drag that was dropped nowhere (or back in the window).
     pub fn drag_out_done(&self, drag: &str) {
         if let Ok(folder) = self.drag_out_folder()
-            && !drag.is_empty()
-            && drag.bytes().all(|byte| byte.is_ascii_alphanumeric())
+            && is_drag_id(drag)
         {
             let _ = std::fs::remove_dir_all(folder.join(drag));
+        }
+    }
+}
+
+/// A drag's name: letters and digits, so that it is one folder name and nothing else.
+fn is_drag_id(drag: &str) -> bool {
+    !drag.is_empty() && drag.len() <= 64 && drag.bytes().all(|byte| byte.is_ascii_alphanumeric())
+}
+
+/// Removes the copies of drags (other than `current`) made over ten minutes ago.
+fn remove_old_drags(out: &std::path::Path, current: &str) {
+    for entry in std::fs::read_dir(out).into_iter().flatten().flatten() {
+        let old = entry.file_name() != current
+            && entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .is_ok_and(|modified| {
+                    modified
+                        .elapsed()
+                        .is_ok_and(|age| age > std::time::Duration::from_secs(600))
+                });
+        if old {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }

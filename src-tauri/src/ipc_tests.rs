@@ -466,11 +466,12 @@ fn a_file_opened_in_another_app_comes_back_at_each_save_and_is_wiped_at_lock() -
     let folder = ok(&main, "drag_out_folder", json!({}))?;
     let folder = Path::new(folder.as_str().unwrap_or_default()).to_path_buf();
     assert!(folder.starts_with(&ram), "{}", folder.display());
-    ok(&main, "drag_out", json!({"ids": [id], "drag": "d1"}))?;
-    assert_eq!(
-        std::fs::read(folder.join("d1/note.txt"))?,
-        b"saved by the fake editor"
-    );
+    // Two items of one name (search results from two folders) get a folder each.
+    ok(&main, "drag_out", json!({"ids": [id, id], "drag": "d1"}))?;
+    for index in ["0", "1"] {
+        let copy = folder.join("d1").join(index).join("note.txt");
+        assert_eq!(std::fs::read(copy)?, b"saved by the fake editor");
+    }
     assert!(!folder.join("d1/.staging").exists());
     let hostile = call(&main, "drag_out", json!({"ids": [id], "drag": "../x"}))
         .err()

@@ -145,6 +145,11 @@ class App:
         )
         for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
             Path(self.env[key]).mkdir(parents=True, exist_ok=True)
+        # The secure temporary storage must be in RAM: a folder on /dev/shm (a tmpfs) stands in
+        # for the login session's $XDG_RUNTIME_DIR.
+        self.runtime = Path(tempfile.mkdtemp(prefix="arca-e2e-runtime-", dir="/dev/shm"))
+        self.env["XDG_RUNTIME_DIR"] = str(self.runtime)
+        install_editor(work, Path(self.env["XDG_DATA_HOME"]))
 
     def answers(self) -> dict[str, list[list[str]]]:
         w = self.work
@@ -210,6 +215,19 @@ class App:
         self.session.set_window_rect(x=0, y=0, width=1280, height=800)
         return self.session
 
+    def kill_app(self) -> None:
+        """Kills arca-desktop with SIGKILL, as a crash would end it; the session dies with it."""
+        subprocess.run(["pkill", "-KILL", "-f", str(self.binary)], check=False)
+        deadline = time.monotonic() + WAIT
+        while subprocess.run(["pgrep", "-f", str(self.binary)], capture_output=True).returncode == 0:
+            if time.monotonic() > deadline:
+                raise Step("arca-desktop outlived SIGKILL")
+            time.sleep(0.1)
+        self.quit()
+
+    def xdotool(self, *args: str) -> None:
+        subprocess.run(["xdotool", *args], env=self.env, check=True)
+
     def quit(self) -> None:
         if self.session is not None:
             try:
@@ -220,6 +238,7 @@ class App:
 
     def stop(self) -> None:
         self.quit()
+        shutil.rmtree(self.runtime, ignore_errors=True)
         for proc in (self.driver_proc, self.xvfb):
             if proc is None or proc.poll() is not None:
                 continue
@@ -233,6 +252,41 @@ class App:
                     pass
         if not self.log.closed:
             self.log.close()
+
+
+EDITOR_NAME = "E2E Editor"
+EDITED = "Edited in another app."
+EDITED_LATE = "Saved again after Arca stopped."
+
+
+def install_editor(work: Path, data_home: Path) -> None:
+    """An application entry for text files whose program saves the file it is given the way
+    many editors do (a new file renamed over it), then waits; when `work/save-again` appears it
+    saves once more (after Arca was killed, in the test) and ends. It ends early if the copy is
+    removed (the edit is done)."""
+    editor = work / "e2e-editor.sh"
+    editor.write_text(
+        "#!/bin/sh\n"
+        f"printf '%s\\n' \"$1\" >> '{work}/editor-opened'\n"
+        f"{{ cat \"$1\"; printf '\\n{EDITED}\\n'; }} > \"$1.saving\" && mv \"$1.saving\" \"$1\"\n"
+        "for _ in $(seq 600); do\n"
+        "  [ -e \"$1\" ] || exit 0\n"
+        f"  if [ -e '{work}/save-again' ]; then printf '{EDITED_LATE}\\n' >> \"$1\"; exit 0; fi\n"
+        "  sleep 0.2\n"
+        "done\n"
+    )
+    editor.chmod(0o755)
+    applications = data_home / "applications"
+    applications.mkdir(parents=True, exist_ok=True)
+    (applications / "e2e-editor.desktop").write_text(
+        f"[Desktop Entry]\nType=Application\nName={EDITOR_NAME}\nExec={editor} %f\n"
+        "MimeType=text/plain;text/markdown;\n"
+    )
+
+
+def edit_folders(runtime: Path) -> list[Path]:
+    """The copies for other apps in the secure temporary storage."""
+    return sorted(runtime.glob("arca/run-*/edit-*/*"))
 
 
 class Window:
@@ -395,6 +449,64 @@ class Window:
                 button.click()
             except WebDriverException:
                 pass
+
+
+def open_with(w: Window, name: str) -> None:
+    """Opens the file `name` in the test's editor through the row menu's “Open with…”."""
+    row = w.row(name)
+    w.click(row)
+    ActionChains(w.d).context_click(row).perform()
+    w.click(w.find("//*[@role='menuitem'][normalize-space(.)='Open with…']", "the menu item “Open with…”"))
+    chooser = "//*[@role='dialog'][.//h2[contains(normalize-space(.), 'Open')]]"
+    w.click(w.find(f"{chooser}//*[normalize-space(.)={quote(EDITOR_NAME)}]", "the test's editor among the apps"))
+
+
+def drag_with_mouse(app: App, w: Window, source: WebElement, target: WebElement) -> None:
+    """Drags `source` onto `target` with the X server's pointer, as a hand would (WebDriver's
+    own drag does not start a native drag)."""
+    def centre(el: WebElement) -> tuple[int, int]:
+        x, y = w.js("const r = arguments[0].getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2];", el)
+        return int(x), int(y)
+
+    (x0, y0), (x1, y1) = centre(source), centre(target)
+    app.xdotool("mousemove", str(x0), str(y0), "mousedown", "1")
+    for step_ in range(1, 9):
+        time.sleep(0.1)
+        app.xdotool("mousemove", str(x0 + (x1 - x0) * step_ // 8), str(y0 + (y1 - y0) * step_ // 8))
+    time.sleep(0.4)
+    app.xdotool("mouseup", "1")
+
+
+class DropTarget:
+    """tests/e2e/drop_target.py: another app's window that copies what is dropped on it."""
+
+    def __init__(self, app: App, destination: Path, x: int, y: int, width: int, height: int) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", str(Path(__file__).with_name("drop_target.py")), str(destination), str(x), str(y), str(width), str(height)],
+            env=app.env,
+            stdout=subprocess.PIPE,
+            stderr=app.log,
+            text=True,
+        )
+        self.wait_for("ready")
+
+    def wait_for(self, line: str, timeout: float = WAIT) -> None:
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        while line not in self.lines:
+            if time.monotonic() > deadline:
+                raise Step(f"the drop target never said “{line}” (it said {self.lines})")
+            text = self.proc.stdout.readline()
+            if text:
+                self.lines.append(text.strip())
+            else:
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 def countdown_seconds(w: Window) -> int:
@@ -643,6 +755,85 @@ def main() -> int:
         w.text("Things to try")
         w.keys(Keys.ESCAPE)
 
+        step("open a note in another app: its save comes back into the Safe")
+        note = "Welcome to Arca.md"
+        w.press(FOLDER, within="//nav[@aria-label='Location']")
+        w.open_row("Documents")
+        open_with(w, note)
+        w.toast(f"^Saved “{note}” to the Safe")
+        copies = edit_folders(app.runtime)
+        if [copy.name for copy in copies] != [note]:
+            raise Step(f"the copies in RAM are {copies}")
+        w.open_row(note)
+        w.text(EDITED)
+        w.keys(Keys.ESCAPE)
+        w.press("Show activity")
+        panel = "//*[.//h2[normalize-space(.)='Open in other apps']]"
+        w.find(f"{panel}//*[normalize-space(.)={quote(note)}]", "the note among the files open in other apps")
+        w.shot("open-in-other-apps")
+        w.press("Done", within=panel)
+        w.until("the copy to be wiped from RAM", lambda: edit_folders(app.runtime) == [])
+        w.press("Hide activity")
+        w.dismiss_toasts()
+
+        step("Arca is killed during an edit: the next start offers the copy saved afterwards")
+        open_with(w, note)
+        w.toast(f"^Saved “{note}” to the Safe")
+        copy = edit_folders(app.runtime)[0]
+        app.kill_app()
+        (work / "save-again").touch()
+        w.until("the other app to save after Arca died", lambda: EDITED_LATE in copy.read_text())
+        w = Window(app.launch(demo_args))
+        pick_safe(w, SAFE)
+        unlock(w, PASSWORD)
+        leftovers = "//*[@role='dialog'][.//h2[normalize-space(.)='Files changed when Arca stopped']]"
+        w.find(f"{leftovers}//*[contains(normalize-space(.), {quote(note)})]", "the copy saved after Arca died")
+        w.shot("leftover-copy")
+        w.press("Take back into the Safe", within=leftovers)
+        w.gone(leftovers, "the dialog to close once the copy is taken back")
+        if edit_folders(app.runtime):
+            raise Step(f"copies left in RAM: {edit_folders(app.runtime)}")
+        w.open_row(FOLDER)
+        w.open_row("Documents")
+        w.open_row(note)
+        w.text(EDITED_LATE)
+        w.keys(Keys.ESCAPE)
+
+        step("drag a file out of the window onto another app's window")
+        dropped = work / "dropped"
+        dropped.mkdir()
+        target = DropTarget(app, dropped, 860, 380, 360, 300)
+        try:
+            row = w.row("Packing list.pdf")
+            box = w.js("const r = arguments[0].getBoundingClientRect(); return [r.left + 60, r.top + r.height / 2];", row)
+            app.xdotool("mousemove", str(int(box[0])), str(int(box[1])), "mousedown", "1")
+            for x, y in ((box[0] + 20, box[1] + 5), (400, 450), (700, 500), (900, 520), (1000, 530), (1040, 530)):
+                time.sleep(0.15)
+                app.xdotool("mousemove", str(int(x)), str(int(y)))
+            time.sleep(0.5)
+            app.xdotool("mouseup", "1")
+            target.wait_for("copied Packing list.pdf")
+        finally:
+            target.stop()
+        if sha256(dropped / "Packing list.pdf") != originals["Documents/Packing list.pdf"]:
+            raise Step("the dropped copy differs from the original")
+
+        step("drag a file onto a folder in the window: it moves, nothing is imported")
+        # The drag carries file URIs for other apps, so the window hears of this drop as a
+        # file drop too: it must move the item, never import the copy.
+        media = "//nav[@aria-label='Places']//button[normalize-space(.)='Media']"
+        documents = "//nav[@aria-label='Places']//button[normalize-space(.)='Documents']"
+        drag_with_mouse(app, w, w.row("Packing list.pdf"), w.find(media, "the Media folder in the tree"))
+        w.until("the file to leave Documents", lambda: "Packing list.pdf" not in w.rows())
+        w.click(w.find(media, "the Media folder in the tree"))
+        w.row("Packing list.pdf")
+        if sorted(w.rows()) != ["Northern lights.webm", "Packing list.pdf", "Wind chimes.ogg"]:
+            raise Step(f"Media holds {w.rows()}")
+        drag_with_mouse(app, w, w.row("Packing list.pdf"), w.find(documents, "the Documents folder in the tree"))
+        w.until("the file to leave Media", lambda: "Packing list.pdf" not in w.rows())
+        w.click(w.find(documents, "the Documents folder in the tree"))
+        w.until("Documents as before", lambda: sorted(w.rows()) == ["Packing list.pdf", "Welcome to Arca.md"])
+
         step("preview a sound and a film, and seek in the film")
         w.press(FOLDER, within="//nav[@aria-label='Location']")
         w.open_row("Media")
@@ -697,8 +888,16 @@ def main() -> int:
         w.press("Export")
         w.toast(r"^Export: 6 files exported", 60)
         exported = tree(work / "export" / FOLDER)
-        if exported != originals:
-            raise Step(f"the export differs from the originals:\n  exported {exported}\n  originals {originals}")
+        # The note was edited in another app: the original, then what that app added.
+        edited = "Documents/Welcome to Arca.md"
+        note_text = (work / "export" / FOLDER / edited).read_text()
+        original_note = (SAMPLES / edited).read_text()
+        if not (note_text.startswith(original_note) and note_text.rstrip().endswith(EDITED_LATE)):
+            raise Step(f"the exported note is not the edited one:\n{note_text}")
+        exported.pop(edited)
+        unedited = {path: digest for path, digest in originals.items() if path != edited}
+        if exported != unedited:
+            raise Step(f"the export differs from the originals:\n  exported {exported}\n  originals {unedited}")
 
         step("back up the Safe")
         w.press("Backup")

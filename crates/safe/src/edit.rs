@@ -102,10 +102,13 @@ impl SecureArea {
     /// modification time, for another app to open.
     ///
     /// # Errors
-    /// [`Error::NotAFile`] for a folder; [`Error::NotStoredYet`] for a file whose import has not
-    /// finished; [`Error::DamagedFile`] if its content does not verify (nothing is left in the
-    /// area); [`Error::Io`] if the area cannot be written.
+    /// [`Error::ReadOnly`] for a Safe open for reading only (no save could come back, and the
+    /// copy would stay behind as unsaved); [`Error::NotAFile`] for a folder;
+    /// [`Error::NotStoredYet`] for a file whose import has not finished; [`Error::DamagedFile`]
+    /// if its content does not verify (nothing is left in the area); [`Error::Io`] if the area
+    /// cannot be written.
     pub fn open_copy(&self, safe: &Safe, item: Uuid) -> Result<Edit> {
+        safe.writable()?;
         let found = safe.item(item)?;
         let path = safe.path_of(item)?;
         if found.kind != Kind::File {

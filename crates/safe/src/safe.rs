@@ -459,7 +459,11 @@ impl Safe {
         self.reading(operation)
     }
 
-    pub(crate) fn writable(&self) -> Result<()> {
+    /// Whether this handle may change the Safe.
+    ///
+    /// # Errors
+    /// [`Error::ReadOnly`] with the reason when it is open for reading only.
+    pub fn writable(&self) -> Result<()> {
         match &self.core.access {
             Access::Write => Ok(()),
             Access::Read(reason) => Err(Error::ReadOnly {

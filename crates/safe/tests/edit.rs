@@ -190,6 +190,31 @@ fn a_watch_takes_back_the_last_of_several_quick_writes_once_they_settle() {
 }
 
 #[test]
+fn a_safe_open_for_reading_only_gives_no_copy_to_edit() {
+    let ram = RamBase::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (safe, id) = safe_with_letter(dir.path());
+    let path = safe.layout().root().to_path_buf();
+    drop(safe);
+    let reading = common::probe(&path, &common::password()).unwrap();
+    let area = SecureArea::create_under(&ram.base()).unwrap();
+    let error = area.open_copy(&reading, id).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ReadOnly, "{error}");
+    assert_eq!(
+        fs::read_dir(area.root())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("edit-"))
+            .count(),
+        0
+    );
+}
+
+#[test]
 fn a_changed_copy_left_by_a_crash_is_kept_and_taken_back_and_an_unchanged_one_is_wiped() {
     let ram = RamBase::new();
     let dir = tempfile::tempdir().unwrap();

@@ -238,7 +238,7 @@ await step("the demo Safe: browse, info, PDF and text preview, dialogs, accessib
   await page.getByRole("tab", { name: "Appearance", selected: true }).waitFor();
   assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), "Appearance");
   await page.keyboard.press("Escape");
-  await page.getByRole("button", { name: "Activity (0 running)" }).click();
+  await page.getByRole("button", { name: "Show activity" }).click();
   await page.getByRole("button", { name: "Backup" }).click();
   await page.getByRole("dialog", { name: "Backup" }).waitFor();
   await page.keyboard.press("Escape");
@@ -257,6 +257,37 @@ await step("an import with a problem, paused and resumed in the jobs panel", asy
   await page.getByRole("button", { name: "Resume Garden" }).click();
   await page.getByText("1 item could not be done").waitFor({ timeout: 15000 });
   await page.getByRole("button", { name: "Remove Garden from the list" }).waitFor({ timeout: 15000 });
+  await page.getByRole("button", { name: "Hide activity" }).click();
+});
+
+await step("a text file opened in another app: listed, a save comes back into the Safe, then Done", async () => {
+  const page = light;
+  await page.getByRole("button", { name: "Documents", exact: true }).first().click();
+  await row(page, "notes.md").click({ button: "right" });
+  await page.getByRole("menuitem", { name: "Open with…" }).click();
+  const chooser = page.getByRole("dialog", { name: "Open “notes.md” with" });
+  await chooser.getByRole("button", { name: "Text Editor" }).waitFor();
+  await page.keyboard.press("Escape");
+  await chooser.waitFor({ state: "detached" });
+  await row(page, "notes.md").click({ button: "right" });
+  await page.getByRole("menuitem", { name: "Open in default app" }).click();
+  await page.getByRole("button", { name: "Show activity" }).click();
+  const panel = page.getByRole("region", { name: "Open in other apps" });
+  await panel.getByText("Open in another app").waitFor();
+  assert.equal(await panel.getByText("notes.md", { exact: true }).count(), 1);
+  await shot(page, "open-in-other-apps-light");
+  await axe(page, "activity panel with a file open in another app");
+  // The other app saves (the demo backend plays it), then closes the file.
+  await page.evaluate(async () => {
+    const demo = window.arcaDemo;
+    const [edit] = await demo.openEdits();
+    demo.setOpenElsewhere(edit.edit, false);
+    demo.simulateSave(edit.edit, "# notes.md\n\nChanged in another app.\n");
+  });
+  await page.locator(".toast").filter({ hasText: "Saved “notes.md” to the Safe" }).waitFor();
+  await panel.getByText("Saved to the Safe").waitFor();
+  await panel.getByRole("button", { name: "Done with notes.md" }).click();
+  await panel.waitFor({ state: "detached" });
   await page.getByRole("button", { name: "Hide activity" }).click();
 });
 

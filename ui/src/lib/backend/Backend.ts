@@ -5,6 +5,7 @@
 //
 // A failing call rejects with a `BackendError` whose `error` is the AppError of the Rust side.
 import type {
+  AppChoice,
   AppInfo,
   BackupListing,
   Crumb,
@@ -25,7 +26,10 @@ import type {
   Strength,
   TagCount,
   ChangedEvent,
+  EditEvent,
+  LeftoverCopy,
   LockedEvent,
+  OpenEdit,
 } from "../bindings";
 
 /** Stops listening to an event. */
@@ -111,6 +115,32 @@ export interface Backend {
   /** A small image for the list, made in memory; `null` when the file is no image. */
   thumbnailUrl(id: string): Promise<string | null>;
 
+  // --- Other apps (the copy lives in RAM; every save comes back into the Safe) ---------------
+  /** The apps the desktop lists for this file's type (not the default app: `openInApp(id, null)`). */
+  appsForItem(id: string): Promise<AppChoice[]>;
+  /** Opens a live file in `app` (an `AppChoice` id), or in the desktop's default app for `null`.
+   * Fails with `noSecureArea` where the system has no folder in RAM (no desktop login). */
+  openInApp(id: string, app: string | null): Promise<OpenEdit>;
+  /** The files open in other apps, with whether a save is pending and whether an app still has it. */
+  openEdits(): Promise<OpenEdit[]>;
+  /** Takes back the last save and wipes the copy. Fails with `io` when the save cannot be taken
+   * back (a full disk): the edit then stays open. */
+  finishEdit(edit: string): Promise<void>;
+  /** The names of the files another program still has open (what locking now would lose). */
+  editsOpenElsewhere(): Promise<string[]>;
+  /** Copies of this Safe's files that an earlier run left changed (it stopped before taking the
+   * last save back); offered after unlock. */
+  leftoverCopies(): Promise<LeftoverCopy[]>;
+  /** `keep`: takes the copy back into the Safe as its file; else deletes it. */
+  settleLeftoverCopy(id: string, keep: boolean): Promise<void>;
+  /** The folder (in RAM) dragged-out copies go to; `null`: no drag out on this system. */
+  dragOutFolder(): Promise<string | null>;
+  /** Exports the i-th item into `<dragOutFolder>/<drag>/<i>/<name>`, each appearing only once complete.
+   * `drag` is letters and digits. */
+  dragOut(ids: string[], drag: string): Promise<void>;
+  /** Removes the copies of a drag that was cancelled or dropped back inside the window. */
+  dragOutDone(drag: string): Promise<void>;
+
   // --- Backup ------------------------------------------------------------------------------
   backupTo(target: string): Promise<Job>;
   verifyBackup(target: string, full: boolean): Promise<Job>;
@@ -136,6 +166,9 @@ export interface Backend {
   onJob(listener: (job: Job) => void): Promise<Unlisten>;
   onLocked(listener: (event: LockedEvent) => void): Promise<Unlisten>;
   onChanged(listener: (event: ChangedEvent) => void): Promise<Unlisten>;
+  /** A save in another app was taken back into the Safe (`saved`), could not be (`problem`), or
+   * an edit ended. A `changed` event for the file's folder follows each save. */
+  onEdit(listener: (event: EditEvent) => void): Promise<Unlisten>;
   /** Files dropped on the window from the desktop, with the drop position in CSS pixels. */
   onFilesDropped(listener: (paths: string[], x: number, y: number) => void): Promise<Unlisten>;
 }

@@ -22,6 +22,11 @@ describe("TauriBackend", () => {
     await backend.moveItems(["a", "b"], "f");
     await backend.rebuildDatabase("/s/A.arca", "pw", "/b");
     await backend.resumeImport("job-1");
+    await backend.openInApp("item-1", null);
+    await backend.openInApp("item-1", "org.gnome.TextEditor.desktop");
+    await backend.settleLeftoverCopy("left-1", true);
+    await backend.dragOut(["a", "b"], "d7Kq2");
+    await backend.dragOutDone("d7Kq2");
     await backend.lockSafe();
     expect(calls).toEqual([
       { cmd: "unlock_safe", args: { path: "/s/A.arca", password: "pw" } },
@@ -30,6 +35,11 @@ describe("TauriBackend", () => {
       { cmd: "move_items", args: { ids: ["a", "b"], folder: "f" } },
       { cmd: "rebuild_database", args: { safePath: "/s/A.arca", password: "pw", target: "/b" } },
       { cmd: "resume_import", args: { jobId: "job-1" } },
+      { cmd: "open_in_app", args: { id: "item-1", app: null } },
+      { cmd: "open_in_app", args: { id: "item-1", app: "org.gnome.TextEditor.desktop" } },
+      { cmd: "settle_leftover_copy", args: { id: "left-1", keep: true } },
+      { cmd: "drag_out", args: { ids: ["a", "b"], drag: "d7Kq2" } },
+      { cmd: "drag_out_done", args: { drag: "d7Kq2" } },
       { cmd: "lock_safe", args: {} },
     ]);
   });
@@ -37,7 +47,7 @@ describe("TauriBackend", () => {
   it("covers every method of the Backend interface with a command", async () => {
     const calls = recording([]);
     const backend = new TauriBackend() as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    const events = new Set(["onJob", "onLocked", "onChanged", "onFilesDropped"]);
+    const events = new Set(["onJob", "onLocked", "onChanged", "onEdit", "onFilesDropped"]);
     const methods = Object.keys(backend).filter((m) => !events.has(m));
     expect(methods.length).toBeGreaterThan(50);
     for (const method of methods) await backend[method]!("x", "y", "z", "w");
@@ -72,6 +82,17 @@ describe("TauriBackend", () => {
     unlisten();
     await emit("locked", { reason: "user" });
     expect(seen).toEqual([{ reason: "idle" }]);
+  });
+
+  it("passes the edit events of other apps' saves on", async () => {
+    mockIPC(() => null, { shouldMockEvents: true });
+    const { emit } = await import("@tauri-apps/api/event");
+    const seen: unknown[] = [];
+    const unlisten = await new TauriBackend().onEdit((e) => seen.push(e));
+    const saved = { kind: "saved", edit: "e1", item: "i1", name: "notes.md", size: 12 };
+    await emit("edit", saved);
+    unlisten();
+    expect(seen).toEqual([saved]);
   });
 
   it("reports files dropped from the desktop with the position in CSS pixels", async () => {

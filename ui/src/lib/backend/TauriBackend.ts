@@ -5,9 +5,10 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import type {
-  AppInfo, BackupListing, ChangedEvent, Crumb, DialogPurpose, FolderNode, ItemDetails, Job,
-  ListRequest, LockedEvent, OpenedSafe, Page, RecoveryKeySheet, RecoveryKeyTypo, SafeInfo,
-  SafeSummary, SearchPage, SearchRequest, Settings, Strength, TagCount,
+  AppChoice, AppInfo, BackupListing, ChangedEvent, Crumb, DialogPurpose, EditEvent, FolderNode,
+  ItemDetails, Job, LeftoverCopy, ListRequest, LockedEvent, OpenEdit, OpenedSafe, Page,
+  RecoveryKeySheet, RecoveryKeyTypo, SafeInfo, SafeSummary, SearchPage, SearchRequest, Settings,
+  Strength, TagCount,
 } from "../bindings";
 import type { Backend, Unlisten } from "./Backend";
 import { toBackendError } from "./BackendError";
@@ -80,6 +81,17 @@ export class TauriBackend implements Backend {
   previewUrl = (id: string) => call<string>("preview_url", { id });
   thumbnailUrl = (id: string) => call<string | null>("thumbnail_url", { id });
 
+  appsForItem = (id: string) => call<AppChoice[]>("apps_for_item", { id });
+  openInApp = (id: string, app: string | null) => call<OpenEdit>("open_in_app", { id, app });
+  openEdits = () => call<OpenEdit[]>("open_edits");
+  finishEdit = (edit: string) => call<void>("finish_edit", { edit });
+  editsOpenElsewhere = () => call<string[]>("edits_open_elsewhere");
+  leftoverCopies = () => call<LeftoverCopy[]>("leftover_copies");
+  settleLeftoverCopy = (id: string, keep: boolean) => call<void>("settle_leftover_copy", { id, keep });
+  dragOutFolder = () => call<string | null>("drag_out_folder");
+  dragOut = (ids: string[], drag: string) => call<void>("drag_out", { ids, drag });
+  dragOutDone = (drag: string) => call<void>("drag_out_done", { drag });
+
   backupTo = (target: string) => call<Job>("backup_to", { target });
   verifyBackup = (target: string, full: boolean) => call<Job>("verify_backup", { target, full });
   listBackup = (target: string) => call<BackupListing>("list_backup", { target });
@@ -101,6 +113,7 @@ export class TauriBackend implements Backend {
   onJob = (listener: (job: Job) => void) => on<Job>("job", listener);
   onLocked = (listener: (event: LockedEvent) => void) => on<LockedEvent>("locked", listener);
   onChanged = (listener: (event: ChangedEvent) => void) => on<ChangedEvent>("changed", listener);
+  onEdit = (listener: (event: EditEvent) => void) => on<EditEvent>("edit", listener);
 
   async onFilesDropped(listener: (paths: string[], x: number, y: number) => void): Promise<Unlisten> {
     return getCurrentWebview().onDragDropEvent((event) => {

@@ -17,8 +17,12 @@ export function useBackend(): Backend {
   return backend;
 }
 
-/** The real one inside the Tauri window; the in-memory demo anywhere else (`npm run dev`). */
+/** The real one inside the Tauri window; the in-memory demo anywhere else (`npm run dev`).
+ *  The demo is also `window.arcaDemo`, so the browser test (or a person trying the demo in the
+ *  console) can play the other side: `arcaDemo.simulateSave(edit, text)`, a leftover copy, … */
 export function pickBackend(): Backend {
   if (typeof window !== "undefined" && "__TAURI_INTERNALS__" in window) return new TauriBackend();
-  return new MemoryBackend({ storage: typeof localStorage === "undefined" ? null : localStorage });
+  const demo = new MemoryBackend({ storage: typeof localStorage === "undefined" ? null : localStorage });
+  if (typeof window !== "undefined") (window as unknown as { arcaDemo?: MemoryBackend }).arcaDemo = demo;
+  return demo;
 }

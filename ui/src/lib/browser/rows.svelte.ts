@@ -20,6 +20,17 @@ export class Rows {
     return this.pages.get(Math.floor(index / PAGE))?.[index % PAGE];
   }
 
+  /** The fetched rows with these ids, in the order of `ids` (ids not fetched are left out). */
+  find(ids: string[]): ListRow[] {
+    const wanted = new Set(ids);
+    const found = new Map<string, ListRow>();
+    for (const page of this.pages.values()) {
+      for (const row of page) if (wanted.has(row.id)) found.set(row.id, row);
+      if (found.size === wanted.size) break;
+    }
+    return ids.flatMap((id) => found.get(id) ?? []);
+  }
+
   /** Makes sure rows first..last are (being) fetched. */
   ensure(first: number, last: number): void {
     const from = Math.max(0, Math.floor(first / PAGE));

@@ -31,6 +31,7 @@ export const ERROR_KEYS: Record<ErrorKind, string> = {
   invalidInput: "errors.invalidInput",
   notABackup: "errors.notABackup",
   foreignBackup: "errors.foreignBackup",
+  noSecureArea: "errors.noSecureArea",
   internal: "errors.internal",
 };
 

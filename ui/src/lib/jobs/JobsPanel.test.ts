@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen, within } from "@testing-library/svelte";
-import type { Job } from "../bindings";
+import type { Job, OpenEdit } from "../bindings";
 import { MemoryBackend } from "../backend/memory/MemoryBackend";
 import { clearJobs, upsertJob } from "../state/jobs.svelte";
+import { clearEdits } from "../state/edits.svelte";
 import Harness from "./JobsPanel.harness.svelte";
 
 function job(fields: Partial<Job>): Job {
@@ -14,7 +15,10 @@ function job(fields: Partial<Job>): Job {
 }
 
 describe("the jobs panel", () => {
-  afterEach(() => clearJobs());
+  afterEach(() => {
+    clearJobs();
+    clearEdits();
+  });
 
   it("shows phase, files, bytes, rate and time left, and pauses through the backend", async () => {
     const backend = new MemoryBackend({ bigFolderSize: 1 });
@@ -44,5 +48,27 @@ describe("the jobs panel", () => {
     expect(screen.getByText("The disk is full. Free some space and try again.")).toBeInTheDocument();
     expect(screen.queryByText("No space left on device")).not.toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Remove Garden from the list" })).toBeInTheDocument();
+  });
+
+  it("lists the files open in other apps with where each save is, asking again while shown", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const backend = new MemoryBackend({ bigFolderSize: 1 });
+    const edit = (name: string, fields: Partial<OpenEdit>): OpenEdit => ({
+      edit: `e-${name}`, item: `i-${name}`, name, path: `/Documents/${name}`, unsaved: false, openElsewhere: false, ...fields,
+    });
+    const list = [edit("a.md", { unsaved: true, openElsewhere: true }), edit("b.odt", { openElsewhere: true }), edit("c.txt", {})];
+    const asked = vi.spyOn(backend, "openEdits").mockImplementation(async () => list);
+    render(Harness, { backend });
+    const section = await screen.findByRole("region", { name: "Open in other apps" });
+    const items = within(section).getAllByRole("listitem");
+    expect(items.map((li) => li.querySelector(".status")?.textContent)).toEqual([
+      "Unsaved change — saving…", "Open in another app", "Saved to the Safe",
+    ]);
+    expect(within(items[1]!).getByText("/Documents/b.odt")).toBeInTheDocument();
+    expect(screen.queryByText("Nothing is running.")).not.toBeInTheDocument();
+    const before = asked.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(asked.mock.calls.length).toBe(before + 1);
+    vi.useRealTimers();
   });
 });

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { MemoryBackend } from "./MemoryBackend";
+import { DEMO_DRAG_OUT_FOLDER, MemoryBackend } from "./MemoryBackend";
 import { BackendError } from "../BackendError";
 import { DEMO_PASSWORD, DEMO_SAFE_PATH } from "./demo";
 import { DEMO_RECOVERY_KEY, keyTypo, randomKey } from "./recoveryKey";
 import { nameProblem } from "./names";
-import type { AppError, Job } from "../../bindings";
+import type { AppError, ChangedEvent, EditEvent, Job } from "../../bindings";
 
 async function kindOf(promise: Promise<unknown>): Promise<AppError> {
   const error = await promise.then(() => null, (e: unknown) => e);
@@ -144,6 +144,105 @@ describe("MemoryBackend", () => {
       // The wrong attempt above set a back-off; that is the rule, not a failure here.
       expect(e.error.kind).toBe("tryLater");
     });
+  });
+});
+
+describe("MemoryBackend: other apps", () => {
+  async function file(backend: MemoryBackend, name: string, folder: string | null = null) {
+    const page = await backend.listFolder({ folder, sort: "name", descending: false, offset: 0, limit: 200 });
+    return page.rows.find((r) => r.name === name)!;
+  }
+
+  it("opens a live file, takes a simulated save back as the same item, and ends the edit", async () => {
+    const backend = await unlocked();
+    const events: EditEvent[] = [];
+    const changes: ChangedEvent[] = [];
+    await backend.onEdit((e) => events.push(e));
+    await backend.onChanged((e) => changes.push(e));
+    const readme = await file(backend, "README.txt");
+    expect((await backend.appsForItem(readme.id)).map((a) => a.name)).toEqual(["Text Editor", "Notes"]);
+    const edit = await backend.openInApp(readme.id, "org.demo.Notes.desktop");
+    expect(edit).toMatchObject({ item: readme.id, name: "README.txt", path: "/README.txt", unsaved: false, openElsewhere: true });
+    expect(await backend.openEdits()).toEqual([edit]);
+    expect(await backend.editsOpenElsewhere()).toEqual(["README.txt"]);
+
+    backend.simulateSave(edit.edit, "Hello from the other app");
+    expect(events).toEqual([{ kind: "saved", edit: edit.edit, item: readme.id, name: "README.txt", size: 24 }]);
+    expect(changes).toEqual([{ folders: [null] }]);
+    const details = await backend.itemDetails(readme.id);
+    expect(details.row).toMatchObject({ id: readme.id, size: 24, tags: readme.tags });
+    expect(details.row.modifiedMs).toBeGreaterThan(readme.modifiedMs!);
+    expect(details.comment).toBe("How this Safe is organised.");
+    expect(atob((await backend.previewUrl(readme.id)).split(",")[1]!)).toBe("Hello from the other app");
+
+    backend.setOpenElsewhere(edit.edit, false);
+    expect(await backend.editsOpenElsewhere()).toEqual([]);
+    await backend.finishEdit(edit.edit);
+    expect(events.at(-1)).toMatchObject({ kind: "ended", edit: edit.edit });
+    expect(await backend.openEdits()).toEqual([]);
+    expect((await kindOf(backend.finishEdit(edit.edit))).kind).toBe("notFound");
+  });
+
+  it("keeps an edit open when its last save cannot be taken back", async () => {
+    const backend = await unlocked();
+    const edit = await backend.openInApp((await file(backend, "README.txt")).id, null);
+    backend.simulateSaveProblem(edit.edit, "No space left on device");
+    backend.finishProblem = "No space left on device";
+    expect(await kindOf(backend.finishEdit(edit.edit))).toEqual({ kind: "io", message: "No space left on device" });
+    expect(await backend.openEdits()).toEqual([{ ...edit, unsaved: true }]);
+  });
+
+  it("refuses what cannot be opened, by kind", async () => {
+    const backend = await unlocked();
+    expect((await kindOf(backend.openInApp((await file(backend, "Documents")).id, null))).kind).toBe("invalidInput");
+    const inbox = (await file(backend, "Inbox")).id;
+    expect((await kindOf(backend.openInApp((await file(backend, "Scan in progress.pdf", inbox)).id, null))).kind).toBe("notStoredYet");
+    expect((await kindOf(backend.openInApp((await file(backend, "Lost attachment.docx", inbox)).id, null))).kind).toBe("damaged");
+    const readme = (await file(backend, "README.txt")).id;
+    expect((await kindOf(backend.openInApp(readme, "org.gimp.GIMP.desktop"))).kind).toBe("invalidInput");
+    backend.secureArea = false;
+    expect((await kindOf(backend.openInApp(readme, null))).kind).toBe("noSecureArea");
+    expect(await backend.dragOutFolder()).toBeNull();
+  });
+
+  it("takes back pending saves and forgets every edit on lock", async () => {
+    const backend = await unlocked();
+    const events: EditEvent[] = [];
+    await backend.onEdit((e) => events.push(e));
+    const edit = await backend.openInApp((await file(backend, "README.txt")).id, null);
+    backend.simulateSaveProblem(edit.edit, "busy");
+    backend.lock("user");
+    expect(events.map((e) => e.kind)).toEqual(["problem", "saved"]);
+    await backend.unlockSafe(DEMO_SAFE_PATH, DEMO_PASSWORD);
+    expect(await backend.openEdits()).toEqual([]);
+  });
+
+  it("offers seeded leftover copies after unlock, and takes one back or deletes it", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 10 });
+    const kept = backend.seedLeftover(DEMO_SAFE_PATH, "/Documents/notes.md", { text: "Changed later", modified: 1_700_000_000_000 });
+    const dropped = backend.seedLeftover(DEMO_SAFE_PATH, "/README.txt", { modified: null });
+    expect(dropped.modified).toBeUndefined();
+    await backend.unlockSafe(DEMO_SAFE_PATH, DEMO_PASSWORD);
+    expect(await backend.leftoverCopies()).toEqual([kept, dropped]);
+    expect(kept).toMatchObject({ name: "notes.md", path: "/Documents/notes.md" });
+    await backend.settleLeftoverCopy(kept.id, true);
+    await backend.settleLeftoverCopy(dropped.id, false);
+    expect(await backend.leftoverCopies()).toEqual([]);
+    expect((await backend.itemDetails(kept.item)).row).toMatchObject({ size: 13, modifiedMs: 1_700_000_000_000 });
+    expect((await kindOf(backend.settleLeftoverCopy(kept.id, true))).kind).toBe("notFound");
+  });
+
+  it("exports dragged items under a drag named by letters and digits, and removes them when done", async () => {
+    const backend = await unlocked();
+    expect(await backend.dragOutFolder()).toBe(DEMO_DRAG_OUT_FOLDER);
+    const readme = (await file(backend, "README.txt")).id;
+    expect((await kindOf(backend.dragOut([readme], "../x"))).kind).toBe("invalidInput");
+    await backend.dragOut([readme], "Ab12");
+    expect(backend.draggedOut.get("Ab12")).toEqual(["README.txt"]);
+    const inbox = (await file(backend, "Inbox")).id;
+    expect((await kindOf(backend.dragOut([inbox], "Cd34"))).kind).toBe("io");
+    await backend.dragOutDone("Ab12");
+    expect(backend.draggedOut.size).toBe(0);
   });
 });
 

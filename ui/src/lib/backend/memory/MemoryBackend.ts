@@ -2,10 +2,10 @@
 // It behaves like the Rust side where the window can tell (errors by kind, the name rule,
 // back-off, recovery-key typos, jobs that move on timers, events), with a demo world to browse.
 import type {
-  AppError, AppInfo, BackupListing, ChangedEvent, Crumb, DialogPurpose, FolderNode,
-  InterruptedImport, ItemDetails, Job, ListRequest, LockedEvent, LockReason, OpenedSafe, Page,
-  Problem, RecoveryKeySheet, RecoveryKeyTypo, SafeInfo, SafeSummary, SearchPage, SearchRequest,
-  Settings, Strength, TagCount,
+  AppChoice, AppError, AppInfo, BackupListing, ChangedEvent, Crumb, DialogPurpose, EditEvent,
+  FolderNode, InterruptedImport, ItemDetails, Job, LeftoverCopy, ListRequest, LockedEvent,
+  LockReason, OpenEdit, OpenedSafe, Page, Problem, RecoveryKeySheet, RecoveryKeyTypo, SafeInfo,
+  SafeSummary, SearchPage, SearchRequest, Settings, Strength, TagCount,
 } from "../../bindings";
 import type { Backend, Unlisten } from "../Backend";
 import { BackendError } from "../BackendError";
@@ -17,7 +17,7 @@ import { nameProblem } from "./names";
 import { keyTypo, normalise, randomKey } from "./recoveryKey";
 import { MemSafe, newItem, toRow, type MemItem } from "./safe";
 import { estimate } from "./strength";
-import { imageDataUrl, pdfDataUrl, previewKindOf, textDataUrl, videoUrl, wavDataUrl } from "./samples";
+import { appsFor, imageDataUrl, pdfDataUrl, previewKindOf, textDataUrl, videoUrl, wavDataUrl } from "./samples";
 
 function fail(kind: AppError["kind"], message: string, extra: Partial<AppError> = {}): never {
   throw new BackendError({ kind, message, ...extra });
@@ -31,6 +31,15 @@ interface Backup {
   password: string;
   lastCompleteMs: number;
   items: MemItem[];
+}
+
+/** Where the demo's dragged-out copies would go (nothing is written anywhere). */
+export const DEMO_DRAG_OUT_FOLDER = "/run/user/1000/arca/run-demo/out";
+
+/** A copy an earlier run left changed, as the demo keeps it (the text it would take back). */
+interface Leftover {
+  copy: LeftoverCopy;
+  text: string;
 }
 
 interface Interrupted {
@@ -63,7 +72,17 @@ export class MemoryBackend implements Backend {
     locked: new Set<(event: LockedEvent) => void>(),
     changed: new Set<(event: ChangedEvent) => void>(),
     dropped: new Set<(paths: string[], x: number, y: number) => void>(),
+    edit: new Set<(event: EditEvent) => void>(),
   };
+  /** The files open in "other apps" (only in this object: no app is started). */
+  private readonly edits = new Map<string, OpenEdit>();
+  private readonly leftovers = new Map<string, Leftover[]>();
+  /** Whether the system has a folder in RAM (false: `noSecureArea`, no drag out). */
+  secureArea = true;
+  /** When set, `finishEdit` fails with `io` and this message (a save that cannot be taken back). */
+  finishProblem: string | null = null;
+  /** The drags whose copies "exist": drag id → the names in its folder. */
+  readonly draggedOut = new Map<string, string[]>();
   private readonly bigFolderSize: number;
   private damagedSeen: string | null = null;
   private readonly storage: Storage | null;
@@ -342,6 +361,13 @@ export class MemoryBackend implements Backend {
       job.cancel();
     }
     this.jobsById.clear();
+    // What the Rust side does on lock: each pending save comes back, then every copy is wiped.
+    for (const edit of this.edits.values()) {
+      const item = safe.items.get(edit.item);
+      if (edit.unsaved && item) this.emitEdit({ kind: "saved", edit: edit.edit, item: edit.item, name: edit.name, size: item.size });
+    }
+    this.edits.clear();
+    this.draggedOut.clear();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     for (const listener of this.listeners.locked) listener({ reason });
   }
@@ -754,7 +780,7 @@ export class MemoryBackend implements Backend {
     if (item.content !== "present") fail("damaged", "its content is not in the Safe");
     switch (previewKindOf(item.name)) {
       case "image": return imageDataUrl(item.id, 1600, 1200);
-      case "text": return textDataUrl(item.name);
+      case "text": return textDataUrl(item.name, item.text);
       case "pdf": return pdfDataUrl(item.name.replace(/\.pdf$/i, ""));
       case "audio": return wavDataUrl();
       case "video": return videoUrl(item.id);
@@ -767,6 +793,160 @@ export class MemoryBackend implements Backend {
     const item = this.item(id);
     if (item.kind !== "file" || item.content !== "present" || previewKindOf(item.name) !== "image") return null;
     return imageDataUrl(item.id, 96, 72);
+  }
+
+  // --- Other apps ----------------------------------------------------------------------------
+
+  private emitEdit(event: EditEvent): void {
+    for (const listener of this.listeners.edit) listener(event);
+  }
+
+  private openEdit(editId: string): OpenEdit {
+    const edit = this.edits.get(editId);
+    if (!edit) fail("notFound", "that file is no longer open in another app");
+    return edit;
+  }
+
+  async appsForItem(id: string): Promise<AppChoice[]> {
+    await later(null);
+    return appsFor(this.item(id).name);
+  }
+
+  async openInApp(id: string, app: string | null): Promise<OpenEdit> {
+    await later(null);
+    const item = this.liveItem(id);
+    if (item.kind !== "file") fail("invalidInput", `${item.name} is not a file`);
+    if (app !== null && !appsFor(item.name).some((a) => a.id === app)) fail("invalidInput", `${app} is not an app for this kind of file`);
+    if (!this.secureArea) fail("noSecureArea", "no secure temporary storage: $XDG_RUNTIME_DIR is not set (no desktop login)");
+    if (item.content === "pending") fail("notStoredYet", `${item.name} is still being imported`);
+    if (item.content !== "present") fail("damaged", "its content is not in the Safe");
+    const edit: OpenEdit = {
+      edit: crypto.randomUUID().replaceAll("-", ""),
+      item: id, name: item.name, path: this.safe.pathOf(id), unsaved: false, openElsewhere: true,
+    };
+    this.edits.set(edit.edit, edit);
+    return { ...edit };
+  }
+
+  async openEdits(): Promise<OpenEdit[]> {
+    return later([...this.edits.values()].map((e) => ({ ...e })));
+  }
+
+  /** What the other app would do: it saved `text` into the copy. The save comes back into the
+   * Safe at once (new size and modified date, same item) and is announced, as on the Rust side. */
+  simulateSave(editId: string, text: string): void {
+    const edit = this.openEdit(editId);
+    const item = this.open?.items.get(edit.item);
+    if (!item) {
+      edit.unsaved = true;
+      this.emitEdit({ kind: "problem", edit: edit.edit, item: edit.item, name: edit.name, message: "the file is no longer in the Safe" });
+      return;
+    }
+    item.text = text;
+    item.size = new TextEncoder().encode(text).length;
+    item.modifiedMs = Date.now();
+    this.open!.touch(item.parent);
+    edit.unsaved = false;
+    this.emitEdit({ kind: "saved", edit: edit.edit, item: edit.item, name: edit.name, size: item.size });
+    this.changed([item.parent]);
+  }
+
+  /** A save that could not be taken back (a full disk): the copy keeps it, marked unsaved. */
+  simulateSaveProblem(editId: string, message: string): void {
+    const edit = this.openEdit(editId);
+    edit.unsaved = true;
+    this.emitEdit({ kind: "problem", edit: edit.edit, item: edit.item, name: edit.name, message });
+  }
+
+  /** Whether the other app still has the copy open (it has, after `openInApp`). */
+  setOpenElsewhere(editId: string, open: boolean): void {
+    this.openEdit(editId).openElsewhere = open;
+  }
+
+  async finishEdit(editId: string): Promise<void> {
+    await later(null);
+    const safe = this.safe;
+    const edit = this.openEdit(editId);
+    if (this.finishProblem) {
+      this.emitEdit({ kind: "problem", edit: edit.edit, item: edit.item, name: edit.name, message: this.finishProblem });
+      fail("io", this.finishProblem);
+    }
+    const item = safe.items.get(edit.item);
+    if (edit.unsaved && item) {
+      this.emitEdit({ kind: "saved", edit: edit.edit, item: edit.item, name: edit.name, size: item.size });
+      this.changed([item.parent]);
+    }
+    this.edits.delete(editId);
+    this.emitEdit({ kind: "ended", edit: edit.edit, item: edit.item, name: edit.name });
+  }
+
+  async editsOpenElsewhere(): Promise<string[]> {
+    return later([...this.edits.values()].filter((e) => e.openElsewhere).map((e) => e.name));
+  }
+
+  /** What a run that died would leave: a changed copy of the file at `path` of the Safe at
+   * `safePath`, offered after that Safe's next unlock. */
+  seedLeftover(safePath: string, path: string, options: { text?: string; modified?: number | null } = {}): LeftoverCopy {
+    const safe = this.safeAt(safePath);
+    if (!safe) throw new Error(`no Safe at ${safePath}`);
+    const names = path.split("/").filter(Boolean);
+    const parent = safe.folderAt(names.slice(0, -1).join("/"));
+    const item = parent === undefined ? undefined : safe.childNamed(parent, names.at(-1) ?? "");
+    if (!item) throw new Error(`nothing at ${path} in ${safePath}`);
+    const copy: LeftoverCopy = { id: crypto.randomUUID().replaceAll("-", ""), item: item.id, name: item.name, path: safe.pathOf(item.id) };
+    const modified = options.modified === undefined ? Date.now() - 3_600_000 : options.modified;
+    if (modified !== null) copy.modified = modified;
+    const list = this.leftovers.get(safe.id) ?? [];
+    list.push({ copy, text: options.text ?? `${item.name}, changed after Arca stopped.` });
+    this.leftovers.set(safe.id, list);
+    return { ...copy };
+  }
+
+  async leftoverCopies(): Promise<LeftoverCopy[]> {
+    await later(null);
+    return (this.leftovers.get(this.safe.id) ?? []).map((l) => ({ ...l.copy }));
+  }
+
+  async settleLeftoverCopy(id: string, keep: boolean): Promise<void> {
+    await later(null);
+    const safe = this.safe;
+    const list = this.leftovers.get(safe.id) ?? [];
+    const at = list.findIndex((l) => l.copy.id === id);
+    if (at < 0) fail("notFound", "that copy is gone");
+    if (keep) {
+      this.writable();
+      const { copy, text } = list[at]!;
+      const item = safe.items.get(copy.item);
+      if (!item) fail("notFound", `${copy.name} is no longer in the Safe`);
+      item.text = text;
+      item.size = new TextEncoder().encode(text).length;
+      item.modifiedMs = copy.modified ?? Date.now();
+      safe.touch(item.parent);
+      this.changed([item.parent]);
+    }
+    list.splice(at, 1);
+  }
+
+  async dragOutFolder(): Promise<string | null> {
+    await later(null);
+    void this.safe;
+    return this.secureArea ? DEMO_DRAG_OUT_FOLDER : null;
+  }
+
+  async dragOut(ids: string[], drag: string): Promise<void> {
+    await later(null);
+    if (!/^[A-Za-z0-9]{1,64}$/.test(drag)) fail("invalidInput", "a drag is named by letters and digits");
+    if (!this.secureArea) fail("noSecureArea", "no secure temporary storage");
+    const items = ids.map((id) => this.liveItem(id));
+    for (const item of this.filesOf(ids)) {
+      if (item.content !== "present") fail("io", `${this.safe.pathOf(item.id)}: its content is not in the Safe`);
+    }
+    this.draggedOut.set(drag, items.map((i) => i.name));
+  }
+
+  async dragOutDone(drag: string): Promise<void> {
+    await later(null);
+    this.draggedOut.delete(drag);
   }
 
   // --- Backup ------------------------------------------------------------------------------
@@ -947,6 +1127,7 @@ export class MemoryBackend implements Backend {
   onJob(listener: (job: Job) => void): Promise<Unlisten> { return this.subscribe(this.listeners.job, listener); }
   onLocked(listener: (event: LockedEvent) => void): Promise<Unlisten> { return this.subscribe(this.listeners.locked, listener); }
   onChanged(listener: (event: ChangedEvent) => void): Promise<Unlisten> { return this.subscribe(this.listeners.changed, listener); }
+  onEdit(listener: (event: EditEvent) => void): Promise<Unlisten> { return this.subscribe(this.listeners.edit, listener); }
   onFilesDropped(listener: (paths: string[], x: number, y: number) => void): Promise<Unlisten> {
     return this.subscribe(this.listeners.dropped, listener);
   }

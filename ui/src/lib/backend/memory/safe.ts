@@ -17,6 +17,8 @@ export interface MemItem {
   tags: string[];
   content: Content;
   comment: string;
+  /** What another app saved into it (the demo's text files; shown by the preview). */
+  text?: string;
 }
 
 const ROOT = "";

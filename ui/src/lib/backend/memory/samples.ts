@@ -58,8 +58,21 @@ function utf8Base64(text: string): string {
   return btoa(binary);
 }
 
-export function textDataUrl(name: string): string {
-  return `data:text/plain;charset=utf-8;base64,${utf8Base64(textContent(name))}`;
+/** The sample text of a file by its name, or `text` (what another app saved into it). */
+export function textDataUrl(name: string, text?: string): string {
+  return `data:text/plain;charset=utf-8;base64,${utf8Base64(text ?? textContent(name))}`;
+}
+
+/** What the desktop would list for a file's type (the default app is not among them). */
+export function appsFor(name: string): Array<{ id: string; name: string }> {
+  switch (previewKindOf(name)) {
+    case "text": return [{ id: "org.gnome.TextEditor.desktop", name: "Text Editor" }, { id: "org.demo.Notes.desktop", name: "Notes" }];
+    case "image": return [{ id: "org.gnome.Loupe.desktop", name: "Image Viewer" }, { id: "org.gimp.GIMP.desktop", name: "GIMP" }];
+    case "pdf": return [{ id: "org.gnome.Papers.desktop", name: "Document Viewer" }];
+    case "audio":
+    case "video": return [{ id: "org.videolan.VLC.desktop", name: "VLC media player" }];
+    default: return [];
+  }
 }
 
 /** A two-page PDF with a heading and a few lines of text (a valid file: pdf.js renders it). */
