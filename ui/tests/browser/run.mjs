@@ -36,7 +36,7 @@ async function step(name, body) {
 }
 
 await mkdir(shots, { recursive: true });
-const server = await serve(join(ui, "dist"), { "/__axe.js": axePath });
+const server = await serve(process.env.UI_DIST ?? join(ui, "dist"), { "/__axe.js": axePath });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
@@ -46,7 +46,10 @@ async function newPage(colorScheme) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme, locale: "en-US", reducedMotion: "reduce" });
   const page = await context.newPage();
   const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("pageerror", (e) => {
+    errors.push(e.message);
+    console.log(`      page error: ${e.stack ?? e.message}`);
+  });
   page.on("console", (m) => m.type() === "error" && !/favicon/.test(m.text()) && errors.push(m.text()));
   page.errors = errors;
   current = page;
