@@ -1,14 +1,19 @@
 //! `arca`, Arca's command line: parses the arguments, runs one command and turns its failure
 //! into a message and an exit code (see [`exit`]). Each command group is a module.
 
+// The `note!` and `step!` macros, for every module declared after it.
+#[macro_use]
+mod say;
+
 mod exit;
 mod rncryptor;
 mod safe_cmd;
 mod secret_input;
+mod shell;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use safe_cmd::{backup, check, create, edit, items, search, security, tags, transfer};
 
@@ -27,6 +32,15 @@ the recovery key) and line 2 the new password. Paths inside a Safe start at its 
     after_help = format!("{ABOUT_PASSWORDS}\n\n{}", exit::help_section())
 )]
 struct Cli {
+    /// Print only the data asked for, warnings and errors (no progress, notes or summaries)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Also say what is being done: unlocking, progress when standard error is not a
+    /// terminal, times and rates
+    #[arg(short, long, global = true)]
+    verbose: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -95,6 +109,10 @@ enum Command {
         #[command(subcommand)]
         command: rncryptor::Command,
     },
+    /// Print the completion script for a shell (bash, zsh, fish, …)
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page, or write every page into a folder
+    Man(shell::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +122,13 @@ fn main() -> ExitCode {
         );
     }
     let cli = Cli::parse();
+    say::set(if cli.quiet {
+        say::Level::Quiet
+    } else if cli.verbose {
+        say::Level::Verbose
+    } else {
+        say::Level::Normal
+    });
     let result = match cli.command {
         Command::Create(args) => create::create(args),
         Command::Info(args) => create::info(args),
@@ -127,6 +152,8 @@ fn main() -> ExitCode {
         Command::Backup(args) => backup::backup(args),
         Command::Restore(args) => backup::restore(args),
         Command::Rncryptor { command } => rncryptor::run(command),
+        Command::Completions(args) => shell::completions(args, Cli::command()),
+        Command::Man(args) => shell::man(args, Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -196,13 +196,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if args.json {
         output::print_json(&report)?;
     } else {
-        output::write_stdout(describe_backup(&report, &target).as_bytes())?;
+        output::summary(&describe_backup(&report, &target))?;
     }
     list("left out", &report.pending);
     list("could not back up", &report.failed);
     if !report.pending.is_empty() {
-        eprintln!(
-            "arca: note: finish the interrupted imports with `arca import --resume {}`, then \
+        note!(
+            "finish the interrupted imports with `arca import --resume {}`, then \
              back up again",
             safe_arg.path.display()
         );
@@ -301,11 +301,11 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
         for problem in &report.problems {
             text.push_str(&format!("problem: {}\n", describe(problem)));
         }
-        output::write_stdout(text.as_bytes())?;
+        output::summary(&text)?;
     }
     if report.interrupted {
-        eprintln!(
-            "arca: note: the last backup run did not complete; the next `arca backup SAFE {}` \
+        note!(
+            "the last backup run did not complete; the next `arca backup SAFE {}` \
              completes it",
             args.backup.target.display()
         );
@@ -385,26 +385,23 @@ pub fn restore(args: RestoreArgs) -> Result<(), Failure> {
     if args.json {
         output::print_json(&report)?;
     } else {
-        output::write_stdout(
-            format!(
-                "restored {} file(s) ({}) and {} folder(s) from {} into {}{}\n",
-                report.files,
-                human_size(report.bytes),
-                report.folders,
-                quoted(&target),
-                if args.items.is_empty() {
-                    "the new Safe "
-                } else {
-                    "the Safe "
-                },
-                quoted(&args.safe)
-            )
-            .as_bytes(),
-        )?;
+        output::summary(&format!(
+            "restored {} file(s) ({}) and {} folder(s) from {} into {}{}\n",
+            report.files,
+            human_size(report.bytes),
+            report.folders,
+            quoted(&target),
+            if args.items.is_empty() {
+                "the new Safe "
+            } else {
+                "the Safe "
+            },
+            quoted(&args.safe)
+        ))?;
     }
     if report.already_restored > 0 {
-        eprintln!(
-            "arca: note: {} item(s) were restored already by an earlier run of this restore that \
+        note!(
+            "{} item(s) were restored already by an earlier run of this restore that \
              was stopped: kept as they are, and what was missing restored",
             report.already_restored
         );
@@ -414,8 +411,8 @@ pub fn restore(args: RestoreArgs) -> Result<(), Failure> {
     list("note:", &report.skipped);
     list("could not restore", &report.failed);
     if report.interrupted_backup {
-        eprintln!(
-            "arca: note: the last backup run had not completed; the items it had changed were \
+        note!(
+            "the last backup run had not completed; the items it had changed were \
              restored as it left them"
         );
     }

@@ -179,7 +179,7 @@ fn open_for_check(args: &CheckArgs) -> Result<Safe, Failure> {
     );
     match writing {
         Err(error) if error.kind() == ErrorKind::ReadOnly && !args.repair => {
-            eprintln!("arca: note: the Safe cannot be written here; checking it as it is");
+            note!("the Safe cannot be written here; checking it as it is");
             args.safe.open_as(&password, OpenMode::Read)
         }
         other => other.map_err(fail(format!("cannot open the Safe {}", args.safe.name()))),

@@ -1,10 +1,11 @@
 //! `arca create` (a new, empty Safe) and `arca info` (what a Safe holds).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use arca_cryptor::{Iterations, Password};
 use arca_safe::Safe;
 use clap::Args;
+use serde::Serialize;
 
 use crate::exit::Failure;
 use crate::safe_cmd::output::{self, human_size};
@@ -29,6 +30,10 @@ pub struct CreateArgs {
 
     /// PBKDF2 iterations of the key files. Only for tests: the production count is the
     /// default, and the Safe records it, so other commands need no flag
+    /// Print {"safe": …, "id": …} as JSON instead of text
+    #[arg(long)]
+    json: bool,
+
     #[arg(
         long,
         hide = true,
@@ -85,15 +90,25 @@ pub fn create(args: CreateArgs) -> Result<(), Failure> {
     judge_new_password(&password, &[folder_name.as_str()], args.accept_weak)?;
     let safe = Safe::create(&args.path, &password, iterations)
         .map_err(fail(format!("cannot create the Safe {name}")))?;
-    output::write_stdout(
-        format!(
-            "Created the Safe {name} (id {}).\nWithout its password nothing in it can be read: \
+    if args.json {
+        return output::print_json(&NewSafe {
+            safe: &args.path,
+            id: safe.id().to_string(),
+        });
+    }
+    output::summary(&format!(
+        "Created the Safe {name} (id {}).\nWithout its password nothing in it can be read: \
              make a recovery key now with `arca recovery create {}` and keep it apart.\n",
-            safe.id(),
-            args.path.display()
-        )
-        .as_bytes(),
-    )
+        safe.id(),
+        args.path.display()
+    ))
+}
+
+/// What `create --json` prints.
+#[derive(Serialize)]
+struct NewSafe<'a> {
+    safe: &'a Path,
+    id: String,
 }
 
 /// `arca info SAFE`.

@@ -6,10 +6,10 @@ use std::io::{BufRead, BufReader};
 use std::process::Command;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use arca_safe::{Edit, Leftover, Manifest, SecureArea, TakeBack};
+use arca_safe::{Edit, Leftover, Manifest, SecureArea, TakeBack, escape_for_display};
 use clap::Args;
 
-use super::{SafeArg, fail, fail_plain, resolve_item};
+use super::{SafeArg, fail, fail_plain, output, resolve_item};
 use crate::exit::{Exit, Failure};
 
 #[derive(Args)]
@@ -57,10 +57,13 @@ pub fn edit(args: EditArgs) -> Result<(), Failure> {
     if args.discard {
         for left in &leftovers {
             left.discard().map_err(fail_plain)?;
-            println!("Deleted the changed copy of {}", left.record.path);
+            output::summary(&format!(
+                "deleted the changed copy of {}\n",
+                escape_for_display(&left.record.path)
+            ))?;
         }
         if leftovers.is_empty() {
-            println!("No copy of this Safe's files was left by an earlier edit");
+            output::summary("no copy of this Safe's files was left by an earlier edit\n")?;
         }
         return Ok(());
     }
@@ -71,16 +74,19 @@ pub fn edit(args: EditArgs) -> Result<(), Failure> {
                 "cannot take back the copy of {}",
                 left.record.path
             )))?;
-            println!("Took back into the Safe: {}", left.record.path);
+            output::summary(&format!(
+                "took back into the Safe: {}\n",
+                escape_for_display(&left.record.path)
+            ))?;
         }
         if leftovers.is_empty() {
-            println!("No copy of this Safe's files was left by an earlier edit");
+            output::summary("no copy of this Safe's files was left by an earlier edit\n")?;
         }
         return Ok(());
     }
     if !leftovers.is_empty() {
-        eprintln!(
-            "arca: note: {} copy(ies) changed in an edit that was stopped are kept in RAM; take \
+        note!(
+            "{} copy(ies) changed in an edit that was stopped are kept in RAM; take \
              them back with `arca edit {} --take-back`, or delete them with --discard",
             leftovers.len(),
             args.safe.path.display()
@@ -136,9 +142,11 @@ pub fn edit(args: EditArgs) -> Result<(), Failure> {
     }
     edit.close().map_err(fail_plain)?;
     drop(area);
-    println!("Done: {saved} save(s) of {path} taken back into the Safe; the copy is gone from RAM");
+    output::summary(&format!(
+        "done: {saved} save(s) of {path} taken back into the Safe; the copy is gone from RAM\n"
+    ))?;
     if let Some(code) = program.filter(|code| *code != 0) {
-        eprintln!("arca: note: the program exited with status {code}");
+        note!("the program exited with status {code}");
     }
     Ok(())
 }
@@ -147,7 +155,9 @@ fn report_take_back(path: &str, outcome: arca_safe::Result<TakeBack>, saves: &Mu
     match outcome {
         Ok(TakeBack::Saved { size }) => {
             *saves.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-            eprintln!("arca: saved to the Safe: {path} ({size} bytes)");
+            if !crate::say::quiet() {
+                eprintln!("arca: saved to the Safe: {path} ({size} bytes)");
+            }
         }
         Ok(TakeBack::Unchanged | TakeBack::Missing | TakeBack::Changing) => {}
         Err(error) => eprintln!(

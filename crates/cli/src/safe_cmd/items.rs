@@ -494,13 +494,13 @@ fn trash_restore(args: RestoreArgs) -> Result<(), Failure> {
             .map_err(fail(format!("cannot restore {wanted:?}")))?;
         text.push_str(&format!("restored {}\n", escape_for_display(&path)));
     }
-    output::write_stdout(text.as_bytes())
+    output::summary(&text)
 }
 
 fn trash_empty(args: EmptyArgs) -> Result<(), Failure> {
     let safe = args.safe.open()?;
     let deleted = safe.empty_trash().map_err(fail("cannot empty the trash"))?;
-    output::write_stdout(format!("deleted {deleted} item(s) for good\n").as_bytes())
+    output::summary(&format!("deleted {deleted} item(s) for good\n"))
 }
 
 #[cfg(test)]

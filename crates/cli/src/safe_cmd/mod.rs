@@ -14,6 +14,7 @@ pub mod transfer;
 
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use arca_cryptor::Password;
 use arca_safe::{
@@ -92,12 +93,25 @@ impl SafeArg {
 
     /// Unlocks the Safe with `password` in `mode`.
     pub fn open_as(&self, password: &Password, mode: OpenMode) -> Result<Safe, Failure> {
-        Safe::open_with(
+        let started = Instant::now();
+        let safe = Safe::open_with(
             &self.path,
             Unlock::Password(password),
             &OpenOptions::mode(mode),
         )
-        .map_err(fail(format!("cannot open the Safe {}", self.name())))
+        .map_err(fail(format!("cannot open the Safe {}", self.name())))?;
+        step!(
+            "unlocked the Safe {} (id {}) for {} in {:.2} s",
+            self.name(),
+            safe.id(),
+            if safe.writable().is_ok() {
+                "writing"
+            } else {
+                "reading"
+            },
+            started.elapsed().as_secs_f64()
+        );
+        Ok(safe)
     }
 }
 
@@ -106,8 +120,8 @@ pub fn note_interrupted_imports(safe: &Safe, path: &Path) {
     if let Ok(jobs) = safe.interrupted_imports()
         && !jobs.is_empty()
     {
-        eprintln!(
-            "arca: note: {} interrupted import(s) in this Safe; finish them with \
+        note!(
+            "{} interrupted import(s) in this Safe; finish them with \
              `arca import --resume {}` (or drop what they had not imported with \
              `arca import --abandon {}`)",
             jobs.len(),
@@ -315,7 +329,9 @@ pub fn judge_new_password(
         ));
     }
     let strength = arca_safe::password_strength(password, context);
-    eprint!("{}", describe_strength(&strength));
+    if !crate::say::quiet() {
+        eprint!("{}", describe_strength(&strength));
+    }
     if !strength.is_acceptable() && !accept_weak {
         return Err(Failure::usage(
             format!(

@@ -24,6 +24,14 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     }
 }
 
+/// Writes what an action did (`imported 3 files …`) to standard output, unless `--quiet`.
+pub fn summary(text: &str) -> Result<(), Failure> {
+    if crate::say::quiet() {
+        return Ok(());
+    }
+    write_stdout(text.as_bytes())
+}
+
 /// Prints `value` as pretty JSON and a line break.
 pub fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     let mut text = serde_json::to_string_pretty(value).map_err(|error| {

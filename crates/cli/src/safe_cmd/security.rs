@@ -1,11 +1,12 @@
 //! The security settings: `arca passwd` (a new Safe Password) and `arca recovery create|reset`.
 //! Each rewrites only a key file, atomically; the data and the database stay as they are.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use arca_cryptor::Password;
 use arca_safe::{Layout, Safe};
 use clap::{Args, Subcommand};
+use serde::Serialize;
 
 use crate::exit::Failure;
 use crate::safe_cmd::output;
@@ -61,13 +62,10 @@ pub fn passwd(args: PasswdArgs) -> Result<(), Failure> {
         "cannot change the password of the Safe {}",
         target.name()
     )))?;
-    output::write_stdout(
-        format!(
-            "changed the Safe Password of {}; the recovery key, if one was made, still works\n",
-            target.name()
-        )
-        .as_bytes(),
-    )
+    output::summary(&format!(
+        "changed the Safe Password of {}; the recovery key, if one was made, still works\n",
+        target.name()
+    ))
 }
 
 /// `arca recovery …`.
@@ -85,6 +83,10 @@ pub enum RecoveryCommand {
 pub struct CreateKeyArgs {
     #[command(flatten)]
     safe: SafeArg,
+
+    /// Print {"safe": …, "recoveryKey": …} as JSON instead of the key alone
+    #[arg(long)]
+    json: bool,
 }
 
 /// `arca recovery reset SAFE`.
@@ -129,8 +131,22 @@ fn create_key(args: CreateKeyArgs) -> Result<(), Failure> {
          apart from the Safe: with it, anyone can set a new Safe Password.",
         args.safe.name()
     );
+    if args.json {
+        return output::print_json(&NewRecoveryKey {
+            safe: &args.safe.path,
+            recovery_key: key.expose_for_display(),
+        });
+    }
     // The key alone on standard output, so a script can take it.
     output::write_stdout(format!("{}\n", key.expose_for_display()).as_bytes())
+}
+
+/// What `recovery create --json` prints.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewRecoveryKey<'a> {
+    safe: &'a Path,
+    recovery_key: &'a str,
 }
 
 fn reset(args: ResetArgs) -> Result<(), Failure> {
@@ -169,11 +185,8 @@ fn reset(args: ResetArgs) -> Result<(), Failure> {
         "cannot set the new password of the Safe {}",
         target.name()
     )))?;
-    output::write_stdout(
-        format!(
-            "set a new Safe Password for {}; the recovery key still works\n",
-            target.name()
-        )
-        .as_bytes(),
-    )
+    output::summary(&format!(
+        "set a new Safe Password for {}; the recovery key still works\n",
+        target.name()
+    ))
 }

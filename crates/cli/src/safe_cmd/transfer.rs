@@ -4,6 +4,8 @@
 use std::fs;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use arca_safe::{
     ErrorKind, ExportReport, ImportOptions, ImportReport, ItemProblem, JobControl, JobEvent,
@@ -40,13 +42,23 @@ impl From<Clash> for OnClash {
     }
 }
 
-/// A progress bar on standard error when it is a terminal; nothing otherwise.
-pub struct Bar(ProgressBar);
+/// A progress bar on standard error when it is a terminal and `--quiet` was not given. With
+/// `--verbose`, a line every few seconds where there is no terminal to draw on, and the time
+/// and rate at the end.
+pub struct Bar {
+    bar: ProgressBar,
+    verb: &'static str,
+    /// The last progress, and when a line was last printed for it (`--verbose` only).
+    last: Mutex<(Option<Progress>, Option<Instant>)>,
+}
+
+/// How often `--verbose` prints a progress line without a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(5);
 
 impl Bar {
     /// A bar whose line starts with `verb`.
     pub fn new(verb: &'static str) -> Self {
-        let bar = if io::stderr().is_terminal() {
+        let bar = if io::stderr().is_terminal() && !crate::say::quiet() {
             ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
         } else {
             ProgressBar::hidden()
@@ -57,7 +69,11 @@ impl Bar {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_prefix(verb);
-        Self(bar)
+        Self {
+            bar,
+            verb,
+            last: Mutex::new((None, None)),
+        }
     }
 
     /// Shows a job's progress (its problems are listed when it ends).
@@ -69,23 +85,52 @@ impl Bar {
 
     /// Shows `progress`.
     pub fn update(&self, progress: &Progress) {
-        self.0.set_length(progress.bytes_total);
-        self.0.set_position(progress.bytes_done);
+        self.bar.set_length(progress.bytes_total);
+        self.bar.set_position(progress.bytes_done);
         let left = progress
             .time_left()
             .map_or_else(|| "-".to_owned(), |left| HumanDuration(left).to_string());
-        self.0.set_message(format!(
+        self.bar.set_message(format!(
             "{}/{} files  {}/s  {left} left",
             progress.files_done,
             progress.files_total,
             BinaryBytes(progress.rate() as u64)
         ));
+        if !crate::say::verbose() {
+            return;
+        }
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let due = last.1.is_none_or(|at| at.elapsed() >= LINE_EVERY);
+        // Nothing to say while the job is still counting what it has to do.
+        if self.bar.is_hidden() && due && progress.files_total > 0 {
+            step!(
+                "{}: {}/{} files, {} of {}, {left} left",
+                self.verb,
+                progress.files_done,
+                progress.files_total,
+                BinaryBytes(progress.bytes_done),
+                BinaryBytes(progress.bytes_total)
+            );
+            last.1 = Some(Instant::now());
+        }
+        last.0 = Some(progress.clone());
     }
 }
 
 impl Drop for Bar {
     fn drop(&mut self) {
-        self.0.finish_and_clear();
+        self.bar.finish_and_clear();
+        let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(progress) = &last.0 {
+            step!(
+                "{}: {} files, {} in {:.1} s ({}/s)",
+                self.verb,
+                progress.files_done,
+                BinaryBytes(progress.bytes_done),
+                progress.elapsed.as_secs_f64(),
+                BinaryBytes(progress.rate() as u64)
+            );
+        }
     }
 }
 
@@ -239,7 +284,7 @@ pub fn import(args: ImportArgs) -> Result<(), Failure> {
             ));
             text.push_str(&left_out(report));
         }
-        output::write_stdout(text.as_bytes())?;
+        output::summary(&text)?;
     }
     for report in reports {
         list_problems("renamed", &report.renamed);
@@ -271,7 +316,11 @@ fn left_out(report: &ImportReport) -> String {
     )
 }
 
+/// Renamed and skipped items are what the person asked for: `--quiet` leaves them out.
 fn list_problems(what: &str, problems: &[ItemProblem]) {
+    if crate::say::quiet() && what != "not imported:" {
+        return;
+    }
     for problem in problems {
         eprintln!("arca: {what} {problem}");
     }
@@ -332,16 +381,13 @@ pub fn export(args: ExportArgs) -> Result<(), Failure> {
     if args.json {
         output::print_json(&report)?;
     } else {
-        output::write_stdout(
-            format!(
-                "exported {} ({}) and {} to {}\n",
-                output::count(report.files, "file"),
-                human_size(report.bytes),
-                output::count(report.folders, "folder"),
-                args.to.display()
-            )
-            .as_bytes(),
-        )?;
+        output::summary(&format!(
+            "exported {} ({}) and {} to {}\n",
+            output::count(report.files, "file"),
+            human_size(report.bytes),
+            output::count(report.folders, "folder"),
+            args.to.display()
+        ))?;
     }
     list_problems("skipped", &report.skipped);
     list_problems("could not export", &report.failed);
