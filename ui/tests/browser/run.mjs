@@ -91,6 +91,19 @@ await step("start screen: recent Safes with their status, accessible", async () 
   await axe(page, "start screen");
 });
 
+await step("the user guide: F1 on the start screen, its contents, accessible", async () => {
+  const page = light;
+  await page.keyboard.press("F1");
+  const dialog = page.getByRole("dialog", { name: "Help" });
+  await dialog.getByRole("heading", { name: "The recovery key" }).waitFor();
+  await dialog.getByRole("navigation", { name: "Contents" }).getByRole("button", { name: "When the password is lost" }).click();
+  await dialog.getByText("Forgot the password? Use the recovery key").first().waitFor();
+  await shot(page, "help-light");
+  await axe(page, "help dialog");
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+});
+
 await step("create a Safe with the meter, a recovery key, then an empty Safe", async () => {
   const page = light;
   await page.getByRole("button", { name: "Create a Safe" }).click();

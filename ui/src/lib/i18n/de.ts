@@ -4,6 +4,7 @@ import type { Messages } from "./en";
 export const de: Messages = {
   app: { version: "Version {{version}}" },
   common: { cancel: "Abbrechen", close: "Schließen", done: "Fertig", choose: "Auswählen…", noneChosen: "Noch nichts ausgewählt" },
+  help: { title: "Hilfe", open: "Hilfe (F1)", contents: "Inhalt", onlyEnglish: "Diese Anleitung gibt es bisher nur auf Englisch." },
   time: {
     seconds_one: "{{count}} Sekunde", seconds_other: "{{count}} Sekunden",
     minutes_one: "{{count}} Minute", minutes_other: "{{count}} Minuten",

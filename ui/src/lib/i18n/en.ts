@@ -3,6 +3,7 @@
 export const en = {
   app: { version: "Version {{version}}" },
   common: { cancel: "Cancel", close: "Close", done: "Done", choose: "Choose…", noneChosen: "Nothing chosen yet" },
+  help: { title: "Help", open: "Help (F1)", contents: "Contents", onlyEnglish: "This guide is in English." },
   time: {
     seconds_one: "{{count}} second", seconds_other: "{{count}} seconds",
     minutes_one: "{{count}} minute", minutes_other: "{{count}} minutes",
