@@ -51,10 +51,13 @@ pub(crate) fn open(path: &Path, keys: &SafeKeys, access: DbAccess) -> Result<Con
             "the attribute database (attributes.db) is missing".to_owned(),
         ));
     }
-    let mut connection = Connection::open_with_flags(uri(path, access), flags)?;
-    // SQLCipher would otherwise print HMAC failures of a wrong key or damaged page to stderr.
-    connection.pragma_update(None, "cipher_log_level", "NONE")?;
-    keys.with_database_key(|literal| connection.pragma_update(None, "key", literal))?;
+    let mut connection = match keyed(path, keys, access, flags) {
+        Ok(connection) => connection,
+        // Seen once in the whole suite's runs: SQLCipher refused `PRAGMA key` on a new, empty
+        // database ("An error occurred with PRAGMA key or rekey"), and not again. A wrong key is
+        // never refused here (only by the first read, below), so a second try hides nothing.
+        Err(_) => keyed(path, keys, access, flags)?,
+    };
     if let Err(error) = connection.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
         row.get::<_, i64>(0)
     }) {
@@ -83,6 +86,15 @@ pub(crate) fn open(path: &Path, keys: &SafeKeys, access: DbAccess) -> Result<Con
         DbAccess::Write { .. } => migrations::migrate(&mut connection)?,
         DbAccess::Read | DbAccess::ReadOnlyMedia => migrations::check_readable(&connection)?,
     }
+    Ok(connection)
+}
+
+/// A connection to the database at `path` with the Safe's key set (not yet proven).
+fn keyed(path: &Path, keys: &SafeKeys, access: DbAccess, flags: OpenFlags) -> Result<Connection> {
+    let connection = Connection::open_with_flags(uri(path, access), flags)?;
+    // SQLCipher would otherwise print HMAC failures of a wrong key or damaged page to stderr.
+    connection.pragma_update(None, "cipher_log_level", "NONE")?;
+    keys.with_database_key(|literal| connection.pragma_update(None, "key", literal))?;
     Ok(connection)
 }
 
