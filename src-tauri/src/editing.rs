@@ -140,7 +140,7 @@ impl Editing {
             ));
         };
         let mut edit = guard(&open.edit);
-        let outcome = settled(safe, &mut edit);
+        let outcome = safe.take_back_settled(&mut edit);
         let failed = outcome.as_ref().err().map(ToString::to_string);
         announce(emit, id, &edit, open.parent, outcome);
         if let Some(message) = failed {
@@ -175,7 +175,7 @@ impl Editing {
         for (id, open) in open {
             let mut edit = guard(&open.edit);
             let outcome = match safe {
-                Some(safe) => settled(safe, &mut edit),
+                Some(safe) => safe.take_back_settled(&mut edit),
                 None => Ok(TakeBack::Unchanged),
             };
             kept |= outcome.is_err() || (safe.is_none() && edit.has_changes());
@@ -313,19 +313,6 @@ fn remove_old_drags(out: &std::path::Path, current: &str) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
-}
-
-/// Takes the copy back once it stopped changing.
-fn settled(safe: &Safe, edit: &mut Edit) -> arca_safe::Result<TakeBack> {
-    let mut outcome = safe.take_back(edit);
-    for _ in 0..20 {
-        if !matches!(outcome, Ok(TakeBack::Changing)) {
-            break;
-        }
-        std::thread::sleep(arca_safe::QUIET);
-        outcome = safe.take_back(edit);
-    }
-    outcome
 }
 
 fn describe(id: &str, edit: &Edit) -> OpenEdit {

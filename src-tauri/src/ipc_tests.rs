@@ -156,6 +156,23 @@ fn wait_for_job(window: &WebviewWindow<MockRuntime>, id: &str) -> Result<Value, 
     }
 }
 
+/// Imports the file at `source` into the root of the open Safe, which holds nothing else; the
+/// item's id.
+fn import_only_file(window: &WebviewWindow<MockRuntime>, source: &Path) -> Result<Value, String> {
+    let job = ok(
+        window,
+        "import_paths",
+        json!({"paths": [source.to_string_lossy()], "into": null}),
+    )?;
+    wait_for_job(window, job["id"].as_str().unwrap_or_default())?;
+    let root = ok(
+        window,
+        "list_folder",
+        json!({"request": {"folder": null, "sort": "name", "descending": false, "offset": 0, "limit": 10}}),
+    )?;
+    Ok(root["rows"][0]["id"].clone())
+}
+
 #[test]
 fn a_safe_created_through_the_window_imports_lists_previews_and_locks() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -321,18 +338,7 @@ fn films_play_from_the_loopback_server_by_range_and_only_with_the_unlocks_token(
     let film: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     let source = dir.path().join("film.webm");
     std::fs::write(&source, &film)?;
-    let job = ok(
-        &main,
-        "import_paths",
-        json!({"paths": [source.to_string_lossy()], "into": null}),
-    )?;
-    wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
-    let page = ok(
-        &main,
-        "list_folder",
-        json!({"request": {"folder": null, "sort": "name", "descending": false, "offset": 0, "limit": 10}}),
-    )?;
-    let id = page["rows"][0]["id"].clone();
+    let id = import_only_file(&main, &source)?;
     let url = ok(&main, "preview_url", json!({"id": id}))?;
     let url = url.as_str().unwrap_or_default().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
@@ -415,18 +421,7 @@ fn a_file_opened_in_another_app_comes_back_at_each_save_and_is_wiped_at_lock() -
     )?;
     let source = dir.path().join("note.txt");
     std::fs::write(&source, b"the first draft")?;
-    let job = ok(
-        &main,
-        "import_paths",
-        json!({"paths": [source.to_string_lossy()], "into": null}),
-    )?;
-    wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
-    let root = ok(
-        &main,
-        "list_folder",
-        json!({"request": {"folder": null, "sort": "name", "descending": false, "offset": 0, "limit": 10}}),
-    )?;
-    let id = root["rows"][0]["id"].clone();
+    let id = import_only_file(&main, &source)?;
 
     let apps = ok(&main, "apps_for_item", json!({"id": id}))?;
     assert_eq!(

@@ -9,7 +9,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "violet-granite-orbit-2049-ketch";
@@ -91,6 +91,31 @@ impl Fixture {
             fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
         }
         path
+    }
+
+    /// Starts `arca edit PATH` with an editor that says where its copy is and then stays open;
+    /// arca's process and the copy, once the editor runs.
+    fn start_open_edit(&self, path: &str) -> (Child, PathBuf) {
+        let ready = self.path("editor-ready");
+        let _ = fs::remove_file(&ready);
+        let editor = self.script(
+            "slow-editor.sh",
+            &format!("printf '%s' \"$1\" > '{}'\nsleep 60", ready.display()),
+        );
+        let mut child = self
+            .command(&[&"edit", &self.safe, &path, &"--with", &editor])
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(PASSWORD.as_bytes());
+        let start = Instant::now();
+        while !ready.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the editor never started"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (child, PathBuf::from(fs::read_to_string(&ready).unwrap()))
     }
 
     /// The run folders in the secure storage.
@@ -188,30 +213,7 @@ fn an_editor_that_saves_twice_and_exits_leaves_its_last_save_in_the_safe_and_not
 #[test]
 fn after_kill_9_the_next_start_takes_back_a_copy_changed_later_and_wipes_an_unchanged_one() {
     let fixture = Fixture::new();
-    let ready = fixture.path("editor-ready");
-    let editor = fixture.script(
-        "slow-editor.sh",
-        &format!("printf '%s' \"$1\" > '{}'\nsleep 60", ready.display()),
-    );
-    let mut child = fixture
-        .command(&[&"edit", &fixture.safe, &"/letter.txt", &"--with", &editor])
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    let start = Instant::now();
-    while !ready.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the editor never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let copy = PathBuf::from(fs::read_to_string(&ready).unwrap());
+    let (mut child, copy) = fixture.start_open_edit("/letter.txt");
     assert!(
         copy.starts_with(fixture.runtime.join("arca")),
         "{}",
@@ -225,25 +227,7 @@ fn after_kill_9_the_next_start_takes_back_a_copy_changed_later_and_wipes_an_unch
     assert_eq!(fixture.runs().len(), 1);
 
     // A second edit that was killed leaves an unchanged copy: wiped at the next start.
-    let ready_other = fixture.path("editor-ready");
-    fs::remove_file(&ready_other).unwrap();
-    let mut other = fixture
-        .command(&[&"edit", &fixture.safe, &"/other.txt", &"--with", &editor])
-        .spawn()
-        .unwrap();
-    other
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    while !ready_other.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(40),
-            "the editor never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut other, _) = fixture.start_open_edit("/other.txt");
     other.kill().unwrap();
     other.wait().unwrap();
     assert_eq!(fixture.runs().len(), 2);
@@ -266,27 +250,10 @@ fn after_kill_9_the_next_start_takes_back_a_copy_changed_later_and_wipes_an_unch
 #[test]
 fn a_changed_copy_can_be_discarded_instead() {
     let fixture = Fixture::new();
-    let ready = fixture.path("editor-ready");
-    let editor = fixture.script(
-        "slow-editor.sh",
-        &format!("printf '%s' \"$1\" > '{}'\nsleep 60", ready.display()),
-    );
-    let mut child = fixture
-        .command(&[&"edit", &fixture.safe, &"/letter.txt", &"--with", &editor])
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(PASSWORD.as_bytes());
-    let start = Instant::now();
-    while !ready.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the editor never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut child, copy) = fixture.start_open_edit("/letter.txt");
     child.kill().unwrap();
     child.wait().unwrap();
-    fs::write(fs::read_to_string(&ready).unwrap(), b"unwanted change").unwrap();
+    fs::write(&copy, b"unwanted change").unwrap();
 
     // Any edit of the Safe mentions the kept copy; --discard deletes it; the Safe is as it was.
     let noted = fixture.run(&[&"edit", &fixture.safe, &"/other.txt", &"--with", &"true"]);

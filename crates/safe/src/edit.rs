@@ -200,6 +200,24 @@ impl Safe {
         Ok(TakeBack::Saved { size: before.0 })
     }
 
+    /// [`Safe::take_back`] once the copy has stopped changing: when the other app is done, or
+    /// Arca locks or quits, the last write must go in whole. Gives up waiting after 20 quiet
+    /// periods (six seconds) and says [`TakeBack::Changing`].
+    ///
+    /// # Errors
+    /// As [`Safe::take_back`].
+    pub fn take_back_settled(&self, edit: &mut Edit) -> Result<TakeBack> {
+        let mut outcome = self.take_back(edit);
+        for _ in 0..20 {
+            if !matches!(outcome, Ok(TakeBack::Changing)) {
+                break;
+            }
+            std::thread::sleep(QUIET);
+            outcome = self.take_back(edit);
+        }
+        outcome
+    }
+
     /// Takes a changed copy left by a run that stopped back into this Safe, then removes it.
     ///
     /// # Errors

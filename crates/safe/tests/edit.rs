@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use arca_safe::{ErrorKind, ImportOptions, SecureArea, TakeBack};
+use common::child::copy_dir;
 use common::{import, new_safe};
 
 /// A base folder in RAM for the test (`/dev/shm` is a tmpfs on Linux), removed at the end.
@@ -291,19 +292,6 @@ fn copies_another_process_holds_open_or_an_app_marked_as_open_are_named() {
         arca_safe::open_elsewhere(&[&edit]),
         [edit.file().to_path_buf()]
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

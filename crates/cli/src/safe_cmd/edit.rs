@@ -54,6 +54,9 @@ pub fn edit(args: EditArgs) -> Result<(), Failure> {
         .filter(|left| left.record.safe_id == safe_id)
         .collect();
 
+    if (args.discard || args.take_back) && leftovers.is_empty() {
+        return output::summary("no copy of this Safe's files was left by an earlier edit\n");
+    }
     if args.discard {
         for left in &leftovers {
             left.discard().map_err(fail_plain)?;
@@ -62,25 +65,15 @@ pub fn edit(args: EditArgs) -> Result<(), Failure> {
                 escape_for_display(&left.record.path)
             ))?;
         }
-        if leftovers.is_empty() {
-            output::summary("no copy of this Safe's files was left by an earlier edit\n")?;
-        }
         return Ok(());
     }
     let safe = args.safe.open()?;
     if args.take_back {
         for left in &leftovers {
-            safe.take_back_leftover(left).map_err(fail(format!(
-                "cannot take back the copy of {}",
-                left.record.path
-            )))?;
-            output::summary(&format!(
-                "took back into the Safe: {}\n",
-                escape_for_display(&left.record.path)
-            ))?;
-        }
-        if leftovers.is_empty() {
-            output::summary("no copy of this Safe's files was left by an earlier edit\n")?;
+            let shown = escape_for_display(&left.record.path);
+            safe.take_back_leftover(left)
+                .map_err(fail(format!("cannot take back the copy of {shown}")))?;
+            output::summary(&format!("took back into the Safe: {shown}\n"))?;
         }
         return Ok(());
     }
@@ -125,7 +118,7 @@ pub fn edit(args: EditArgs) -> Result<(), Failure> {
     drop(watch);
     // The program is done (or the person said so): what it wrote last goes in now.
     let mut edit = edit.lock().unwrap_or_else(PoisonError::into_inner);
-    let last = take_back_settled(&safe, &mut edit);
+    let last = safe.take_back_settled(&mut edit);
     report_take_back(path, last, &saves);
     let saved = *saves.lock().unwrap_or_else(PoisonError::into_inner);
     if edit.has_changes() {
@@ -165,19 +158,6 @@ fn report_take_back(path: &str, outcome: arca_safe::Result<TakeBack>, saves: &Mu
              the copy keeps it, and it is tried again at the next save and at the end"
         ),
     }
-}
-
-/// Takes back the copy once it has stopped changing.
-fn take_back_settled(safe: &arca_safe::Safe, edit: &mut Edit) -> arca_safe::Result<TakeBack> {
-    let mut outcome = safe.take_back(edit);
-    for _ in 0..20 {
-        if !matches!(outcome, Ok(TakeBack::Changing)) {
-            break;
-        }
-        std::thread::sleep(arca_safe::QUIET);
-        outcome = safe.take_back(edit);
-    }
-    outcome
 }
 
 /// Runs `app` on the copy through the shell and waits for it; its exit code.
