@@ -1,6 +1,6 @@
-//! A full disk or another write error during import and export: a clear error naming the
-//! problem, a Safe that opens with everything present before unchanged, no temporary file left,
-//! and the job completes once the problem is gone.
+//! A full disk or another write error during import, export and taking back a file edited in
+//! another app: a clear error naming the problem, a Safe that opens with everything present
+//! before unchanged, no temporary file left, and the job completes once the problem is gone.
 //!
 //! The disk fills up in a child process (`child_main`, this test binary re-executed) through
 //! the `crash-points` hook `ARCA_DISK_FULL_AFTER=n`: once n bytes went through atomic-file
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use arca_cryptor::format::{BLOCK_LEN, HMAC_LEN, KEY_HEADER_LEN};
-use arca_safe::{Error, ImportOptions, JobControl, Kind, OnClash, Problem, Safe};
+use arca_safe::{Error, ImportOptions, JobControl, Kind, OnClash, Problem, Safe, SecureArea};
 use common::child::*;
 use common::*;
 use tempfile::TempDir;
@@ -76,6 +76,18 @@ fn child_main() {
                 &mut |_| {},
             )
             .map(|report| format!("{} files, failed {:?}", report.files, report.failed))
+        }
+        // A file opened in another app is saved there, and its save cannot be taken back.
+        "take-back" => {
+            let area = SecureArea::create_under(&env_path("ARCA_RAM_BASE")).unwrap();
+            let item = safe.resolve("/letter.txt").unwrap().unwrap().id;
+            let mut edit = area.open_copy(&safe, item).unwrap();
+            fs::copy(env_path("ARCA_NEW_CONTENT"), edit.file()).unwrap();
+            let outcome = safe.take_back(&mut edit);
+            if edit.has_changes() {
+                area.keep();
+            }
+            outcome.map(|taken| format!("{taken:?}"))
         }
         other => panic!("unknown operation {other}"),
     };
@@ -440,6 +452,51 @@ fn disk_full_during_export_leaves_only_whole_files_and_the_export_completes_late
         assert_eq!(fs::read_dir(&out).unwrap().count(), 1, "{context}");
         assert_no_leaks(&safe_path, &leak_markers());
     }
+}
+
+#[test]
+fn disk_full_while_taking_back_an_edit_keeps_the_copy_to_take_back_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let ram = Path::new("/dev/shm").join(format!("arca-test-{}", uuid::Uuid::new_v4()));
+    fs::create_dir(&ram).expect("/dev/shm must be a writable tmpfs for this test");
+    let base = ram.join("arca");
+    let safe = new_safe(dir.path());
+    let old = vec![b'o'; 100_000];
+    let letter = dir.path().join("letter.txt");
+    fs::write(&letter, &old).unwrap();
+    import(&safe, &[letter], &ImportOptions::default());
+    drop(safe);
+    // Room for the copy and its record, not for the data file of the new content.
+    let new = format!("{MARKER} {}", "n".repeat(200_000));
+    let saved = dir.path().join("saved-in-the-other-app");
+    fs::write(&saved, &new).unwrap();
+    let output = run_child(
+        "take-back",
+        &[
+            ("ARCA_SAFE", dir.path().join(SAFE).into()),
+            ("ARCA_RAM_BASE", base.clone().into()),
+            ("ARCA_NEW_CONTENT", saved.into()),
+            ("ARCA_DISK_FULL_AFTER", "102000".into()),
+        ],
+    );
+    let failure = failure(&output, "take back");
+    assert_disk_full(&failure, "take back");
+
+    // The Safe keeps its old content; the save waits in RAM and goes in once there is room.
+    let safe = Safe::open(&dir.path().join(SAFE), &password()).unwrap();
+    let item = safe.resolve("/letter.txt").unwrap().unwrap().id;
+    assert_eq!(&safe.read(item).unwrap()[..], &old[..]);
+    let leftovers = arca_safe::sweep_leftovers(&base).unwrap();
+    assert_eq!(leftovers.len(), 1, "{}", describe(&output));
+    safe.take_back_leftover(&leftovers[0]).unwrap();
+    assert_eq!(&safe.read(item).unwrap()[..], new.as_bytes());
+    assert!(arca_safe::sweep_leftovers(&base).unwrap().is_empty());
+    assert!(
+        safe.check(true, false, &JobControl::new(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
+    fs::remove_dir_all(&ram).unwrap();
 }
 
 #[test]
