@@ -12,8 +12,9 @@ fn main() {
 
 /// Every command of src/lib.rs `with_commands` (a test holds the two and the capability
 /// together).
-const COMMANDS: [&str; 67] = [
+const COMMANDS: [&str; 68] = [
     "app_info",
+    "take_handoff",
     "recent_safes",
     "forget_recent_safe",
     "inspect_safe",

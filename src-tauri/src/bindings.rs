@@ -24,6 +24,7 @@ pub fn typescript() -> String {
         declaration::<AppInfo>(&config),
         declaration::<SafeSummary>(&config),
         declaration::<SafeStatus>(&config),
+        declaration::<Handoff>(&config),
         declaration::<OpenedSafe>(&config),
         declaration::<SafeInfo>(&config),
         declaration::<InterruptedImport>(&config),

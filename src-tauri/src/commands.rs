@@ -69,6 +69,12 @@ pub fn app_info<R: Runtime>(app: tauri::AppHandle<R>) -> AppInfo {
     }
 }
 
+/// What other programs handed over since the last call (see [`crate::handoff`]).
+#[tauri::command]
+pub fn take_handoff(state: State<'_, AppState>) -> Handoff {
+    state.handoffs.take()
+}
+
 /// What is at `path`, for the start screen.
 fn summary(state: &AppState, path: &Path, last_opened_ms: Option<i64>) -> SafeSummary {
     let manifest = Manifest::read(&arca_safe::Layout::new(path).manifest());

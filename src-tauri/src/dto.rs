@@ -557,6 +557,22 @@ pub enum LockReason {
     Sleep,
 }
 
+/// What other programs handed to the app (its command line, a file manager's "Open with Arca"
+/// or "Add to Safe…"), taken by the window with `take_handoff` at start and at each `handoff`
+/// event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Handoff {
+    /// A Safe to choose for unlocking.
+    pub safe: Option<String>,
+    /// Files and folders to add to a Safe, once the person says where.
+    pub files: Vec<String>,
+    /// Paths that were not there.
+    pub missing: Vec<String>,
+    /// Further Safes handed at once: one is opened at a time.
+    pub ignored_safes: Vec<String>,
+}
+
 /// Event `locked`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -78,6 +78,25 @@ fn the_main_window_may_call_arca_commands_and_no_other_window_may() -> TestResul
 }
 
 #[test]
+fn what_another_start_handed_over_is_taken_once_by_the_window() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let app = app(dir.path())?;
+    let main = window(&app, "main")?;
+    let photo = dir.path().join("beach.jpg");
+    std::fs::write(&photo, "x")?;
+    let args = ["--add".into(), photo.clone().into_os_string()];
+    app.state::<AppState>()
+        .handoffs
+        .put(handoff::parse(args, dir.path()));
+    let taken = ok(&main, "take_handoff", json!({}))?;
+    assert_eq!(taken["files"], json!([photo.display().to_string()]));
+    assert_eq!(taken["safe"], Value::Null);
+    let again = ok(&main, "take_handoff", json!({}))?;
+    assert_eq!(again["files"], json!([]));
+    Ok(())
+}
+
+#[test]
 fn the_capability_grants_exactly_the_registered_commands() -> TestResult {
     let capability: Value = serde_json::from_str(include_str!("../capabilities/default.json"))?;
     assert_eq!(capability["windows"], json!(["main"]));

@@ -20,18 +20,23 @@ mod edit_commands;
 mod editing;
 mod error;
 mod events;
+mod handoff;
 #[cfg(test)]
 mod ipc_tests;
 mod job_commands;
 mod jobs;
 mod media;
 mod preview;
+mod single_instance;
 mod state;
 mod strength;
 
 use tauri::{Builder, Manager, RunEvent, Runtime, WindowEvent};
 
+use std::sync::Arc;
+
 use crate::config::Config;
+use crate::handoff::Inbox;
 use crate::state::AppState;
 
 /// Registers Arca's commands and the preview scheme on a builder (the real one or a test's
@@ -41,6 +46,7 @@ fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         .register_asynchronous_uri_scheme_protocol(preview::SCHEME, preview::handle)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::take_handoff,
             commands::recent_safes,
             commands::forget_recent_safe,
             commands::inspect_safe,
@@ -128,13 +134,25 @@ fn demo_samples() -> Option<std::path::PathBuf> {
     None
 }
 
-fn setup<R: Runtime>(app: &tauri::AppHandle<R>) {
+fn setup<R: Runtime>(app: &tauri::AppHandle<R>, inbox: Arc<Inbox>, wake: &single_instance::Wake) {
     let config = Config::load(&config_folder(app));
     let handle = app.clone();
-    let emit: events::Emit = std::sync::Arc::new(move |name: &str, payload: serde_json::Value| {
+    let emit: events::Emit = Arc::new(move |name: &str, payload: serde_json::Value| {
         let _ = tauri::Emitter::emit(&handle, name, payload);
     });
-    app.manage(AppState::new(emit, config));
+    let mut state = AppState::new(emit.clone(), config);
+    state.handoffs = inbox;
+    app.manage(state);
+    // A later start handed something over: the window takes it and comes to the front.
+    let handle = app.clone();
+    let _ = wake.set(Box::new(move || {
+        events::send(&emit, "handoff", serde_json::Value::Null);
+        if let Some(window) = handle.get_webview_window("main") {
+            let _ = window.unminimize();
+            let _ = window.show();
+            let _ = window.set_focus();
+        }
+    }));
     // Copies an earlier run left in RAM: unchanged ones are wiped now, changed ones offered.
     app.state::<AppState>().editing.sweep_leftovers();
     if let Some(samples) = demo_samples() {
@@ -164,9 +182,25 @@ pub fn run() {
     if let Err(error) = arca_cryptor::keep_secrets_out_of_core_dumps() {
         eprintln!("arca-desktop: cannot turn core dumps off ({error})");
     }
+    // Before anything else: a second start hands its command line to the running Arca and
+    // goes, without a window of its own.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let inbox = Arc::new(Inbox::default());
+    let wake = single_instance::Wake::default();
+    let _running = match single_instance::claim(&args, &inbox, &wake) {
+        single_instance::Start::First(connection) => Some(connection),
+        single_instance::Start::HandedOver => return,
+        single_instance::Start::Alone(why) => {
+            eprintln!("arca-desktop: running on its own: {why}");
+            None
+        }
+    };
+    if let Ok(cwd) = std::env::current_dir() {
+        inbox.put(handoff::parse(args, &cwd));
+    }
     let app = with_commands(Builder::default().plugin(tauri_plugin_dialog::init()))
-        .setup(|app| {
-            setup(app.handle());
+        .setup(move |app| {
+            setup(app.handle(), inbox, &wake);
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::dto::{AppError, LockReason, LockedEvent};
 use crate::editing::Editing;
 use crate::events::Emit;
+use crate::handoff::Inbox;
 use crate::jobs::Jobs;
 use crate::preview::Thumbnails;
 
@@ -35,6 +36,8 @@ pub struct AppState {
     pub backoff: Backoff,
     /// Files open in other apps, and copies dragged out of the window.
     pub editing: Arc<Editing>,
+    /// Safes and files handed over by other programs, until the window takes them.
+    pub handoffs: Arc<Inbox>,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             thumbnails: Mutex::new(Thumbnails::default()),
             backoff: Backoff::for_user(),
             editing: Arc::new(Editing::for_session()),
+            handoffs: Arc::default(),
         }
     }
 

@@ -126,6 +126,7 @@ class App:
         self.log_path = work / "app.log"
         self.log = self.log_path.open("ab")
         self.driver_proc: subprocess.Popen[bytes] | None = None
+        self.bus: subprocess.Popen[str] | None = None
         self.xvfb: subprocess.Popen[bytes] | None = None
         self.session: webdriver.Remote | None = None
         self.port = free_port()
@@ -183,6 +184,29 @@ class App:
         self.env.pop("XAUTHORITY", None)
         self.env.pop("WAYLAND_DISPLAY", None)
 
+    def start_bus(self) -> None:
+        """A session bus of its own: the app registers on it as the one running instance, and a
+        second start hands it its command line there (as a file manager's would)."""
+        self.bus = subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env=self.env,
+            start_new_session=True,
+        )
+        address = self.bus.stdout.readline().strip() if self.bus.stdout else ""
+        if not address:
+            raise Step("dbus-daemon did not start")
+        self.env["DBUS_SESSION_BUS_ADDRESS"] = address
+
+    def hand_over(self, *args: str) -> None:
+        """Starts the app again with `args`, as a file manager would: it must hand them to the
+        running app and exit."""
+        done = subprocess.run([str(self.binary), *args], env=self.env, stdout=self.log, stderr=subprocess.STDOUT, timeout=WAIT)
+        if done.returncode != 0:
+            raise Step(f"the second start exited with {done.returncode}")
+
     def start_driver(self) -> None:
         tauri_driver = os.environ.get("TAURI_DRIVER") or shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
         native = os.environ.get("WEBKIT_DRIVER", "/usr/bin/WebKitWebDriver")
@@ -239,7 +263,7 @@ class App:
     def stop(self) -> None:
         self.quit()
         shutil.rmtree(self.runtime, ignore_errors=True)
-        for proc in (self.driver_proc, self.xvfb):
+        for proc in (self.driver_proc, self.bus, self.xvfb):
             if proc is None or proc.poll() is not None:
                 continue
             try:
@@ -626,6 +650,7 @@ def main() -> int:
     demo_args = ["--demo", str(SAMPLES)]
     try:
         app.start_display()
+        app.start_bus()
         app.start_driver()
 
         # --- First run -------------------------------------------------------------------
@@ -883,6 +908,19 @@ def main() -> int:
         unlock(w, PASSWORD)
         w.row(FOLDER)
 
+        step("a file manager hands a file to the running app: it waits for “Add here”")
+        handed = work / "Handed over.txt"
+        handed.write_text("Sent from the file manager.\n")
+        app.hand_over("--add", str(handed))
+        w.text("Handed over.txt is waiting to be added to this Safe")
+        if "Handed over.txt" in w.rows():
+            raise Step("the file was added before “Add here”")
+        w.shot("handed-over")
+        w.press("Add here")
+        w.toast(r"^Import: 1 file imported", 60)
+        w.row("Handed over.txt")
+        w.dismiss_toasts()
+
         step("export the folder: the bytes are the originals'")
         w.click(w.row(FOLDER))
         w.press("Export")
@@ -907,7 +945,8 @@ def main() -> int:
         w.toast(r"^Backup: backed up", 60)
         if not any((work / "backup").iterdir()):
             raise Step("the backup folder is empty")
-        w.until("the jobs panel to list both jobs as finished", lambda: [j["state"] for j in job_panel_state(w)] == ["finished", "finished"] or None)
+        # The import of the handed-over file, the export and the backup.
+        w.until("the jobs panel to list the three jobs as finished", lambda: [j["state"] for j in job_panel_state(w)] == ["finished"] * 3 or None)
         w.shot("jobs-backup")
 
         step("restore the backup into a new Safe from the start screen")
@@ -934,6 +973,11 @@ def main() -> int:
         w.until("the commented file found in the restored Safe", lambda: w.rows() == ["Lakeside sunset.jpg"])
         w.press("Lock")
         w.button("Create a Safe")
+
+        step("a Safe handed over by a second start is chosen for unlocking in the running app")
+        w.find("//h1[normalize-space(.)='Travel restored']", "the restored Safe chosen")
+        app.hand_over(demo_safe + "/safe.json")
+        w.find("//h1[normalize-space(.)='Demo']", "the handed-over demo Safe chosen for unlocking")
 
         step("no errors in the window")
         no_page_errors(w)

@@ -97,4 +97,41 @@ describe("the window", () => {
     expect(screen.getByRole("button", { name: "Resume" })).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Abandon" })).toBeInTheDocument();
   });
+
+  it("keeps files a file manager hands over until the person adds them to the folder they chose", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 50 });
+    backend.handOver({ files: ["/home/demo/Pictures/beach.jpg", "/home/demo/Letters"], missing: ["/home/demo/gone.txt"] });
+    render(App, { backend });
+    expect(await screen.findByText(/2 items are waiting to be added to a Safe \(beach\.jpg, Letters\): unlock one/)).toBeInTheDocument();
+    expect(await screen.findAllByText("Not found, so not handed to Arca: /home/demo/gone.txt")).not.toHaveLength(0);
+    await unlockDemo();
+    const grid = await screen.findByRole("grid");
+    await fireEvent.dblClick(await within(grid).findByText("Documents"));
+    await screen.findByText(/2 items are waiting to be added to this Safe: beach\.jpg, Letters\. Add them to “Documents”\?/);
+    await fireEvent.click(screen.getByRole("button", { name: "Add here" }));
+    await within(grid).findByText("beach.jpg");
+    await within(grid).findByText("Letters");
+    expect(screen.queryByRole("button", { name: "Add here" })).not.toBeInTheDocument();
+    // Handed over while the Safe is open: the same question, nothing imported unasked.
+    backend.handOver({ files: ["/home/demo/Pictures/dune.jpg"] });
+    await screen.findByText(/dune\.jpg is waiting to be added to this Safe/);
+    await fireEvent.click(screen.getByRole("button", { name: "Dismiss" }));
+    expect(screen.queryByText(/waiting to be added/)).not.toBeInTheDocument();
+    expect(within(grid).queryByText("dune.jpg")).not.toBeInTheDocument();
+  });
+
+  it("chooses a handed-over Safe for unlocking, and asks before locking the one that is open", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 50 });
+    backend.handOver({ safe: "/media/demo/DVD/Archive 2019.arca" });
+    render(App, { backend });
+    expect(await screen.findByRole("heading", { level: 1, name: "Archive 2019" })).toBeInTheDocument();
+    await unlockDemo();
+    await screen.findByRole("grid");
+    backend.handOver({ safe: "/home/demo/Documents/Demo.arca" });
+    const dialog = await screen.findByRole("dialog", { name: "Open another Safe?" });
+    expect(dialog).toHaveTextContent("“Archive 2019” is unlocked. Lock it and open “Demo”?");
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Lock and open" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Demo" })).toBeInTheDocument();
+    expect(screen.queryByRole("grid")).not.toBeInTheDocument();
+  });
 });

@@ -27,6 +27,7 @@ import type {
   TagCount,
   ChangedEvent,
   EditEvent,
+  Handoff,
   LeftoverCopy,
   LockedEvent,
   OpenEdit,
@@ -41,6 +42,8 @@ export interface Backend {
   /** Safes opened before, most recent first (never their passwords). */
   recentSafes(): Promise<SafeSummary[]>;
   forgetRecentSafe(path: string): Promise<void>;
+  /** What other programs handed over (the command line, a file manager) since the last call. */
+  takeHandoff(): Promise<Handoff>;
   /** What is at `path` (a folder the person chose or dropped on the start screen). */
   inspectSafe(path: string): Promise<SafeSummary>;
   /** A native dialog; `null` when cancelled. Files for `importFiles`, else one folder. */
@@ -164,6 +167,8 @@ export interface Backend {
 
   // --- Events ------------------------------------------------------------------------------
   onJob(listener: (job: Job) => void): Promise<Unlisten>;
+  /** Another program handed something over: call `takeHandoff`. */
+  onHandoff(listener: () => void): Promise<Unlisten>;
   onLocked(listener: (event: LockedEvent) => void): Promise<Unlisten>;
   onChanged(listener: (event: ChangedEvent) => void): Promise<Unlisten>;
   /** A save in another app was taken back into the Safe (`saved`), could not be (`problem`), or

@@ -5,7 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import type {
-  AppChoice, AppInfo, BackupListing, ChangedEvent, Crumb, DialogPurpose, EditEvent, FolderNode,
+  AppChoice, AppInfo, BackupListing, ChangedEvent, Crumb, DialogPurpose, EditEvent, FolderNode, Handoff,
   ItemDetails, Job, LeftoverCopy, ListRequest, LockedEvent, OpenEdit, OpenedSafe, Page,
   RecoveryKeySheet, RecoveryKeyTypo, SafeInfo, SafeSummary, SearchPage, SearchRequest, Settings,
   Strength, TagCount,
@@ -29,6 +29,7 @@ export class TauriBackend implements Backend {
   appInfo = () => call<AppInfo>("app_info");
   recentSafes = () => call<SafeSummary[]>("recent_safes");
   forgetRecentSafe = (path: string) => call<void>("forget_recent_safe", { path });
+  takeHandoff = () => call<Handoff>("take_handoff");
   inspectSafe = (path: string) => call<SafeSummary>("inspect_safe", { path });
   chooseFolder = (purpose: DialogPurpose) => call<string | null>("choose_folder", { purpose });
   chooseFiles = (purpose: DialogPurpose) => call<string[]>("choose_files", { purpose });
@@ -111,6 +112,7 @@ export class TauriBackend implements Backend {
   activity = () => call<void>("activity");
 
   onJob = (listener: (job: Job) => void) => on<Job>("job", listener);
+  onHandoff = (listener: () => void) => on<null>("handoff", () => listener());
   onLocked = (listener: (event: LockedEvent) => void) => on<LockedEvent>("locked", listener);
   onChanged = (listener: (event: ChangedEvent) => void) => on<ChangedEvent>("changed", listener);
   onEdit = (listener: (event: EditEvent) => void) => on<EditEvent>("edit", listener);

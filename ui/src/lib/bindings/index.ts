@@ -45,6 +45,24 @@ lastOpenedMs: number | null, };
 
 export type SafeStatus = "ready" | "missing" | "notASafe" | "newer" | "damaged";
 
+export type Handoff = { 
+/**
+ * A Safe to choose for unlocking.
+ */
+safe: string | null, 
+/**
+ * Files and folders to add to a Safe, once the person says where.
+ */
+files: Array<string>, 
+/**
+ * Paths that were not there.
+ */
+missing: Array<string>, 
+/**
+ * Further Safes handed at once: one is opened at a time.
+ */
+ignoredSafes: Array<string>, };
+
 export type OpenedSafe = { id: string, name: string, path: string, 
 /**
  * Opened read-only (read-only media, or another program is writing to it): browsing,

@@ -3,7 +3,7 @@
 // back-off, recovery-key typos, jobs that move on timers, events), with a demo world to browse.
 import type {
   AppChoice, AppError, AppInfo, BackupListing, ChangedEvent, Crumb, DialogPurpose, EditEvent,
-  FolderNode, InterruptedImport, ItemDetails, Job, LeftoverCopy, ListRequest, LockedEvent,
+  FolderNode, Handoff, InterruptedImport, ItemDetails, Job, LeftoverCopy, ListRequest, LockedEvent,
   LockReason, OpenEdit, OpenedSafe, Page, Problem, RecoveryKeySheet, RecoveryKeyTypo, SafeInfo,
   SafeSummary, SearchPage, SearchRequest, Settings, Strength, TagCount,
 } from "../../bindings";
@@ -73,7 +73,9 @@ export class MemoryBackend implements Backend {
     changed: new Set<(event: ChangedEvent) => void>(),
     dropped: new Set<(paths: string[], x: number, y: number) => void>(),
     edit: new Set<(event: EditEvent) => void>(),
+    handoff: new Set<() => void>(),
   };
+  private handoff: Handoff = { safe: null, files: [], missing: [], ignoredSafes: [] };
   /** The files open in "other apps" (only in this object: no app is started). */
   private readonly edits = new Map<string, OpenEdit>();
   private readonly leftovers = new Map<string, Leftover[]>();
@@ -270,6 +272,24 @@ export class MemoryBackend implements Backend {
     const at = this.recents.indexOf(path);
     if (at >= 0) this.recents.splice(at, 1);
     return later(undefined);
+  }
+
+  async takeHandoff(): Promise<Handoff> {
+    const taken = this.handoff;
+    this.handoff = { safe: null, files: [], missing: [], ignoredSafes: [] };
+    return later(taken);
+  }
+
+  /** What a file manager would do: hand the running app a Safe to open or files to add. */
+  handOver(handoff: Partial<Handoff>): void {
+    const waiting = this.handoff;
+    this.handoff = {
+      safe: handoff.safe ?? waiting.safe,
+      files: [...waiting.files, ...(handoff.files ?? [])],
+      missing: [...waiting.missing, ...(handoff.missing ?? [])],
+      ignoredSafes: [...waiting.ignoredSafes, ...(handoff.ignoredSafes ?? [])],
+    };
+    for (const listener of this.listeners.handoff) listener();
   }
 
   async inspectSafe(path: string): Promise<SafeSummary> {
@@ -1125,6 +1145,7 @@ export class MemoryBackend implements Backend {
   }
 
   onJob(listener: (job: Job) => void): Promise<Unlisten> { return this.subscribe(this.listeners.job, listener); }
+  onHandoff(listener: () => void): Promise<Unlisten> { return this.subscribe(this.listeners.handoff, listener); }
   onLocked(listener: (event: LockedEvent) => void): Promise<Unlisten> { return this.subscribe(this.listeners.locked, listener); }
   onChanged(listener: (event: ChangedEvent) => void): Promise<Unlisten> { return this.subscribe(this.listeners.changed, listener); }
   onEdit(listener: (event: EditEvent) => void): Promise<Unlisten> { return this.subscribe(this.listeners.edit, listener); }
