@@ -47,7 +47,7 @@ describe("TauriBackend", () => {
   it("covers every method of the Backend interface with a command", async () => {
     const calls = recording([]);
     const backend = new TauriBackend() as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    const events = new Set(["onJob", "onLocked", "onChanged", "onEdit", "onFilesDropped"]);
+    const events = new Set(["onJob", "onHandoff", "onLocked", "onChanged", "onEdit", "onFilesDropped"]);
     const methods = Object.keys(backend).filter((m) => !events.has(m));
     expect(methods.length).toBeGreaterThan(50);
     for (const method of methods) await backend[method]!("x", "y", "z", "w");
