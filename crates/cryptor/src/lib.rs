@@ -21,6 +21,7 @@
 mod crash_point;
 mod credentials;
 mod decrypt;
+mod decrypt_pipelined;
 mod durable;
 mod encrypt;
 mod error;
@@ -41,6 +42,7 @@ pub use crash_point::crash_point;
 pub use crash_point::crash_points_passed;
 pub use credentials::Credentials;
 pub use decrypt::{Decryptor, decrypt, decrypt_with};
+pub use decrypt_pipelined::decrypt_pipelined;
 pub use durable::{
     AtomicFile, PARTIAL_EXPORT_SUFFIX, Prepared, is_partial_export, sync_parent_dir,
     write_atomically_deferred, write_atomically_private,

@@ -24,7 +24,10 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use arca_cryptor::{AtomicFile, CleartextBuffer, Decryptor, Sink, decrypt_with, is_partial_export};
+use arca_cryptor::{
+    AtomicFile, CleartextBuffer, Decryptor, PIPELINE_MIN_LEN, Sink, decrypt_pipelined,
+    decrypt_with, is_partial_export,
+};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -206,17 +209,22 @@ impl Open<'_> {
         let tag = self.readable_tag(&item)?;
         let reader = File::open(self.layout().data_file(id))
             .map_err(|error| self.content_error(&item, error.into()))?;
-        let decryptor = Decryptor::new(self.keys().data_credentials(), sink).expecting_tag(tag);
-        decrypt_with(decryptor, io::BufReader::with_capacity(256 * 1024, reader)).map_err(|error| {
-            match error {
-                arca_cryptor::Error::Io(error) if error.kind() != io::ErrorKind::NotFound => {
-                    Error::StoreIo {
-                        item: self.path_of(id).ok(),
-                        error,
-                    }
+        let credentials = self.keys().data_credentials();
+        let decrypted = if item.size >= PIPELINE_MIN_LEN {
+            // Reading and the HMAC on a second thread, decrypting and writing on this one.
+            decrypt_pipelined(credentials, Some(tag), reader, sink)
+        } else {
+            let decryptor = Decryptor::new(credentials, sink).expecting_tag(tag);
+            decrypt_with(decryptor, io::BufReader::with_capacity(256 * 1024, reader))
+        };
+        decrypted.map_err(|error| match error {
+            arca_cryptor::Error::Io(error) if error.kind() != io::ErrorKind::NotFound => {
+                Error::StoreIo {
+                    item: self.path_of(id).ok(),
+                    error,
                 }
-                other => self.content_error(&item, other),
             }
+            other => self.content_error(&item, other),
         })
     }
 

@@ -14,8 +14,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use arca_safe::{
-    BackupOptions, Error, ErrorKind, FileReader, ImportOptions, JobControl, Problem, Safe, Unlock,
-    rebuild_database_from_backup, restore_backup,
+    BackupOptions, Error, ErrorKind, FileReader, ImportOptions, JobControl, OnClash, Problem, Safe,
+    Unlock, rebuild_database_from_backup, restore_backup,
 };
 use common::child::pseudo_random;
 use common::{import, password, test_backoff, test_open_options};
@@ -173,6 +173,9 @@ fn a_damaged_chunk_fails_the_reads_that_need_it_and_no_other() {
     let dir = tempfile::tempdir().unwrap();
     let (safe, id) = film_safe(dir.path());
     let original = original();
+    // The first open checks the whole file once and records its chunk hashes (a large file's
+    // are not recorded at import).
+    drop(safe.open_file(id).unwrap());
     flip_byte(&safe.layout().data_file(id), 2 * MIB + MIB / 2);
 
     // Opening works: the damage is found where it is read, before anything of it is released.
@@ -365,4 +368,28 @@ fn a_file_restored_into_a_new_safe_reads_by_chunk_at_once() {
     let mut reader = restored.open_file(id).unwrap();
     assert!(read_range(&mut reader, MIB, 4096).unwrap() == original[MIB as usize..][..4096]);
     assert!(is_invalid_data(&read_range(&mut reader, 3 * MIB, 4096)));
+}
+
+#[test]
+fn a_large_file_exports_on_two_threads_and_a_damaged_one_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (safe, id) = film_safe(dir.path());
+    let export = |to: &Path| {
+        safe.export(&[id], to, OnClash::Replace, &JobControl::new(), &mut |_| {})
+            .unwrap()
+    };
+    let out = dir.path().join("out");
+    let report = export(&out);
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert!(fs::read(out.join("film.bin")).unwrap() == original());
+
+    for at in [HEADER, 3 * MIB + 7, LEN as u64 + HEADER + 20] {
+        flip_byte(&safe.layout().data_file(id), at);
+        let damaged = dir.path().join(format!("damaged-{at}"));
+        let report = export(&damaged);
+        assert_eq!(report.failed.len(), 1, "a flip at {at}: {report:?}");
+        let left: Vec<_> = fs::read_dir(&damaged).map_or(Vec::new(), |entries| entries.collect());
+        assert!(left.is_empty(), "a flip at {at} left {left:?}");
+        flip_byte(&safe.layout().data_file(id), at);
+    }
 }
