@@ -409,7 +409,8 @@ enum Outcome {
         size: u64,
         tag: [u8; 32],
         sha256: [u8; 32],
-        chunks: ChunkHashes,
+        /// Recorded for a small file only; see [`Worker::encrypt`].
+        chunks: Option<ChunkHashes>,
     },
     /// The source could not be read (or is not the file recorded): reported, the job goes on.
     SourceFailed(ProblemKind, String),
@@ -561,7 +562,7 @@ impl Worker<'_> {
         // Made durable with the rest of its batch, by one file-system sync before the batch's
         // rows say it is present.
         let output = match AtomicFile::create_private_deferred(&destination) {
-            Ok(output) => ChunkHasher::new(output),
+            Ok(output) => output,
             Err(error) => return destination_error(error),
         };
         let read_error = |error: io::Error| {
@@ -574,27 +575,28 @@ impl Worker<'_> {
         if task.size >= arca_cryptor::PIPELINE_MIN_LEN && self.pipelines.take() {
             // One large file would keep one core busy while the other waits: split its
             // encryption from its hashing and writing. (A file that changes size meanwhile is
-            // still sealed whole; the length only chooses the path.)
+            // still sealed whole; the length only chooses the path.) Its chunk hashes would be a
+            // third pass on the writing thread, which then could not keep up with the cipher:
+            // they are recorded by the first read at a position instead (see reader.rs), which
+            // only media that seek and previews ever do.
             let sealed =
                 arca_cryptor::encrypt_pipelined(self.keys.data_credentials(), &mut source, output);
             self.pipelines.give_back();
             return match sealed {
-                Ok(sealed) => {
-                    let (output, chunks) = sealed.writer.finish();
-                    match output.commit() {
-                        Ok(_) => Outcome::Done {
-                            size: sealed.cleartext_len,
-                            tag: *sealed.tag.as_bytes(),
-                            sha256: sealed.cleartext_sha256,
-                            chunks,
-                        },
-                        Err(error) => destination_error(error),
-                    }
-                }
+                Ok(sealed) => match sealed.writer.commit() {
+                    Ok(_) => Outcome::Done {
+                        size: sealed.cleartext_len,
+                        tag: *sealed.tag.as_bytes(),
+                        sha256: sealed.cleartext_sha256,
+                        chunks: None,
+                    },
+                    Err(error) => destination_error(error),
+                },
                 Err(arca_cryptor::PipelineError::Read(error)) => read_error(error),
                 Err(arca_cryptor::PipelineError::Encrypt(error)) => destination_error(error.into()),
             };
         }
+        let output = ChunkHasher::new(output);
         let mut encryptor = match Encryptor::new(self.keys.data_credentials(), output) {
             Ok(encryptor) => encryptor,
             Err(error) => return destination_error(error.into()),
@@ -626,7 +628,7 @@ impl Worker<'_> {
             size,
             tag: *tag.as_bytes(),
             sha256: hasher.finalize().into(),
-            chunks,
+            chunks: Some(chunks),
         }
     }
 }
@@ -1129,7 +1131,9 @@ fn commit_batch(
                         ..ItemUpdate::default()
                     },
                 })?;
-                store_chunks(changes.reader(), task.item, tag, chunks)?;
+                if let Some(chunks) = chunks {
+                    store_chunks(changes.reader(), task.item, tag, chunks)?;
+                }
                 changes
                     .reader()
                     .prepare_cached(
