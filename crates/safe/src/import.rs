@@ -539,6 +539,23 @@ struct Worker<'a> {
     buffer: Zeroizing<Vec<u8>>,
 }
 
+/// Sound and film, by name: players seek in them, so their chunk hashes are worth a pass at
+/// import (the desktop's previews play these kinds; see src-tauri/src/convert.rs).
+fn is_played_from_anywhere(source: &Path) -> bool {
+    const EXTENSIONS: [&str; 14] = [
+        "mp3", "ogg", "oga", "opus", "wav", "flac", "m4a", "aac", "mp4", "m4v", "webm", "mkv",
+        "mov", "ogv",
+    ];
+    source
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| {
+            EXTENSIONS
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(extension))
+        })
+}
+
 impl Worker<'_> {
     fn encrypt(&mut self, task: &Task) -> Outcome {
         let file = match open_source(task) {
@@ -575,20 +592,32 @@ impl Worker<'_> {
         if task.size >= arca_cryptor::PIPELINE_MIN_LEN && self.pipelines.take() {
             // One large file would keep one core busy while the other waits: split its
             // encryption from its hashing and writing. (A file that changes size meanwhile is
-            // still sealed whole; the length only chooses the path.) Its chunk hashes would be a
-            // third pass on the writing thread, which then could not keep up with the cipher:
-            // they are recorded by the first read at a position instead (see reader.rs), which
-            // only media that seek and previews ever do.
-            let sealed =
-                arca_cryptor::encrypt_pipelined(self.keys.data_credentials(), &mut source, output);
+            // still sealed whole; the length only chooses the path.) Chunk hashes are a third
+            // pass on the writing thread, which then cannot keep up with the cipher: only sound
+            // and film get them here, as players read them from anywhere; any other file's are
+            // recorded by its first read at a position (see reader.rs).
+            let credentials = self.keys.data_credentials();
+            let sealed = if is_played_from_anywhere(&task.source) {
+                arca_cryptor::encrypt_pipelined(credentials, &mut source, ChunkHasher::new(output))
+                    .map(|sealed| {
+                        let (writer, chunks) = sealed.writer.finish();
+                        let done = (sealed.cleartext_len, sealed.tag, sealed.cleartext_sha256);
+                        (writer, Some(chunks), done)
+                    })
+            } else {
+                arca_cryptor::encrypt_pipelined(credentials, &mut source, output).map(|sealed| {
+                    let done = (sealed.cleartext_len, sealed.tag, sealed.cleartext_sha256);
+                    (sealed.writer, None, done)
+                })
+            };
             self.pipelines.give_back();
             return match sealed {
-                Ok(sealed) => match sealed.writer.commit() {
+                Ok((writer, chunks, (size, tag, sha256))) => match writer.commit() {
                     Ok(_) => Outcome::Done {
-                        size: sealed.cleartext_len,
-                        tag: *sealed.tag.as_bytes(),
-                        sha256: sealed.cleartext_sha256,
-                        chunks: None,
+                        size,
+                        tag: *tag.as_bytes(),
+                        sha256,
+                        chunks,
                     },
                     Err(error) => destination_error(error),
                 },

@@ -1,11 +1,11 @@
 //! Reading a file of the Safe at any position (previews, media that seek), in memory only.
 //!
 //! Each part read is checked against the SHA-256 of its MiB of the data file, recorded in the
-//! database, before anything of it is decrypted. A small file's hashes are recorded when it is
-//! imported; a file of a MiB or more (importing it at the cipher's speed leaves no time for a
-//! third pass), one imported before chunk hashes existed, or one restored from a backup gets one
-//! pass over the whole data file at its first read here, its HMAC checked, and its chunk hashes
-//! recorded from that pass.
+//! database, before anything of it is decrypted. The hashes of a small file, a sound or a film
+//! are recorded when it is imported; another file of a MiB or more (importing it at the
+//! cipher's speed leaves no time for a third pass), one imported before chunk hashes existed, or
+//! one restored from a backup gets one pass over the whole data file at its first read here,
+//! its HMAC checked, and its chunk hashes recorded from that pass.
 //!
 //! A reader holds no key: each read borrows the Safe's keys for its duration, so locking the
 //! Safe never waits for an open reader, and a reader used after a lock fails.

@@ -393,3 +393,18 @@ fn a_large_file_exports_on_two_threads_and_a_damaged_one_leaves_nothing() {
         flip_byte(&safe.layout().data_file(id), at);
     }
 }
+
+#[test]
+fn a_film_has_its_chunk_hashes_from_import_so_damage_before_its_first_play_fails_only_its_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let safe = new_test_safe(dir.path());
+    let source = dir.path().join("clip.webm");
+    fs::write(&source, original()).unwrap();
+    import(&safe, &[source], &ImportOptions::default());
+    let id = safe.resolve("/clip.webm").unwrap().unwrap().id;
+    flip_byte(&safe.layout().data_file(id), 3 * MIB + 7);
+    let mut reader = safe.open_file(id).unwrap();
+    let original = original();
+    assert!(read_range(&mut reader, MIB, 4096).unwrap() == original[MIB as usize..][..4096]);
+    assert!(is_invalid_data(&read_range(&mut reader, 3 * MIB, 4096)));
+}
