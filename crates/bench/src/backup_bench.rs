@@ -1,6 +1,8 @@
 //! `arca-bench backup`: a backup of a Safe of 10,000 files of mixed sizes (about 1 GiB) to an
-//! empty folder, then an incremental run with nothing changed, next to `restic backup` of the
-//! same cleartext tree into a new local repository, measured in the same run.
+//! empty folder, then an incremental run with nothing changed, next to `restic backup` and
+//! `borg create` of the same cleartext tree into new local repositories, measured in the same
+//! run. Every timed run starts from an empty page cache (as root), so each reads from the disk
+//! alike and none pays for reclaiming what an earlier one cached.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,11 +13,12 @@ use anyhow::{Context, Result, bail};
 use arca_safe::{BackupOptions, JobControl, Safe};
 
 use crate::measure::{Verdict, fill_pseudo_random, line, timed};
-use crate::safe_bench::{import_tree, new_safe};
+use crate::safe_bench::{import_tree, new_safe, settle};
 
 /// Cleartext sizes in a repeating pattern: about 106 KB on average, 1.06 GB for 10,000 files.
 const SIZES: [usize; 6] = [2_000, 8_000, 32_000, 96_000, 200_000, 300_000];
-const RESTIC_PASSWORD: &str = "benchmark password";
+/// The peers' repository password.
+const PEER_PASSWORD: &str = "benchmark password";
 
 /// Options of `arca-bench backup`.
 #[derive(clap::Args)]
@@ -48,19 +51,24 @@ pub fn run(options: &Options) -> Result<()> {
     // Both sides read warm files: the tree and the Safe's data files were just written.
 
     let target = root.join("backup");
+    settle(&[])?;
     let (first, arca_first) = timed(|| backup(&safe, &target))?;
+    settle(&[])?;
     let (again, arca_again) = timed(|| backup(&safe, &target))?;
     if again.data_files_copied != 0 || again.xml_written != 0 {
         bail!("the unchanged incremental run wrote {again:?}");
     }
 
-    let restic = match restic_runs(&tree, &root.join("restic-repo")) {
-        Ok(times) => Some(times),
-        Err(error) => {
-            println!("  restic: {error:#} (apt-get install restic)");
-            None
+    let mut peers = Vec::new();
+    for (name, runs) in [
+        ("restic", restic_runs(&tree, &root.join("restic-repo"))),
+        ("borg", borg_runs(&tree, &root.join("borg-repo"))),
+    ] {
+        match runs {
+            Ok(times) => peers.push((name, times)),
+            Err(error) => println!("  {name}: {error:#} (scripts/bench installs it)"),
         }
-    };
+    }
 
     println!();
     line(
@@ -76,22 +84,28 @@ pub fn run(options: &Options) -> Result<()> {
         "Arca incremental, nothing changed",
         format!("{:>8.2} s", arca_again.as_secs_f64()),
     );
-    if let Some((restic_first, restic_again)) = restic {
+    for (name, (peer_first, peer_again)) in &peers {
         line(
-            "restic backup into a new repository",
-            format!("{:>8.2} s", restic_first.as_secs_f64()),
+            &format!("{name}, into a new repository"),
+            format!("{:>8.2} s", peer_first.as_secs_f64()),
         );
         line(
-            "restic backup again, nothing changed",
-            format!("{:>8.2} s", restic_again.as_secs_f64()),
+            &format!("{name} again, nothing changed"),
+            format!("{:>8.2} s", peer_again.as_secs_f64()),
         );
-        for (label, arca, restic) in [
-            ("first run: Arca / restic", arca_first, restic_first),
-            ("incremental: Arca / restic", arca_again, restic_again),
+    }
+    for (name, (peer_first, peer_again)) in &peers {
+        for (label, arca, peer) in [
+            (format!("first run: Arca / {name}"), arca_first, peer_first),
+            (
+                format!("incremental: Arca / {name}"),
+                arca_again,
+                peer_again,
+            ),
         ] {
-            let ratio = arca.as_secs_f64() / restic.as_secs_f64();
+            let ratio = arca.as_secs_f64() / peer.as_secs_f64();
             line(
-                label,
+                &label,
                 format!(
                     "{ratio:>8.2} x   target < 1.00   {}",
                     Verdict::at_most(ratio, 0.999)
@@ -126,9 +140,49 @@ fn restic_runs(tree: &Path, repo: &Path) -> Result<(Duration, Duration)> {
         String::from_utf8_lossy(&version.stdout).trim()
     );
     restic(repo, &["init"])?;
+    settle(&[])?;
     let (_, first) = timed(|| restic(repo, &["backup", "--quiet", &tree.to_string_lossy()]))?;
+    settle(&[])?;
     let (_, again) = timed(|| restic(repo, &["backup", "--quiet", &tree.to_string_lossy()]))?;
     Ok((first, again))
+}
+
+/// `borg init` (encrypted, key in the repository), then `borg create` twice; the times of the
+/// two archives.
+fn borg_runs(tree: &Path, repo: &Path) -> Result<(Duration, Duration)> {
+    let version = Command::new("borg")
+        .arg("--version")
+        .output()
+        .context("borg is not installed")?;
+    println!(
+        "  peer: {}",
+        String::from_utf8_lossy(&version.stdout).trim()
+    );
+    let repo_arg = repo.to_string_lossy().into_owned();
+    borg(repo, &["init", "--encryption=repokey-blake2", &repo_arg])?;
+    let tree = tree.to_string_lossy().into_owned();
+    settle(&[])?;
+    let (_, first) = timed(|| borg(repo, &["create", &format!("{repo_arg}::first"), &tree]))?;
+    settle(&[])?;
+    let (_, again) = timed(|| borg(repo, &["create", &format!("{repo_arg}::again"), &tree]))?;
+    Ok((first, again))
+}
+
+fn borg(repo: &Path, args: &[&str]) -> Result<()> {
+    let output = Command::new("borg")
+        .args(args)
+        .env("BORG_PASSPHRASE", PEER_PASSWORD)
+        .env("BORG_BASE_DIR", repo.with_extension("base"))
+        .output()
+        .context("running borg")?;
+    if !output.status.success() {
+        bail!(
+            "borg {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
 }
 
 fn restic(repo: &Path, args: &[&str]) -> Result<()> {
@@ -136,7 +190,7 @@ fn restic(repo: &Path, args: &[&str]) -> Result<()> {
         .arg("--repo")
         .arg(repo)
         .args(args)
-        .env("RESTIC_PASSWORD", RESTIC_PASSWORD)
+        .env("RESTIC_PASSWORD", PEER_PASSWORD)
         .env("RESTIC_CACHE_DIR", repo.with_extension("cache"))
         .output()
         .context("running restic")?;

@@ -148,7 +148,7 @@ fn run_command(command: &mut Command) -> Result<Duration> {
 /// emptied (as root) and `warm` is read back into it, so every run starts alike, its source in
 /// memory. Without it, a run on this VM spent most of its time in the kernel reclaiming the
 /// gigabytes earlier runs left cached (export and age at 90 to 110 MB/s, `dd` alike).
-fn settle(warm: &[&Path]) -> Result<()> {
+pub fn settle(warm: &[&Path]) -> Result<()> {
     run_command(&mut Command::new("sync"))?;
     let _ = fs::write("/proc/sys/vm/drop_caches", "3");
     for path in warm {
