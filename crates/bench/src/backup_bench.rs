@@ -169,34 +169,34 @@ fn borg_runs(tree: &Path, repo: &Path) -> Result<(Duration, Duration)> {
 }
 
 fn borg(repo: &Path, args: &[&str]) -> Result<()> {
-    let output = Command::new("borg")
+    let mut command = Command::new("borg");
+    command
         .args(args)
         .env("BORG_PASSPHRASE", PEER_PASSWORD)
-        .env("BORG_BASE_DIR", repo.with_extension("base"))
-        .output()
-        .context("running borg")?;
-    if !output.status.success() {
-        bail!(
-            "borg {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
+        .env("BORG_BASE_DIR", repo.with_extension("base"));
+    run_peer(command, args)
 }
 
 fn restic(repo: &Path, args: &[&str]) -> Result<()> {
-    let output = Command::new("restic")
+    let mut command = Command::new("restic");
+    command
         .arg("--repo")
         .arg(repo)
         .args(args)
         .env("RESTIC_PASSWORD", PEER_PASSWORD)
-        .env("RESTIC_CACHE_DIR", repo.with_extension("cache"))
+        .env("RESTIC_CACHE_DIR", repo.with_extension("cache"));
+    run_peer(command, args)
+}
+
+/// Runs a peer's command; its error output if it fails.
+fn run_peer(mut command: Command, args: &[&str]) -> Result<()> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let output = command
         .output()
-        .context("running restic")?;
+        .with_context(|| format!("running {program}"))?;
     if !output.status.success() {
         bail!(
-            "restic {} failed: {}",
+            "{program} {} failed: {}",
             args.join(" "),
             String::from_utf8_lossy(&output.stderr)
         );

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::format::{BLOCK_LEN, HMAC_LEN, Header, HmacTag};
+use crate::pipelined::fill;
 use crate::primitives::{CbcDecryptor, HmacSha256, new_mac, pkcs7_unpadded_len};
 use crate::sink::Sink;
 
@@ -154,8 +155,8 @@ fn read_and_authenticate<R: Read>(
             .try_recv()
             .unwrap_or_else(|_| Zeroizing::new(vec![0; CHUNK_LEN + HELD_BACK]));
         buffer[..carried_len].copy_from_slice(&carried[..carried_len]);
-        let filled = match fill(&mut reader, &mut buffer, carried_len) {
-            Ok(filled) => filled,
+        let filled = match fill(&mut reader, &mut buffer[carried_len..]) {
+            Ok(read) => carried_len + read,
             Err(error) => {
                 let _ = full.send(Handed::Failed(error.into()));
                 return;
@@ -182,20 +183,6 @@ fn read_and_authenticate<R: Read>(
             return;
         }
     }
-}
-
-/// Reads until `buffer` is full from `from` on or the reader ends; the bytes now in it.
-fn fill<R: Read>(reader: &mut R, buffer: &mut [u8], from: usize) -> io::Result<usize> {
-    let mut filled = from;
-    while filled < buffer.len() {
-        match reader.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(filled)
 }
 
 fn read_exact<R: Read>(reader: &mut R, buffer: &mut [u8]) -> Result<(), Error> {

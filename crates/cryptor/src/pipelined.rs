@@ -214,7 +214,7 @@ fn encrypt_chunks<R: Read + ?Sized>(
 }
 
 /// Reads until `buffer` is full or the stream ends; returns how much was read.
-fn fill<R: Read + ?Sized>(reader: &mut R, buffer: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn fill<R: Read + ?Sized>(reader: &mut R, buffer: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match reader.read(&mut buffer[filled..]) {
