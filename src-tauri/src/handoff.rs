@@ -1,6 +1,6 @@
 //! Paths other programs hand to the app: its own command line, and the command line of every
-//! later `arca-desktop` started while this one runs (the single-instance plugin forwards it
-//! here, then that process exits). A file manager hands a Safe to open (a `.arca` folder or its
+//! later `arca-desktop` started while this one runs (`single_instance` forwards it here, then
+//! that process exits). A file manager hands a Safe to open (a `.arca` folder or its
 //! `safe.json`) or files to add to a Safe (`--add`).
 //!
 //! Nothing happens to a handed path by itself: a Safe is only chosen for unlocking and files
@@ -23,22 +23,30 @@ const MANIFEST: &str = "safe.json";
 /// `cwd`, the directory of the process that was started).
 ///
 /// `--add` hands every path after it as a file to add, even a Safe. `--demo DIR` is the demo
-/// Safe's sample folder, not a handed path.
+/// Safe's sample folder, not a handed path. Other options are ignored; after `--` everything is
+/// a path.
 pub fn parse(args: impl IntoIterator<Item = OsString>, cwd: &Path) -> Handoff {
     let mut handoff = Handoff::default();
     let mut add = false;
+    let mut options = true;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        if arg == "--demo" {
-            args.next();
-            continue;
-        }
-        if arg == "--add" {
-            add = true;
-            continue;
-        }
-        if arg == "--" || arg.to_string_lossy().starts_with("--") {
-            continue;
+        if options {
+            if arg == "--demo" {
+                args.next();
+                continue;
+            }
+            if arg == "--add" {
+                add = true;
+                continue;
+            }
+            if arg == "--" {
+                options = false;
+                continue;
+            }
+            if arg.to_string_lossy().starts_with("--") {
+                continue;
+            }
         }
         let path = cwd.join(PathBuf::from(arg));
         let shown = path.display().to_string();
@@ -169,6 +177,9 @@ mod tests {
             dir.path(),
         );
         assert!(handoff.files.is_empty(), "--demo's folder is not handed");
+        std::fs::write(dir.path().join("--odd"), "x").unwrap();
+        let odd = parse(args(&["--add", "--", "--odd"]), dir.path());
+        assert_eq!(odd.files, [dir.path().join("--odd").display().to_string()]);
         assert_eq!(
             handoff.missing,
             [dir.path().join("gone.txt").display().to_string()]
