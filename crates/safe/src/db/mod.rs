@@ -75,9 +75,11 @@ pub(crate) fn open(path: &Path, keys: &SafeKeys, access: DbAccess) -> Result<Con
     }
     connection.pragma_update(None, "synchronous", "FULL")?;
     // Items are keyed by random UUIDs, so a large import touches pages all over the tables;
-    // with SQLite's default 2 MB cache every touch would read and decrypt a page again. The
-    // cache grows only as pages are used.
-    connection.pragma_update(None, "cache_size", -32_768)?;
+    // with SQLite's default 2 MB cache every touch would read and decrypt a page again. At
+    // 100,000 items in one folder, 32 MB still missed (a file cost 232-250 µs there against
+    // 198-212 µs with 64 MB; 128 MB gained nothing more). The cache grows only as pages are
+    // used, so a small Safe never holds this much.
+    connection.pragma_update(None, "cache_size", -65_536)?;
     connection.pragma_update(None, "foreign_keys", true)?;
     connection.busy_timeout(std::time::Duration::from_secs(10))?;
     // Room for every statement of the change log and of an import at once.
