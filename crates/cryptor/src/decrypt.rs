@@ -14,7 +14,7 @@ use crate::sink::Sink;
 
 /// The bytes that may be the end of the message: the HMAC and the padded last block. They are
 /// held back until [`Decryptor::finish`] knows the message is complete.
-const HELD_BACK: usize = HMAC_LEN + BLOCK_LEN;
+pub(crate) const HELD_BACK: usize = HMAC_LEN + BLOCK_LEN;
 
 enum State<'a> {
     Header {
@@ -142,32 +142,66 @@ impl<'a, S: Sink> Decryptor<'a, S> {
             return Err(Error::Truncated);
         };
         let (cbc, mac) = &mut **body;
-        let len = self.pending.len();
-        if len < HELD_BACK {
-            return Err(Error::Truncated);
-        }
-        if !(len - HMAC_LEN).is_multiple_of(BLOCK_LEN) {
-            return Err(Error::Misaligned);
-        }
-        let (ciphertext, tag) = self.pending.split_at_mut(len - HMAC_LEN);
+        let ciphertext_len = end_ciphertext_len(self.pending.len())?;
+        let (ciphertext, stored) = self.pending.split_at_mut(ciphertext_len);
         mac.update(ciphertext);
-        let computed: [u8; HMAC_LEN] = mac.clone().finalize().into_bytes().into();
-        if !HmacTag::from_bytes(computed).ct_eq(tag) {
-            return Err(Error::Authentication);
-        }
-        if let Some(expected) = &self.expected_tag
-            && !expected.ct_eq(&computed)
-        {
-            return Err(Error::UnexpectedTag);
-        }
-        cbc.decrypt_blocks_in_place(ciphertext);
-        let (body, last) = ciphertext.split_at(ciphertext.len() - BLOCK_LEN);
-        let last: &[u8; BLOCK_LEN] = last.try_into().map_err(|_| Error::Truncated)?;
-        let kept = pkcs7_unpadded_len(last).ok_or(Error::Authentication)?;
-        self.sink.write_all(body)?;
-        self.sink.write_all(&last[..kept])?;
+        let computed = HmacTag::from_bytes(mac.clone().finalize().into_bytes().into());
+        release_end(
+            cbc,
+            ciphertext,
+            stored,
+            &computed,
+            self.expected_tag.as_ref(),
+            &mut self.sink,
+        )?;
         Ok(self.sink.commit()?)
     }
+}
+
+/// The ciphertext length of a message's end of `len` bytes (the rest of the ciphertext, ending
+/// in the padded block, then the tag).
+///
+/// # Errors
+/// [`Error::Truncated`] if it cannot hold a block and the tag, [`Error::Misaligned`] if the
+/// ciphertext is not whole blocks.
+pub(crate) fn end_ciphertext_len(len: usize) -> Result<usize, Error> {
+    if len < HELD_BACK {
+        return Err(Error::Truncated);
+    }
+    if !(len - HMAC_LEN).is_multiple_of(BLOCK_LEN) {
+        return Err(Error::Misaligned);
+    }
+    Ok(len - HMAC_LEN)
+}
+
+/// Releases a message's end: checks the `stored` tag against the `computed` one in constant time
+/// (and against `expected`, if given), and only then decrypts `ciphertext`, removes the padding
+/// and writes the cleartext to `sink`.
+///
+/// # Errors
+/// [`Error::Authentication`] (a tag that differs or bad padding: deliberately one error),
+/// [`Error::UnexpectedTag`], or [`Error::Io`] from the sink.
+pub(crate) fn release_end<W: Write>(
+    cbc: &mut CbcDecryptor,
+    ciphertext: &mut [u8],
+    stored: &[u8],
+    computed: &HmacTag,
+    expected: Option<&HmacTag>,
+    sink: &mut W,
+) -> Result<(), Error> {
+    if !computed.ct_eq(stored) {
+        return Err(Error::Authentication);
+    }
+    if expected.is_some_and(|expected| !expected.ct_eq(computed.as_bytes())) {
+        return Err(Error::UnexpectedTag);
+    }
+    cbc.decrypt_blocks_in_place(ciphertext);
+    let (body, last) = ciphertext.split_at(ciphertext.len() - BLOCK_LEN);
+    let last: &[u8; BLOCK_LEN] = last.try_into().map_err(|_| Error::Truncated)?;
+    let kept = pkcs7_unpadded_len(last).ok_or(Error::Authentication)?;
+    sink.write_all(body)?;
+    sink.write_all(&last[..kept])?;
+    Ok(())
 }
 
 impl<S: Sink> Write for Decryptor<'_, S> {

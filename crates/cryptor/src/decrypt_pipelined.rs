@@ -14,16 +14,15 @@ use hmac::Mac;
 use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
+use crate::decrypt::{HELD_BACK, end_ciphertext_len, release_end};
 use crate::error::Error;
-use crate::format::{BLOCK_LEN, HMAC_LEN, Header, HmacTag};
+use crate::format::{HMAC_LEN, Header, HmacTag};
 use crate::pipelined::fill;
-use crate::primitives::{CbcDecryptor, HmacSha256, new_mac, pkcs7_unpadded_len};
+use crate::primitives::{CbcDecryptor, HmacSha256, new_mac};
 use crate::sink::Sink;
 
 /// Ciphertext per hand-over (a multiple of the block size).
 const CHUNK_LEN: usize = 256 * 1024;
-/// The bytes that may be the end of the message: the tag and the padded last block.
-const HELD_BACK: usize = HMAC_LEN + BLOCK_LEN;
 /// Chunks in flight between the threads.
 const POOL: usize = 4;
 
@@ -114,23 +113,8 @@ fn decrypt_chunks<S: Sink>(
                 let _ = empty.send(buffer);
             }
             Handed::Last(mut buffer, len, computed) => {
-                let stored = &buffer[len..len + HMAC_LEN];
-                if !computed.ct_eq(stored) {
-                    return Err(Error::Authentication);
-                }
-                if let Some(expected) = &expected
-                    && !expected.ct_eq(computed.as_bytes())
-                {
-                    return Err(Error::UnexpectedTag);
-                }
-                let ciphertext = &mut buffer[..len];
-                cbc.decrypt_blocks_in_place(ciphertext);
-                let (body, last) = ciphertext.split_at(len - BLOCK_LEN);
-                let last: &[u8; BLOCK_LEN] = last.try_into().map_err(|_| Error::Truncated)?;
-                let kept = pkcs7_unpadded_len(last).ok_or(Error::Authentication)?;
-                sink.write_all(body)?;
-                sink.write_all(&last[..kept])?;
-                return Ok(());
+                let (ciphertext, stored) = buffer[..len + HMAC_LEN].split_at_mut(len);
+                return release_end(cbc, ciphertext, stored, &computed, expected.as_ref(), sink);
             }
             Handed::Failed(error) => return Err(error),
         }
@@ -168,15 +152,15 @@ fn read_and_authenticate<R: Read>(
             carried.copy_from_slice(&buffer[CHUNK_LEN..]);
             carried_len = HELD_BACK;
             Handed::Body(buffer, CHUNK_LEN)
-        } else if filled < HELD_BACK {
-            Handed::Failed(Error::Truncated)
-        } else if !(filled - HMAC_LEN).is_multiple_of(BLOCK_LEN) {
-            Handed::Failed(Error::Misaligned)
         } else {
-            let len = filled - HMAC_LEN;
-            mac.update(&buffer[..len]);
-            let computed: [u8; HMAC_LEN] = mac.clone().finalize().into_bytes().into();
-            Handed::Last(buffer, len, HmacTag::from_bytes(computed))
+            match end_ciphertext_len(filled) {
+                Ok(len) => {
+                    mac.update(&buffer[..len]);
+                    let computed = HmacTag::from_bytes(mac.clone().finalize().into_bytes().into());
+                    Handed::Last(buffer, len, computed)
+                }
+                Err(error) => Handed::Failed(error),
+            }
         };
         let last = !matches!(message, Handed::Body(..));
         if full.send(message).is_err() || last {
