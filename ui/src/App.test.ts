@@ -127,6 +127,9 @@ describe("the window", () => {
     expect(await screen.findByRole("heading", { level: 1, name: "Archive 2019" })).toBeInTheDocument();
     await unlockDemo();
     await screen.findByRole("grid");
+    // That Safe is on read-only media: files handed over wait, and cannot be added there.
+    backend.handOver({ files: ["/home/demo/Pictures/dune.jpg"] });
+    expect(await screen.findByRole("button", { name: "Add here" })).toBeDisabled();
     backend.handOver({ safe: "/home/demo/Documents/Demo.arca" });
     const dialog = await screen.findByRole("dialog", { name: "Open another Safe?" });
     expect(dialog).toHaveTextContent("“Archive 2019” is unlocked. Lock it and open “Demo”?");

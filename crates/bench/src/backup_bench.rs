@@ -131,14 +131,7 @@ fn backup(safe: &Safe, target: &Path) -> Result<arca_safe::BackupReport> {
 
 /// `restic init`, then `restic backup` twice; the times of the two backups.
 fn restic_runs(tree: &Path, repo: &Path) -> Result<(Duration, Duration)> {
-    let version = Command::new("restic")
-        .arg("version")
-        .output()
-        .context("restic is not installed")?;
-    println!(
-        "  peer: {}",
-        String::from_utf8_lossy(&version.stdout).trim()
-    );
+    print_version("restic", "version")?;
     restic(repo, &["init"])?;
     settle(&[])?;
     let (_, first) = timed(|| restic(repo, &["backup", "--quiet", &tree.to_string_lossy()]))?;
@@ -150,14 +143,7 @@ fn restic_runs(tree: &Path, repo: &Path) -> Result<(Duration, Duration)> {
 /// `borg init` (encrypted, key in the repository), then `borg create` twice; the times of the
 /// two archives.
 fn borg_runs(tree: &Path, repo: &Path) -> Result<(Duration, Duration)> {
-    let version = Command::new("borg")
-        .arg("--version")
-        .output()
-        .context("borg is not installed")?;
-    println!(
-        "  peer: {}",
-        String::from_utf8_lossy(&version.stdout).trim()
-    );
+    print_version("borg", "--version")?;
     let repo_arg = repo.to_string_lossy().into_owned();
     borg(repo, &["init", "--encryption=repokey-blake2", &repo_arg])?;
     let tree = tree.to_string_lossy().into_owned();
@@ -186,6 +172,19 @@ fn restic(repo: &Path, args: &[&str]) -> Result<()> {
         .env("RESTIC_PASSWORD", PEER_PASSWORD)
         .env("RESTIC_CACHE_DIR", repo.with_extension("cache"));
     run_peer(command, args)
+}
+
+/// Prints a peer's version; fails if it is not installed.
+fn print_version(program: &str, arg: &str) -> Result<()> {
+    let version = Command::new(program)
+        .arg(arg)
+        .output()
+        .with_context(|| format!("{program} is not installed"))?;
+    println!(
+        "  peer: {}",
+        String::from_utf8_lossy(&version.stdout).trim()
+    );
+    Ok(())
 }
 
 /// Runs a peer's command; its error output if it fails.

@@ -13,6 +13,16 @@ export function receive(handoff: Handoff): void {
   if (files.length) handed.files = [...handed.files, ...files];
 }
 
+/** The last part of a path: the name the person knows a file or a Safe by. */
+export function baseName(path: string): string {
+  return path.split("/").filter(Boolean).pop() ?? path;
+}
+
+/** The waiting files' names, for a sentence. */
+export function waitingNames(): string {
+  return handed.files.map(baseName).join(", ");
+}
+
 /** The files waiting, leaving none. */
 export function takeFiles(): string[] {
   const files = handed.files;
