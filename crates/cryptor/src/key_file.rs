@@ -44,12 +44,15 @@ const MAX_KEY_FILE_LEN: u64 = 64 * 1024;
 pub enum KeyPurpose {
     /// A backup's item records and index (backup format 2 on).
     BackupRecords,
+    /// The operation logs a Safe exchanges through a sync target.
+    SyncEvents,
 }
 
 impl KeyPurpose {
     fn label(self) -> &'static [u8] {
         match self {
             Self::BackupRecords => b"arca backup records v2",
+            Self::SyncEvents => b"arca sync events v1",
         }
     }
 }

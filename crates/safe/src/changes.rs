@@ -4,6 +4,9 @@
 //! transaction, to this device's transaction log (`operations`): operation UUID, device UUID,
 //! per-device sequence number, vector clock, entity and new field values. Nothing else writes
 //! `items`, `tags`, `item_tags` or `item_search`, so the log is complete, and sync can replay it.
+//! The one other writer is sync's replay (`sync::replay`), inside a change set: it records other
+//! devices' operations here and writes the state they resolve to; what it must decide itself
+//! (a name two devices gave, an item whose folder is gone) it applies as this device's changes.
 
 use std::collections::BTreeMap;
 
@@ -29,7 +32,7 @@ pub(crate) enum Change {
 }
 
 /// A vector clock: device UUID → highest sequence number of that device applied here.
-type Clock = BTreeMap<Uuid, u64>;
+pub(crate) type Clock = BTreeMap<Uuid, u64>;
 
 /// Changes being applied in one transaction; nothing is visible until [`ChangeSet::commit`].
 pub(crate) struct ChangeSet<'c> {
@@ -66,6 +69,18 @@ impl<'c> ChangeSet<'c> {
     /// The time stamp of this change set.
     pub(crate) fn at(&self) -> i64 {
         self.at
+    }
+
+    /// This device's UUID.
+    pub(crate) fn device_id(&self) -> Uuid {
+        self.device_id
+    }
+
+    /// Records that operation `seq` of `device` is applied here (sync's replay): changes made
+    /// after it in this change set come after it in every device's order.
+    pub(crate) fn observe(&mut self, device: Uuid, seq: u64) {
+        let known = self.clock.entry(device).or_insert(0);
+        *known = (*known).max(seq);
     }
 
     /// Applies `change` and logs it. Every name that reaches the database passes the name
@@ -302,7 +317,7 @@ impl<'c> ChangeSet<'c> {
         Ok(())
     }
 
-    fn refresh_search_tags(&self, item: Uuid) -> Result<()> {
+    pub(crate) fn refresh_search_tags(&self, item: Uuid) -> Result<()> {
         execute_cached(
             &self.transaction,
             "UPDATE item_search SET tags = (
@@ -349,7 +364,7 @@ fn expect_one(changed: usize, entity: &'static str, id: Uuid) -> Result<()> {
 
 /// Runs `sql` through the connection's statement cache: each statement here runs once per
 /// change, thousands of times in an import, and parsing it each time cost more than running it.
-fn execute_cached(
+pub(crate) fn execute_cached(
     connection: &Connection,
     sql: &str,
     params: impl rusqlite::Params,

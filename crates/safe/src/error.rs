@@ -175,6 +175,21 @@ pub enum Error {
     #[error("no secure temporary storage: {0}; nothing was written")]
     NoSecureArea(String),
     /// A database operation failed.
+    /// The sync target could not be read or written.
+    #[error("the sync target {target}: {error}")]
+    SyncTarget {
+        /// The target as the person set it up (a folder, a bucket).
+        target: String,
+        /// What failed.
+        error: io::Error,
+    },
+    /// This copy of the Safe and what it uploaded to the sync target disagree: it was restored
+    /// from an older state, or its database was copied to another device.
+    #[error("{0}")]
+    SyncDiverged(String),
+    /// A sync configuration file is damaged, for another Safe, or the password is wrong.
+    #[error("the sync configuration {0}")]
+    BadSyncConfig(String),
     #[error("database error: {0}")]
     Database(rusqlite::Error),
     /// A cryptographic operation failed.
@@ -257,6 +272,8 @@ pub enum ErrorKind {
     ForeignBackup,
     /// No folder in RAM for files opened in other apps.
     NoSecureArea,
+    /// This copy of the Safe disagrees with what it uploaded for sync.
+    SyncDiverged,
     /// Anything else.
     Internal,
 }
@@ -309,6 +326,9 @@ impl Error {
             Self::NotABackup(_) => ErrorKind::NotABackup,
             Self::ForeignBackup { .. } => ErrorKind::ForeignBackup,
             Self::NoSecureArea(_) => ErrorKind::NoSecureArea,
+            Self::SyncTarget { error, .. } => io_kind(error),
+            Self::SyncDiverged(_) => ErrorKind::SyncDiverged,
+            Self::BadSyncConfig(_) => ErrorKind::InvalidInput,
             Self::Database(error) => database_kind(error),
             Self::Crypto(Crypto::RecoveryKeyTypo(_)) => ErrorKind::RecoveryKeyTypo,
             Self::Crypto(Crypto::EmptyPassword) => ErrorKind::InvalidInput,

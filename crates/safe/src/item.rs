@@ -105,7 +105,11 @@ pub struct Item {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemUpdate {
     /// New parent folder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "set_or_clear"
+    )]
     pub parent: Option<Option<Uuid>>,
     /// New name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,10 +118,18 @@ pub struct ItemUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     /// New modification time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "set_or_clear"
+    )]
     pub modified_at: Option<Option<i64>>,
     /// Trashed (`Some(Some(t))`) or restored (`Some(None)`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "set_or_clear"
+    )]
     pub trashed_at: Option<Option<i64>>,
     /// Favorite flag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,6 +154,16 @@ pub struct ItemUpdate {
         with = "crate::hex32::nested"
     )]
     pub sha256: Option<Option<[u8; 32]>>,
+}
+
+/// A field that is absent (left as it is), `null` (cleared) or a value: serde alone reads
+/// `null` as absent, which would turn a restore from the trash into no change at all.
+fn set_or_clear<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// The key two names clash on: Unicode NFC, so "é" typed two ways is one name.

@@ -37,6 +37,7 @@ mod safe;
 mod search;
 mod secure_area;
 mod strength;
+mod sync;
 mod tags;
 mod time;
 mod unlock;
@@ -68,6 +69,10 @@ pub use safe::{Access, Info, OpenMode, OpenOptions, ReadOnlyReason, Safe};
 pub use search::{SearchHit, SearchQuery};
 pub use secure_area::{EditRecord, Leftover, SecureArea, default_base, sweep_leftovers};
 pub use strength::{MIN_SCORE, Strength, password_strength};
+pub use sync::{
+    Conflict, FolderTarget, MAX_SYNC_CONFIG_LEN, SyncConfig, SyncReport, Target, TargetSettings,
+    read_sync_config,
+};
 pub use tags::TagCount;
 pub use time::UtcTime;
 pub use unlock::Unlock;

@@ -187,32 +187,54 @@ impl Safe {
         if password.is_empty() {
             return Err(Error::Crypto(arca_cryptor::Error::EmptyPassword));
         }
-        crate::layout::refuse_new_safe_inside_another(path)?;
-        match fs::read_dir(path) {
-            Ok(mut entries) => {
-                if entries.next().is_some() {
-                    return Err(Error::AlreadyExists(path.to_path_buf()));
-                }
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                create_private_dir(path)?;
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotADirectory => {
-                return Err(Error::AlreadyExists(path.to_path_buf()));
-            }
-            Err(error) => return Err(Error::io(path)(error)),
-        }
-        let layout = Layout::new(path);
-        let writer_lock = acquire_writer_lock(&layout)?;
+        let (layout, writer_lock) = prepare_new_safe_folder(path)?;
         let manifest = Manifest::new(Uuid::new_v4(), iterations);
         let keys = SafeKeys::generate(manifest.safe_id).map_err(Error::Crypto)?;
         keys.write_key_file(&layout.key_file(), password, iterations)
             .map_err(crypto_at(&layout.key_file()))?;
+        Self::finish_new(layout, manifest, keys, writer_lock, backoff)
+    }
+
+    /// Makes a new copy of an existing Safe in `path` (which must not exist yet, or be empty)
+    /// from its manifest and sealed key file, with an empty database and a device UUID of its
+    /// own: how another device joins a Safe for sync. Opened for writing with `password`.
+    ///
+    /// # Errors
+    /// As [`Safe::create`]; [`Error::WrongPassword`] if `password` does not open `key_file`.
+    pub(crate) fn create_copy(
+        path: &Path,
+        manifest: Manifest,
+        key_file: &[u8],
+        password: &Password,
+    ) -> Result<Self> {
+        let (layout, writer_lock) = prepare_new_safe_folder(path)?;
+        let result = (|| {
+            arca_cryptor::write_atomically_private(&layout.key_file(), key_file)
+                .map_err(Error::io(layout.key_file()))?;
+            let backoff = Backoff::for_user();
+            let keys = unlock_keys(&layout, &manifest, Unlock::Password(password), &backoff)?;
+            Self::finish_new(layout.clone(), manifest, keys, writer_lock, backoff)
+        })();
+        if result.is_err() {
+            // Nothing of a half-made copy stays behind: it is not a Safe without safe.json.
+            let _ = fs::remove_file(layout.key_file());
+        }
+        result
+    }
+
+    /// The database and the manifest of a new Safe (or copy) whose key file is written.
+    fn finish_new(
+        layout: Layout,
+        manifest: Manifest,
+        keys: SafeKeys,
+        writer_lock: WriterLock,
+        backoff: Backoff,
+    ) -> Result<Self> {
         layout.prepare_shards().map_err(Error::store(None))?;
         let connection = db::open(&layout.database(), &keys, DbAccess::Write { create: true })?;
         changes::init_device(&connection)?;
         manifest.write(&layout.manifest())?;
-        arca_cryptor::sync_parent_dir(&layout.manifest()).map_err(Error::io(path))?;
+        arca_cryptor::sync_parent_dir(&layout.manifest()).map_err(Error::io(layout.root()))?;
         Ok(Self::assemble(
             layout,
             manifest,
@@ -752,6 +774,29 @@ pub(crate) fn unlock_keys(
         unlock,
         backoff,
     )
+}
+
+/// The folder of a new Safe: `path` must be missing (it is made, private) or empty, and not
+/// inside another Safe. Returns it locked for writing.
+fn prepare_new_safe_folder(path: &Path) -> Result<(Layout, WriterLock)> {
+    crate::layout::refuse_new_safe_inside_another(path)?;
+    match fs::read_dir(path) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(Error::AlreadyExists(path.to_path_buf()));
+            }
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            create_private_dir(path)?;
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotADirectory => {
+            return Err(Error::AlreadyExists(path.to_path_buf()));
+        }
+        Err(error) => return Err(Error::io(path)(error)),
+    }
+    let layout = Layout::new(path);
+    let writer_lock = acquire_writer_lock(&layout)?;
+    Ok((layout, writer_lock))
 }
 
 pub(crate) fn acquire_writer_lock(layout: &Layout) -> Result<WriterLock> {

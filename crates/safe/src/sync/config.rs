@@ -1,0 +1,283 @@
+//! Where a Safe syncs to, and the sync configuration another device joins with.
+//!
+//! The configuration carries the key file, so it is the one way the keys reach another device:
+//! it is sealed (RNCryptor v3, password-based) under the Safe Password and never stored on the
+//! target.
+
+use std::path::{Path, PathBuf};
+
+use arca_cryptor::{CleartextBuffer, Credentials, Encryptor, Password, decrypt};
+use rusqlite::OptionalExtension;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::target::{FolderTarget, Target};
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+use crate::safe::Safe;
+
+const FORMAT_NAME: &str = "arca-sync-config";
+const FORMAT_VERSION: u64 = 1;
+/// Configurations are small; anything larger is not one.
+pub const MAX_SYNC_CONFIG_LEN: usize = 1024 * 1024;
+
+/// A sync target as the person set it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum TargetSettings {
+    /// A folder: a USB stick, a NAS share, a folder a cloud client syncs.
+    Folder {
+        /// Its path on this device.
+        path: PathBuf,
+    },
+}
+
+impl TargetSettings {
+    /// The target these settings reach.
+    pub fn open(&self) -> Box<dyn Target> {
+        match self {
+            Self::Folder { path } => Box::new(FolderTarget::new(path)),
+        }
+    }
+}
+
+/// What a sync configuration tells the device that imports it (the key file aside).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncConfig {
+    /// The Safe's name on the device that exported it.
+    pub name: String,
+    /// The Safe's UUID.
+    pub safe_id: Uuid,
+    /// The target.
+    pub target: TargetSettings,
+    /// When it was exported (ns since the epoch).
+    pub exported_at: i64,
+    /// The exporting person's note.
+    pub comment: String,
+}
+
+/// The file as written: the sealed part and the one fact needed to open it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope {
+    format: String,
+    version: u64,
+    /// PBKDF2 iterations of the sealed message (the Safe's key-file count).
+    iterations: u32,
+    /// RNCryptor v3 password-based message holding [`Sealed`] as JSON, hex.
+    sealed: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sealed {
+    format: String,
+    version: u64,
+    name: String,
+    target: TargetSettings,
+    exported_at: i64,
+    comment: String,
+    manifest: Manifest,
+    /// The Safe Key File as stored (itself sealed under the Safe Password), hex.
+    key_file: String,
+}
+
+impl Safe {
+    /// The target this copy syncs to, if one is set.
+    ///
+    /// # Errors
+    /// [`Error::SafeLocked`], database errors.
+    pub fn sync_target(&self) -> Result<Option<TargetSettings>> {
+        self.reading(|open| {
+            let settings: Option<String> = open
+                .db()
+                .query_row(
+                    "SELECT settings FROM sync_target WHERE singleton = 1",
+                    [],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            settings
+                .map(|text| {
+                    serde_json::from_str(&text)
+                        .map_err(|error| Error::DamagedDatabase(format!("sync target: {error}")))
+                })
+                .transpose()
+        })
+    }
+
+    /// Sets the target this copy syncs to. A new target starts from nothing: everything this
+    /// copy has is uploaded by the next run.
+    ///
+    /// # Errors
+    /// [`Error::ReadOnly`], [`Error::SafeLocked`], database errors.
+    pub fn set_sync_target(&self, settings: &TargetSettings) -> Result<()> {
+        self.writing(|open| {
+            let text = serde_json::to_string(settings).map_err(|error| Error::DamagedDatabase(error.to_string()))?;
+            let kind = match settings {
+                TargetSettings::Folder { .. } => "folder",
+            };
+            let transaction = open.db().unchecked_transaction()?;
+            transaction.execute(
+                "INSERT INTO sync_target (singleton, kind, settings) VALUES (1, ?1, ?2)
+                 ON CONFLICT (singleton) DO UPDATE SET kind = excluded.kind, settings = excluded.settings, last_run = NULL",
+                [kind, &text],
+            )?;
+            transaction.execute("DELETE FROM sync_progress", [])?;
+            transaction.commit()?;
+            Ok(())
+        })
+    }
+
+    /// The sync configuration for another device: the target, the Safe's manifest and its key
+    /// file, sealed under the Safe Password (checked first, as every security setting is).
+    ///
+    /// # Errors
+    /// [`Error::WrongPassword`], [`Error::TryLater`]; [`Error::BadSyncConfig`] when no target
+    /// is set; I/O errors reading the key file.
+    pub fn export_sync_config(&self, password: &Password, comment: &str) -> Result<Vec<u8>> {
+        self.check_password(password)?;
+        let target = self.sync_target()?.ok_or_else(|| {
+            Error::BadSyncConfig("cannot be made: choose a sync target first".to_owned())
+        })?;
+        let key_file_path = self.layout().key_file();
+        let key_file = std::fs::read(&key_file_path).map_err(Error::io(key_file_path))?;
+        let manifest = Manifest::read(&self.layout().manifest())?;
+        let sealed = Sealed {
+            format: FORMAT_NAME.to_owned(),
+            version: FORMAT_VERSION,
+            name: safe_name(self.layout().root()),
+            target,
+            exported_at: crate::time::now_ns(),
+            comment: comment.to_owned(),
+            key_file: hex::encode(key_file),
+            manifest,
+        };
+        let json = Zeroizing::new(
+            serde_json::to_vec(&sealed)
+                .map_err(|error| Error::DamagedDatabase(error.to_string()))?,
+        );
+        let iterations = sealed.manifest.iterations();
+        let mut encryptor = Encryptor::new(Credentials::Password(password, iterations), Vec::new())
+            .map_err(Error::Crypto)?;
+        std::io::Write::write_all(&mut encryptor, &json)
+            .map_err(|error| Error::Crypto(arca_cryptor::Error::Io(error)))?;
+        let envelope = Envelope {
+            format: FORMAT_NAME.to_owned(),
+            version: FORMAT_VERSION,
+            iterations: iterations.get(),
+            sealed: hex::encode(encryptor.finish().map_err(Error::Crypto)?.0),
+        };
+        serde_json::to_vec_pretty(&envelope)
+            .map_err(|error| Error::DamagedDatabase(error.to_string()))
+    }
+
+    /// Joins this device to a Safe: opens `config` with `password` and makes a new copy of the
+    /// Safe in `path` (missing or empty) with its own device UUID, set to sync with the
+    /// configuration's target (for a folder target, `target_here` if it lies elsewhere on this
+    /// device). The next [`Safe::sync`] brings its contents.
+    ///
+    /// # Errors
+    /// [`Error::BadSyncConfig`] for a damaged configuration or a wrong password (they look
+    /// the same by design); [`Error::NewerFormat`]; as [`Safe::create`].
+    pub fn join(
+        path: &Path,
+        config: &[u8],
+        password: &Password,
+        target_here: Option<TargetSettings>,
+    ) -> Result<(Self, SyncConfig)> {
+        let (sealed, info) = open_config(config, password)?;
+        let key_file = Zeroizing::new(
+            hex::decode(&sealed.key_file)
+                .map_err(|_| Error::BadSyncConfig("holds a damaged key file".to_owned()))?,
+        );
+        let safe = Self::create_copy(path, sealed.manifest, &key_file, password)?;
+        safe.set_sync_target(target_here.as_ref().unwrap_or(&info.target))?;
+        Ok((safe, info))
+    }
+}
+
+/// Opens a sync configuration to see what it holds (the key file stays inside).
+///
+/// # Errors
+/// As [`Safe::join`].
+pub fn read_sync_config(config: &[u8], password: &Password) -> Result<SyncConfig> {
+    open_config(config, password).map(|(_, info)| info)
+}
+
+fn open_config(config: &[u8], password: &Password) -> Result<(Sealed, SyncConfig)> {
+    if config.len() > MAX_SYNC_CONFIG_LEN {
+        return Err(Error::BadSyncConfig("is too large to be one".to_owned()));
+    }
+    let not_one = || Error::BadSyncConfig("is not a sync configuration".to_owned());
+    let envelope: Envelope = serde_json::from_slice(config).map_err(|_| not_one())?;
+    if envelope.format != FORMAT_NAME {
+        return Err(not_one());
+    }
+    if envelope.version > FORMAT_VERSION {
+        return Err(Error::NewerFormat {
+            what: "the sync configuration",
+            found: envelope.version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let iterations = arca_cryptor::Iterations::new(envelope.iterations)
+        .filter(|count| count.get() <= arca_cryptor::Iterations::CEILING)
+        .ok_or_else(|| {
+            Error::BadSyncConfig(format!(
+                "names {} PBKDF2 iterations; it is damaged",
+                envelope.iterations
+            ))
+        })?;
+    let sealed =
+        hex::decode(&envelope.sealed).map_err(|_| Error::BadSyncConfig("is damaged".to_owned()))?;
+    let json = decrypt(
+        Credentials::Password(password, iterations),
+        sealed.as_slice(),
+        CleartextBuffer::new(),
+    )
+    .map_err(|_| {
+        Error::BadSyncConfig(
+            "does not open with this password (wrong password, or the file is damaged)".to_owned(),
+        )
+    })?;
+    parse(&json)
+}
+
+fn parse(json: &[u8]) -> Result<(Sealed, SyncConfig)> {
+    let sealed: Sealed = serde_json::from_slice(json)
+        .map_err(|error| Error::BadSyncConfig(format!("is damaged ({error})")))?;
+    if sealed.format != FORMAT_NAME {
+        return Err(Error::BadSyncConfig(
+            "is not a sync configuration".to_owned(),
+        ));
+    }
+    if sealed.version > FORMAT_VERSION {
+        return Err(Error::NewerFormat {
+            what: "the sync configuration",
+            found: sealed.version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let info = SyncConfig {
+        name: sealed.name.clone(),
+        safe_id: sealed.manifest.safe_id,
+        target: sealed.target.clone(),
+        exported_at: sealed.exported_at,
+        comment: sealed.comment.clone(),
+    };
+    Ok((sealed, info))
+}
+
+fn safe_name(root: &Path) -> String {
+    let name = root
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.strip_suffix(".arca")
+        .map(str::to_owned)
+        .unwrap_or(name)
+}

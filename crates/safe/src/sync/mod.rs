@@ -1,0 +1,653 @@
+//! Sync between devices through a sync target (`docs/formats/sync.md`): asynchronous and
+//! decentralised, like git. Each run of [`Safe::sync`]:
+//! 1. reads the other devices' new event files and replays their operations, in causal order;
+//! 2. uploads the data files the target lacks, then this device's operations it lacks;
+//! 3. downloads the data files this device lacks, each checked against the tag its operations
+//!    recorded before it takes the item's place;
+//! 4. removes from the target data files that every device's operations have left behind.
+//!
+//! The key file never goes to the target: everything there is sealed under the Safe's keys.
+
+mod config;
+mod events;
+mod fold;
+mod ops;
+mod replay;
+mod target;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{self, File};
+use std::io;
+use std::path::PathBuf;
+
+use arca_cryptor::Decryptor;
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use config::{MAX_SYNC_CONFIG_LEN, SyncConfig, TargetSettings, read_sync_config};
+pub use replay::Conflict;
+pub use target::{FolderTarget, Target};
+
+use self::events::Range;
+use self::ops::Op;
+use crate::changes::Clock;
+use crate::data_file::{CheckSink, data_file_len};
+use crate::error::{Error, Result};
+use crate::job::JobControl;
+use crate::layout::Layout;
+use crate::safe::{Open, Safe};
+
+/// The target's one cleartext object: which Safe it serves, so that two Safes never share one.
+const MARKER: &str = "arca-sync.json";
+const MARKER_FORMAT: &str = "arca-sync";
+const MARKER_VERSION: u64 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Marker {
+    format: String,
+    version: u64,
+    safe: Uuid,
+}
+
+/// What a sync run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncReport {
+    /// This device's operations uploaded.
+    pub operations_sent: u64,
+    /// Other devices' operations applied here.
+    pub operations_received: u64,
+    /// Operations downloaded that wait for others they depend on (not on the target yet).
+    pub operations_waiting: u64,
+    /// Data files uploaded, and their bytes.
+    pub files_sent: u64,
+    /// Bytes of the data files uploaded.
+    pub bytes_sent: u64,
+    /// Data files downloaded, and their bytes.
+    pub files_received: u64,
+    /// Bytes of the data files downloaded.
+    pub bytes_received: u64,
+    /// Files whose data is not on the target yet: the device that has it has not synced since.
+    pub files_waiting: u64,
+    /// Old versions and deleted files removed from the target.
+    pub files_removed: u64,
+    /// What sync decided for the person in this run.
+    pub conflicts: Vec<Conflict>,
+    /// Objects on the target that were refused, each with what is wrong with it.
+    pub problems: Vec<String>,
+    /// The run was stopped (cancelled, or the Safe locked) before the end.
+    pub stopped: bool,
+}
+
+/// A file waiting for its data: item, tag, cleartext SHA-256, size.
+type Awaited = (Uuid, [u8; 32], Option<[u8; 32]>, u64);
+
+/// A data file's name on the target: the item and the tag of this version, so that versions
+/// written by two devices never overwrite each other.
+fn data_name(id: Uuid, tag: &[u8; 32]) -> String {
+    let id = id.as_hyphenated().to_string();
+    format!("files/{}/{id}-{}.data", &id[..2], hex::encode(tag))
+}
+
+fn parse_data_name(name: &str) -> Option<(Uuid, [u8; 32])> {
+    let rest = name.strip_prefix("files/")?.strip_suffix(".data")?;
+    let (_, file) = rest.split_once('/')?;
+    let (id, tag) = file.split_at_checked(36)?;
+    let id = Uuid::try_parse(id).ok()?;
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(tag.strip_prefix('-')?, &mut bytes).ok()?;
+    (data_name(id, &bytes) == name).then_some((id, bytes))
+}
+
+/// A temporary data file beside the store's, named so that `check` knows it.
+pub(crate) fn temporary_data_file(layout: &Layout, id: Uuid, purpose: &str) -> PathBuf {
+    let path = layout.data_file(id);
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{purpose}.tmp"))
+}
+
+impl Safe {
+    /// Syncs with the target set for this Safe ([`Safe::set_sync_target`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`]-kind [`Error::BadSyncConfig`] when no target is set; as
+    /// [`Safe::sync_with`].
+    pub fn sync(&self, control: &JobControl) -> Result<SyncReport> {
+        let settings = self.sync_target()?.ok_or_else(|| {
+            Error::BadSyncConfig("is not set up: choose a sync target first".to_owned())
+        })?;
+        self.sync_with(settings.open().as_ref(), control)
+    }
+
+    /// Syncs with `target`: see the module documentation.
+    ///
+    /// # Errors
+    /// [`Error::SyncTarget`] when the target cannot be read or written (nothing is lost: the
+    /// next run goes on); [`Error::SyncDiverged`] when this copy was restored from an older
+    /// state after it had synced; [`Error::NewerFormat`] for a target written by a newer Arca;
+    /// [`Error::ReadOnly`], [`Error::SafeLocked`], database and storage errors.
+    pub fn sync_with(&self, target: &dyn Target, control: &JobControl) -> Result<SyncReport> {
+        self.job(control, true, |open| open.sync(target, control))
+    }
+
+    /// What sync decided for the person, newest first.
+    ///
+    /// # Errors
+    /// [`Error::SafeLocked`], database errors.
+    pub fn sync_conflicts(&self) -> Result<Vec<Conflict>> {
+        self.reading(|open| {
+            let rows = open
+                .db()
+                .prepare("SELECT item, kind, detail FROM sync_conflicts ORDER BY id DESC")?
+                .query_map([], |row| {
+                    Ok((row.get(0)?, row.get::<_, String>(1)?, row.get(2)?))
+                })?
+                .collect::<rusqlite::Result<Vec<(Option<Uuid>, String, String)>>>()?;
+            Ok(rows
+                .into_iter()
+                .map(|(item, kind, detail)| Conflict {
+                    item,
+                    kind: replay::conflict_kind(&kind),
+                    detail,
+                })
+                .collect())
+        })
+    }
+}
+
+impl Open<'_> {
+    fn sync(&mut self, target: &dyn Target, control: &JobControl) -> Result<SyncReport> {
+        let mut report = SyncReport::default();
+        let reach = |error: io::Error| Error::SyncTarget {
+            target: target.describe(),
+            error,
+        };
+        self.claim(target)?;
+        let received = self.receive_events(target, &mut report)?;
+        if !control.proceed() {
+            report.stopped = true;
+            return Ok(report);
+        }
+        let mut on_target: HashSet<(Uuid, [u8; 32])> = target
+            .list("files/")
+            .map_err(reach)?
+            .iter()
+            .filter_map(|name| parse_data_name(name))
+            .collect();
+        self.send_files(target, &mut on_target, control, &mut report)?;
+        self.send_events(target, &mut report)?;
+        if !report.stopped {
+            self.receive_files(target, &on_target, control, &mut report)?;
+        }
+        if !report.stopped {
+            self.prune(target, &on_target, &mut report)?;
+        }
+        report.operations_received = received;
+        self.db().execute(
+            "UPDATE sync_target SET last_run = ?1 WHERE singleton = 1",
+            [crate::time::now_ns()],
+        )?;
+        Ok(report)
+    }
+
+    /// Makes the target this Safe's, or refuses one that serves another Safe.
+    fn claim(&self, target: &dyn Target) -> Result<()> {
+        let reach = |error: io::Error| Error::SyncTarget {
+            target: target.describe(),
+            error,
+        };
+        match target.get(MARKER, 4096) {
+            Ok(bytes) => {
+                let marker: Marker = serde_json::from_slice(&bytes).map_err(|_| {
+                    reach(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{MARKER} is damaged; it is not an Arca sync target"),
+                    ))
+                })?;
+                if marker.format != MARKER_FORMAT {
+                    return Err(reach(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{MARKER} does not describe an Arca sync target"),
+                    )));
+                }
+                if marker.version > MARKER_VERSION {
+                    return Err(Error::NewerFormat {
+                        what: "the sync target",
+                        found: marker.version,
+                        supported: MARKER_VERSION,
+                    });
+                }
+                if marker.safe != self.id() {
+                    return Err(reach(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "is the sync target of another Safe (UUID {}); choose a target of its own for this Safe",
+                            marker.safe
+                        ),
+                    )));
+                }
+                Ok(())
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                let marker = Marker {
+                    format: MARKER_FORMAT.to_owned(),
+                    version: MARKER_VERSION,
+                    safe: self.id(),
+                };
+                let bytes = serde_json::to_vec_pretty(&marker)
+                    .map_err(|error| Error::DamagedDatabase(error.to_string()))?;
+                target.put(MARKER, &bytes).map_err(reach)
+            }
+            Err(error) => Err(reach(error)),
+        }
+    }
+
+    fn clock(&self) -> Result<(Uuid, Clock)> {
+        let (device, clock): (Uuid, String) = self.db().query_row(
+            "SELECT device_id, clock FROM device WHERE singleton = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        let clock = serde_json::from_str(&clock)
+            .map_err(|error| Error::DamagedDatabase(format!("device clock: {error}")))?;
+        Ok((device, clock))
+    }
+
+    fn sent_through(&self) -> Result<u64> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT sent_through FROM sync_progress WHERE singleton = 1",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Reads every event file with operations this copy has not applied, and replays those
+    /// whose causes are all here. Returns how many were applied.
+    fn receive_events(&mut self, target: &dyn Target, report: &mut SyncReport) -> Result<u64> {
+        let reach = |error: io::Error| Error::SyncTarget {
+            target: target.describe(),
+            error,
+        };
+        let (me, clock) = self.clock()?;
+        let sent_through = self.sent_through()?;
+        let mut ranges: Vec<Range> = target
+            .list("events/")
+            .map_err(reach)?
+            .iter()
+            .filter_map(|name| Range::parse(name))
+            .collect();
+        ranges.sort();
+        let applied = |device: &Uuid| clock.get(device).copied().unwrap_or(0);
+        let mut waiting: BTreeMap<Uuid, BTreeMap<u64, Op>> = BTreeMap::new();
+        for range in ranges {
+            let new = if range.device == me {
+                range.last > sent_through.max(applied(&me))
+                    || (range.last > sent_through && range.first <= applied(&me))
+            } else {
+                range.last > applied(&range.device)
+            };
+            if !new {
+                continue;
+            }
+            let name = range.name();
+            let sealed = match target.get(&name, events::MAX_FILE_LEN) {
+                Ok(sealed) => sealed,
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::InvalidData
+                    ) =>
+                {
+                    report.problems.push(format!("{name}: {error}; ignored"));
+                    continue;
+                }
+                Err(error) => return Err(reach(error)),
+            };
+            let ops = match events::open(self.keys(), range, &sealed) {
+                Ok(ops) => ops,
+                Err(reason) => {
+                    report.problems.push(format!("{name} {reason}; ignored"));
+                    continue;
+                }
+            };
+            for op in ops {
+                if op.seq <= applied(&op.device) {
+                    if op.device == me && ops::op_id(self.db(), me, op.seq)? != Some(op.op) {
+                        return Err(Error::SyncDiverged(format!(
+                            "this copy of the Safe was restored from an older state after it had synced: \
+                             the target holds other changes under this device's numbers (from {}). Set it up \
+                             again from a sync configuration, as a new device, so that nothing is overwritten",
+                            op.seq
+                        )));
+                    }
+                    continue;
+                }
+                waiting
+                    .entry(op.device)
+                    .or_default()
+                    .entry(op.seq)
+                    .or_insert(op);
+            }
+        }
+        // Causal order: an operation waits until every operation it had seen is applied here.
+        let mut done = clock.clone();
+        let mut ready = Vec::new();
+        loop {
+            let mut progress = false;
+            for (device, queue) in &mut waiting {
+                while let Some(entry) = queue.first_entry() {
+                    let op = entry.get();
+                    let next = done.get(device).copied().unwrap_or(0) + 1;
+                    let causes_here = op.clock.iter().all(|(other, seq)| {
+                        other == device || done.get(other).copied().unwrap_or(0) >= *seq
+                    });
+                    if op.seq != next || !causes_here {
+                        break;
+                    }
+                    done.insert(*device, op.seq);
+                    ready.push(entry.remove());
+                    progress = true;
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+        report.operations_waiting = waiting.values().map(|queue| queue.len() as u64).sum();
+        if ready.is_empty() {
+            return Ok(0);
+        }
+        let layout = self.layout().clone();
+        let mut changes = self.changes()?;
+        let replayed = replay::replay(&mut changes, &layout, &ready)?;
+        changes.commit()?;
+        for id in replayed.deleted_files {
+            let _ = fs::remove_file(layout.data_file(id));
+        }
+        report.conflicts.extend(replayed.conflicts);
+        Ok(ready.len() as u64)
+    }
+
+    /// Uploads this device's operations the target lacks (also ones it lost or rolled back).
+    fn send_events(&mut self, target: &dyn Target, report: &mut SyncReport) -> Result<()> {
+        let reach = |error: io::Error| Error::SyncTarget {
+            target: target.describe(),
+            error,
+        };
+        let (me, clock) = self.clock()?;
+        let last = clock.get(&me).copied().unwrap_or(0);
+        let mut covered: Vec<(u64, u64)> = target
+            .list(&format!("events/{me}/"))
+            .map_err(reach)?
+            .iter()
+            .filter_map(|name| Range::parse(name))
+            .filter(|range| range.device == me)
+            .map(|range| (range.first, range.last))
+            .collect();
+        covered.sort_unstable();
+        let mut gaps = Vec::new();
+        let mut next = 1;
+        for (first, end) in covered {
+            if first > next {
+                gaps.push((next, (first - 1).min(last)));
+            }
+            next = next.max(end + 1);
+        }
+        gaps.push((next, last));
+        for (from, to) in gaps {
+            let mut first = from;
+            while first <= to {
+                let range = Range {
+                    device: me,
+                    first,
+                    last: (first + events::OPS_PER_FILE - 1).min(to),
+                };
+                let ops = ops::of_device(self.db(), me, range.first, range.last)?;
+                if ops.len() as u64 != range.last - range.first + 1 {
+                    return Err(Error::DamagedDatabase(format!(
+                        "this device's operations {}-{} are incomplete",
+                        range.first, range.last
+                    )));
+                }
+                report.operations_sent += ops.len() as u64;
+                let sealed = events::seal(self.keys(), range, ops)?;
+                target.put(&range.name(), &sealed).map_err(reach)?;
+                arca_cryptor::crash_point("sync: events uploaded");
+                first = range.last + 1;
+            }
+        }
+        self.db().execute(
+            "INSERT INTO sync_progress (singleton, sent_through) VALUES (1, ?1)
+             ON CONFLICT (singleton) DO UPDATE SET sent_through = max(sent_through, excluded.sent_through)",
+            [last],
+        )?;
+        Ok(())
+    }
+
+    /// Uploads the data files of present files whose version the target lacks.
+    fn send_files(
+        &mut self,
+        target: &dyn Target,
+        on_target: &mut HashSet<(Uuid, [u8; 32])>,
+        control: &JobControl,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let present: Vec<(Uuid, [u8; 32], u64)> = self
+            .db()
+            .prepare("SELECT id, hmac_tag, size FROM items WHERE kind = 'file' AND content = 'present' AND hmac_tag IS NOT NULL")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, tag, size) in present {
+            if on_target.contains(&(id, tag)) {
+                continue;
+            }
+            if !control.proceed() {
+                report.stopped = true;
+                return Ok(());
+            }
+            let path = self.layout().data_file(id);
+            // Replaced since the query (an edit saved meanwhile): the next run sends it.
+            let tag_here =
+                File::open(&path).and_then(|mut file| crate::data_file::trailing_tag(&mut file));
+            if tag_here.ok() != Some(tag) {
+                continue;
+            }
+            target
+                .put_file(&data_name(id, &tag), &path)
+                .map_err(|error| Error::SyncTarget {
+                    target: target.describe(),
+                    error,
+                })?;
+            arca_cryptor::crash_point("sync: data file uploaded");
+            on_target.insert((id, tag));
+            report.files_sent += 1;
+            report.bytes_sent += data_file_len(size);
+        }
+        Ok(())
+    }
+
+    /// Downloads the data files of files waiting for theirs, each checked whole against the
+    /// tag and SHA-256 their operations recorded before it takes its place.
+    fn receive_files(
+        &mut self,
+        target: &dyn Target,
+        on_target: &HashSet<(Uuid, [u8; 32])>,
+        control: &JobControl,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let waiting: Vec<Awaited> = self
+            .db()
+            .prepare("SELECT id, hmac_tag, sha256, size FROM items WHERE kind = 'file' AND content != 'present' AND hmac_tag IS NOT NULL")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        self.layout().prepare_shards().map_err(Error::store(None))?;
+        for (id, tag, sha256, size) in waiting {
+            if !on_target.contains(&(id, tag)) {
+                report.files_waiting += 1;
+                continue;
+            }
+            if !control.proceed() {
+                report.stopped = true;
+                return Ok(());
+            }
+            let name = data_name(id, &tag);
+            let path = self.layout().data_file(id);
+            let temporary = temporary_data_file(self.layout(), id, "sync");
+            let store = |error| Error::store(None)(error);
+            let mut file = File::create(&temporary).map_err(store)?;
+            let received = match target.get_into(&name, &mut file) {
+                Ok(received) => received,
+                Err(error) => {
+                    let _ = fs::remove_file(&temporary);
+                    if error.kind() == io::ErrorKind::NotFound {
+                        report.files_waiting += 1;
+                        continue;
+                    }
+                    return Err(Error::SyncTarget {
+                        target: target.describe(),
+                        error,
+                    });
+                }
+            };
+            let verdict = if received == data_file_len(size) {
+                self.verify(&temporary, tag, sha256)?
+            } else {
+                Some("does not have the recorded size".to_owned())
+            };
+            if let Some(reason) = verdict {
+                let _ = fs::remove_file(&temporary);
+                report.problems.push(format!(
+                    "{name} {reason} (truncated, modified or swapped); not taken"
+                ));
+                continue;
+            }
+            file.sync_all().map_err(store)?;
+            fs::rename(&temporary, &path).map_err(store)?;
+            arca_cryptor::sync_parent_dir(&path).map_err(store)?;
+            arca_cryptor::crash_point("sync: data file downloaded");
+            // The file's arrival is this device's business, not a change to the Safe.
+            self.db().execute(
+                "UPDATE items SET content = 'present' WHERE id = ?1 AND hmac_tag = ?2",
+                params![id, tag],
+            )?;
+            report.files_received += 1;
+            report.bytes_received += received;
+        }
+        Ok(())
+    }
+
+    /// Why `path` is not the data file with `tag` and `sha256`, if it is not.
+    fn verify(
+        &self,
+        path: &std::path::Path,
+        tag: [u8; 32],
+        sha256: Option<[u8; 32]>,
+    ) -> Result<Option<String>> {
+        let mut file = File::open(path).map_err(Error::store(None))?;
+        let mut decryptor = Decryptor::new(self.keys().data_credentials(), CheckSink::new(true))
+            .expecting_tag(arca_cryptor::HmacTag::from_bytes(tag));
+        let mut buffer = vec![0u8; 1 << 20];
+        let damaged = || Some("does not decrypt to the recorded version".to_owned());
+        loop {
+            let read = match io::Read::read(&mut file, &mut buffer) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(Error::store(None)(error)),
+            };
+            if decryptor.update(&buffer[..read]).is_err() {
+                return Ok(damaged());
+            }
+        }
+        Ok(match decryptor.finish() {
+            Ok((found, _)) if sha256.is_none() || found == sha256 => None,
+            Ok(_) => Some("does not hold the recorded content".to_owned()),
+            Err(_) => damaged(),
+        })
+    }
+
+    /// Removes from the target the versions this copy's operations show replaced, and the
+    /// files they show deleted. Versions it knows nothing of (newer than its operations) stay.
+    fn prune(
+        &mut self,
+        target: &dyn Target,
+        on_target: &HashSet<(Uuid, [u8; 32])>,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let current: HashMap<Uuid, Option<[u8; 32]>> = self
+            .db()
+            .prepare("SELECT id, hmac_tag FROM items WHERE kind = 'file'")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for &(id, tag) in on_target {
+            let superseded = match current.get(&id) {
+                Some(Some(now)) if *now == tag => false,
+                Some(now) => {
+                    let now_there = now.is_some_and(|now| on_target.contains(&(id, now)));
+                    now_there && self.recorded_versions(id)?.contains(&tag)
+                }
+                None => {
+                    let all = ops::on_entity(self.db(), "item", id)?;
+                    all.iter().any(|op| op.action == "delete")
+                        && fold::item(self.db(), id, &HashSet::new())?.value.is_none()
+                }
+            };
+            if superseded {
+                target
+                    .delete(&data_name(id, &tag))
+                    .map_err(|error| Error::SyncTarget {
+                        target: target.describe(),
+                        error,
+                    })?;
+                arca_cryptor::crash_point("sync: old version removed");
+                report.files_removed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn recorded_versions(&self, id: Uuid) -> Result<HashSet<[u8; 32]>> {
+        let mut tags = HashSet::new();
+        for op in ops::on_entity(self.db(), "item", id)? {
+            let mut tag = [0u8; 32];
+            if let Some(text) = op
+                .fields
+                .get("hmac_tag")
+                .and_then(serde_json::Value::as_str)
+                && hex::decode_to_slice(text, &mut tag).is_ok()
+            {
+                tags.insert(tag);
+            }
+        }
+        Ok(tags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn data_names_round_trip_and_nothing_else_parses() {
+        let id = Uuid::new_v4();
+        let name = data_name(id, &[0xab; 32]);
+        assert_eq!(parse_data_name(&name), Some((id, [0xab; 32])));
+        for other in [
+            name.replace(".data", ".data.partial"),
+            name.replace("files/", "files/../"),
+            name.to_uppercase(),
+            format!("files/00/{id}-{}.data", "ab".repeat(32)),
+        ] {
+            assert_eq!(parse_data_name(&other), None, "{other}");
+        }
+    }
+}

@@ -1,0 +1,803 @@
+//! Sync between devices: separate copies of one Safe, each with its own database and device
+//! UUID, exchanging changes through a folder target (and targets that misbehave).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use arca_cryptor::{Iterations, Password};
+use arca_safe::{
+    ErrorKind, FolderTarget, ImportOptions, Item, JobControl, Kind, OnClash, Safe, SyncReport,
+    Target, TargetSettings,
+};
+use common::password;
+use uuid::Uuid;
+
+struct Device {
+    safe: Safe,
+    sources: PathBuf,
+}
+
+/// A Safe on device A and copies joined from its sync configuration on the others.
+fn devices(dir: &Path, count: usize) -> (Vec<Device>, PathBuf) {
+    let target = dir.join("target");
+    let first = Safe::create(
+        &dir.join("A.arca"),
+        &password(),
+        Iterations::new(1_000).unwrap(),
+    )
+    .unwrap();
+    first
+        .set_sync_target(&TargetSettings::Folder {
+            path: target.clone(),
+        })
+        .unwrap();
+    let config = first
+        .export_sync_config(&password(), "for the laptop")
+        .unwrap();
+    let mut devices = vec![first];
+    for index in 1..count {
+        let (safe, info) = Safe::join(
+            &dir.join(format!("{index}.arca")),
+            &config,
+            &password(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(info.comment, "for the laptop");
+        assert_eq!(info.safe_id, devices[0].id());
+        devices.push(safe);
+    }
+    let devices = devices
+        .into_iter()
+        .enumerate()
+        .map(|(index, safe)| {
+            let sources = dir.join(format!("sources-{index}"));
+            fs::create_dir_all(&sources).unwrap();
+            Device { safe, sources }
+        })
+        .collect();
+    (devices, target)
+}
+
+fn sync(device: &Device) -> SyncReport {
+    let report = device.safe.sync(&JobControl::new()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    report
+}
+
+/// Syncs every device in turn until a whole round moves nothing.
+fn settle(devices: &[Device]) {
+    for _ in 0..12 {
+        let mut moved = 0;
+        for device in devices {
+            let report = sync(device);
+            if std::env::var("ARCA_SYNC_DEBUG").is_ok() {
+                eprintln!("{report:?}");
+            }
+            moved += report.operations_sent + report.operations_received + report.files_received;
+        }
+        if moved == 0 {
+            return;
+        }
+    }
+    panic!("sync did not settle in 12 rounds");
+}
+
+fn add_file(device: &Device, into: Option<Uuid>, name: &str, content: &[u8]) -> Uuid {
+    let path = device.sources.join(name);
+    fs::write(&path, content).unwrap();
+    let report = device
+        .safe
+        .import(
+            &[path],
+            &ImportOptions {
+                into,
+                on_clash: OnClash::KeepBoth,
+                threads: Some(1),
+            },
+            &JobControl::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(report.files, 1);
+    let children = device.safe.children(into, false).unwrap();
+    let mut newest = children
+        .into_iter()
+        .filter(|item| item.kind == Kind::File)
+        .collect::<Vec<_>>();
+    newest.sort_by_key(|item| item.added_at);
+    newest.last().unwrap().id
+}
+
+/// What a person sees of one item.
+#[derive(Debug, PartialEq, Eq)]
+struct Seen {
+    parent: Option<Uuid>,
+    name: String,
+    kind: Kind,
+    trashed: bool,
+    favorite: bool,
+    comment: String,
+    tags: Vec<String>,
+    content: Option<Vec<u8>>,
+}
+
+/// Everything a person sees of a Safe, by item UUID.
+#[derive(Debug, PartialEq, Eq)]
+struct Snapshot {
+    items: BTreeMap<Uuid, Seen>,
+}
+
+fn snapshot(safe: &Safe) -> Snapshot {
+    let mut items = BTreeMap::new();
+    let mut folders = vec![None];
+    while let Some(folder) = folders.pop() {
+        for item in safe.children(folder, true).unwrap() {
+            if item.kind == Kind::Folder {
+                folders.push(Some(item.id));
+            }
+            let content = (item.kind == Kind::File).then(|| safe.read(item.id).unwrap().to_vec());
+            let mut tags = safe.tags_of(item.id).unwrap();
+            tags.sort();
+            items.insert(
+                item.id,
+                Seen {
+                    parent: item.parent,
+                    name: item.name.clone(),
+                    kind: item.kind,
+                    trashed: item.trashed_at.is_some(),
+                    favorite: item.favorite,
+                    comment: item.comment.clone(),
+                    tags,
+                    content,
+                },
+            );
+        }
+    }
+    let info = safe.info().unwrap();
+    assert_eq!(
+        items.len() as u64,
+        info.files + info.folders + info.trashed,
+        "every item is reachable from the top of the Safe (no orphans, no loops)"
+    );
+    assert_eq!(info.missing, 0);
+    Snapshot { items }
+}
+
+fn item(safe: &Safe, id: Uuid) -> Item {
+    safe.item(id).unwrap()
+}
+
+#[test]
+fn a_second_device_gets_everything_and_changes_flow_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, target) = devices(dir.path(), 2);
+    let [a, b] = &devices[..] else { unreachable!() };
+    let photos = a.safe.create_folder(None, "Photos").unwrap();
+    let beach = add_file(a, Some(photos), "beach.jpg", b"sand and sea");
+    a.safe.add_tag(beach, "holiday").unwrap();
+    a.safe.set_comment(beach, "August").unwrap();
+
+    let sent = sync(a);
+    assert_eq!(sent.files_sent, 1);
+    assert!(sent.operations_sent > 0);
+    let received = sync(b);
+    assert_eq!(received.files_received, 1);
+    assert_eq!(&*b.safe.read(beach).unwrap(), b"sand and sea");
+    assert_eq!(item(&b.safe, beach).comment, "August");
+    assert_eq!(b.safe.tags_of(beach).unwrap(), ["holiday"]);
+    assert_eq!(b.safe.path_of(beach).unwrap(), "/Photos/beach.jpg");
+
+    b.safe.rename(beach, "shore.jpg").unwrap();
+    sync(b);
+    sync(a);
+    assert_eq!(item(&a.safe, beach).name, "shore.jpg");
+    assert_eq!(snapshot(&a.safe), snapshot(&b.safe));
+
+    // Nothing readable on the target: no names, no content, no key file.
+    for entry in walk(&target) {
+        let bytes = fs::read(&entry).unwrap();
+        for secret in [
+            &b"shore"[..],
+            b"beach",
+            b"Photos",
+            b"holiday",
+            b"August",
+            b"sand",
+        ] {
+            assert!(
+                !bytes.windows(secret.len()).any(|window| window == secret),
+                "{entry:?}"
+            );
+        }
+        assert_ne!(entry.file_name().unwrap(), "keys.crypt");
+    }
+    assert!(
+        !walk(&target)
+            .iter()
+            .any(|path| path.to_string_lossy().contains("key"))
+    );
+}
+
+fn walk(folder: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn concurrent_changes_resolve_without_losing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, _) = devices(dir.path(), 2);
+    let [a, b] = &devices[..] else { unreachable!() };
+    let doc = add_file(a, None, "notes.txt", b"version 0");
+    let doomed = a.safe.create_folder(None, "Old").unwrap();
+    let keep = add_file(a, None, "keep.txt", b"keep me");
+    let left = a.safe.create_folder(None, "Left").unwrap();
+    let right = a.safe.create_folder(None, "Right").unwrap();
+    settle(&devices);
+
+    // Offline on both: the same file edited twice, a folder deleted on one device while the
+    // other moves a file into it, two folders moved into each other, one new name made twice,
+    // a file deleted on one and renamed on the other.
+    let edit = |device: &Device, text: &[u8]| {
+        let source = device.sources.join("edit.txt");
+        fs::write(&source, text).unwrap();
+        device.safe.replace_content(doc, &source).unwrap();
+    };
+    edit(a, b"version A");
+    edit(b, b"version B");
+    a.safe.trash(doomed).unwrap();
+    a.safe.empty_trash().unwrap();
+    b.safe.move_to(keep, Some(doomed)).unwrap();
+    a.safe.move_to(left, Some(right)).unwrap();
+    b.safe.move_to(right, Some(left)).unwrap();
+    a.safe.create_folder(None, "Trip").unwrap();
+    b.safe.create_folder(None, "Trip").unwrap();
+    let note = add_file(a, None, "gone.txt", b"soon gone");
+    settle(&devices);
+    b.safe.rename(note, "renamed.txt").unwrap();
+    a.safe.trash(note).unwrap();
+    a.safe.empty_trash().unwrap();
+    settle(&devices);
+
+    let state = snapshot(&a.safe);
+    assert_eq!(state, snapshot(&b.safe));
+    let contents: BTreeSet<Vec<u8>> = state
+        .items
+        .values()
+        .filter_map(|entry| entry.content.clone())
+        .collect();
+    assert!(
+        contents.contains(&b"version A"[..]) && contents.contains(&b"version B"[..]),
+        "both edits are kept"
+    );
+    assert_eq!(&*a.safe.read(keep).unwrap(), b"keep me");
+    assert_eq!(
+        item(&a.safe, keep).parent,
+        None,
+        "moved into a deleted folder: now at the top"
+    );
+    let trips: Vec<_> = state
+        .items
+        .values()
+        .filter(|entry| entry.name.starts_with("Trip"))
+        .map(|entry| entry.name.clone())
+        .collect();
+    assert_eq!(trips.len(), 2, "{trips:?}");
+    assert!(trips.contains(&"Trip".to_owned()) && trips.contains(&"Trip (2)".to_owned()));
+    let renamed = item(&a.safe, note);
+    assert_eq!(
+        renamed.name, "renamed.txt",
+        "a delete does not win over a change it had not seen"
+    );
+    assert!(renamed.trashed_at.is_some(), "it is kept in the trash");
+    let kinds: BTreeSet<&str> = a
+        .safe
+        .sync_conflicts()
+        .unwrap()
+        .iter()
+        .chain(b.safe.sync_conflicts().unwrap().iter())
+        .map(|conflict| conflict.kind)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
+    for kind in ["copy", "moved", "renamed", "kept"] {
+        assert!(kinds.contains(kind), "{kind} in {kinds:?}");
+    }
+}
+
+/// A small deterministic generator: the seed says which run failed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<T: Clone>(&mut self, items: &[T]) -> Option<T> {
+        (!items.is_empty()).then(|| items[self.below(items.len())].clone())
+    }
+}
+
+fn all_items(safe: &Safe) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut folders = vec![None];
+    while let Some(folder) = folders.pop() {
+        for item in safe.children(folder, true).unwrap() {
+            if item.kind == Kind::Folder {
+                folders.push(Some(item.id));
+            }
+            items.push(item);
+        }
+    }
+    items
+}
+
+/// One random change a person could make; refused ones (a name taken, a folder into itself)
+/// are simply not made.
+fn random_edit(device: &Device, rng: &mut Rng, counter: &mut u64) {
+    let items = all_items(&device.safe);
+    let folders: Vec<Option<Uuid>> = std::iter::once(None)
+        .chain(
+            items
+                .iter()
+                .filter(|item| item.kind == Kind::Folder && item.trashed_at.is_none())
+                .map(|item| Some(item.id)),
+        )
+        .collect();
+    let live: Vec<Uuid> = items
+        .iter()
+        .filter(|item| item.trashed_at.is_none())
+        .map(|item| item.id)
+        .collect();
+    let files: Vec<Uuid> = items
+        .iter()
+        .filter(|item| item.kind == Kind::File && item.trashed_at.is_none())
+        .map(|item| item.id)
+        .collect();
+    let names = ["a", "b", "c.txt", "d"];
+    let safe = &device.safe;
+    *counter += 1;
+    let _ = match rng.below(12) {
+        0 | 1 => safe
+            .create_folder(rng.pick(&folders).flatten(), names[rng.below(names.len())])
+            .map(drop),
+        2 | 3 => {
+            let into = rng.pick(&folders).flatten();
+            let path = device.sources.join(format!("f{counter}.txt"));
+            fs::write(&path, format!("content {counter}")).unwrap();
+            // Refused into a folder inside the trash.
+            safe.import(
+                &[path],
+                &ImportOptions {
+                    into,
+                    on_clash: OnClash::KeepBoth,
+                    threads: Some(1),
+                },
+                &JobControl::new(),
+                &mut |_| {},
+            )
+            .map(drop)
+        }
+        4 => match rng.pick(&live) {
+            Some(id) => safe.rename(id, names[rng.below(names.len())]),
+            None => Ok(()),
+        },
+        5 => match (rng.pick(&live), rng.pick(&folders)) {
+            (Some(id), Some(folder)) => safe.move_to(id, folder),
+            _ => Ok(()),
+        },
+        6 => match rng.pick(&live) {
+            Some(id) => safe.trash(id),
+            None => Ok(()),
+        },
+        7 => match rng.pick(&live) {
+            Some(id) => safe.set_comment(id, &format!("comment {counter}")),
+            None => Ok(()),
+        },
+        8 => match rng.pick(&live) {
+            Some(id) => safe.add_tag(id, ["red", "blue"][rng.below(2)]),
+            None => Ok(()),
+        },
+        9 => match rng.pick(&files) {
+            Some(id) => {
+                let source = device.sources.join("edit");
+                fs::write(&source, format!("edit {counter}")).unwrap();
+                safe.replace_content(id, &source)
+            }
+            None => Ok(()),
+        },
+        10 => match rng.pick(&live) {
+            Some(id) => safe.set_favorite(id, rng.below(2) == 0),
+            None => Ok(()),
+        },
+        _ => {
+            if rng.below(3) == 0 {
+                safe.empty_trash().map(drop)
+            } else {
+                match items.iter().find(|item| item.trashed_at.is_some()) {
+                    Some(item) => safe.restore_from_trash(item.id).map(drop),
+                    None => Ok(()),
+                }
+            }
+        }
+    };
+}
+
+#[test]
+fn three_devices_converge_whatever_the_edits_and_the_sync_order() {
+    // Every item any device ever showed is still there at the end, unless a device deleted it
+    // for good (emptied the trash holding it), and then only if no other device changed it
+    // meanwhile; the snapshots below check the rest.
+    let seeds: u64 = std::env::var("ARCA_SYNC_SEEDS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(12);
+    for seed in 1..=seeds {
+        let dir = tempfile::tempdir().unwrap();
+        let (devices, _) = devices(dir.path(), 3);
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut counter = 0;
+        let mut seen = BTreeSet::new();
+        let mut deleted = BTreeSet::new();
+        for _ in 0..60 {
+            let device = &devices[rng.below(3)];
+            let before: BTreeSet<Uuid> =
+                all_items(&device.safe).iter().map(|item| item.id).collect();
+            if rng.below(4) == 0 {
+                sync(device);
+            } else {
+                random_edit(device, &mut rng, &mut counter);
+            }
+            let after: BTreeSet<Uuid> =
+                all_items(&device.safe).iter().map(|item| item.id).collect();
+            deleted.extend(before.difference(&after).copied());
+            seen.extend(after);
+        }
+        settle(&devices);
+        let first = snapshot(&devices[0].safe);
+        let lost: Vec<&Uuid> = seen
+            .iter()
+            .filter(|id| !first.items.contains_key(id) && !deleted.contains(id))
+            .collect();
+        assert!(lost.is_empty(), "seed {seed}: lost {lost:?}");
+        for device in &devices[1..] {
+            assert_eq!(snapshot(&device.safe), first, "seed {seed}");
+        }
+    }
+}
+
+/// A folder target that misbehaves on purpose.
+struct Faulty {
+    inner: FolderTarget,
+    mode: Mutex<Fault>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None,
+    /// Every upload fails after this many succeed.
+    FailAfter(u32),
+}
+
+impl Target for Faulty {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn list(&self, prefix: &str) -> io::Result<Vec<String>> {
+        self.inner.list(prefix)
+    }
+    fn get(&self, name: &str, limit: u64) -> io::Result<Vec<u8>> {
+        self.inner.get(name, limit)
+    }
+    fn put(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        self.fail()?;
+        self.inner.put(name, bytes)
+    }
+    fn put_file(&self, name: &str, from: &Path) -> io::Result<()> {
+        self.fail()?;
+        self.inner.put_file(name, from)
+    }
+    fn get_into(&self, name: &str, into: &mut dyn io::Write) -> io::Result<u64> {
+        self.inner.get_into(name, into)
+    }
+    fn delete(&self, name: &str) -> io::Result<()> {
+        self.inner.delete(name)
+    }
+}
+
+impl Faulty {
+    fn fail(&self) -> io::Result<()> {
+        let mut mode = self.mode.lock().unwrap();
+        match *mode {
+            Fault::FailAfter(0) => Err(io::Error::other("the network went away")),
+            Fault::FailAfter(left) => {
+                *mode = Fault::FailAfter(left - 1);
+                Ok(())
+            }
+            Fault::None => Ok(()),
+        }
+    }
+}
+
+#[test]
+fn a_target_that_fails_loses_rolls_back_duplicates_or_injects_never_corrupts_a_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, target) = devices(dir.path(), 2);
+    let [a, b] = &devices[..] else { unreachable!() };
+    for index in 0..5 {
+        add_file(
+            a,
+            None,
+            &format!("{index}.txt"),
+            format!("file {index}").as_bytes(),
+        );
+    }
+    // The connection drops half-way through the upload: an error naming the target, and the
+    // next run finishes the job.
+    let faulty = Faulty {
+        inner: FolderTarget::new(&target),
+        mode: Mutex::new(Fault::FailAfter(3)),
+    };
+    let error = a.safe.sync_with(&faulty, &JobControl::new()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Io);
+    assert!(
+        error.to_string().contains(&target.display().to_string()),
+        "{error}"
+    );
+    *faulty.mode.lock().unwrap() = Fault::None;
+    a.safe.sync_with(&faulty, &JobControl::new()).unwrap();
+    settle(&devices);
+    assert_eq!(snapshot(&a.safe), snapshot(&b.safe));
+
+    // The target loses A's newest event file (a rollback): A uploads it again next time.
+    let c = a.safe.create_folder(None, "After the rollback").unwrap();
+    sync(a);
+    let events_a = |target: &Path| {
+        let mut files: Vec<PathBuf> = walk(&target.join("events")).into_iter().collect();
+        files.sort();
+        files
+    };
+    let newest = events_a(&target)
+        .into_iter()
+        .filter(|path| fs::read(path).is_ok())
+        .max_by_key(|path| fs::metadata(path).unwrap().modified().unwrap())
+        .unwrap();
+    fs::remove_file(&newest).unwrap();
+    sync(b);
+    assert!(b.safe.item(c).is_err(), "B cannot see what the target lost");
+    sync(a);
+    sync(b);
+    assert_eq!(item(&b.safe, c).name, "After the rollback");
+
+    // Duplicated and renamed copies, a damaged file and an injected one: reported, ignored.
+    let some_event = events_a(&target).into_iter().next().unwrap();
+    let bytes = fs::read(&some_event).unwrap();
+    fs::write(
+        some_event
+            .with_file_name("00000000000000000001-00000000000000000001 (conflicted copy).events"),
+        &bytes,
+    )
+    .unwrap();
+    let other_device = Uuid::new_v4();
+    let injected = target.join(format!(
+        "events/{other_device}/00000000000000000001-00000000000000000001.events"
+    ));
+    fs::create_dir_all(injected.parent().unwrap()).unwrap();
+    fs::write(&injected, &bytes).unwrap();
+    let report = b.safe.sync(&JobControl::new()).unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(
+        report.problems[0].contains("not what its name says"),
+        "{:?}",
+        report.problems
+    );
+    fs::remove_file(&injected).unwrap();
+
+    // A data file swapped for another item's version, and one truncated: never taken.
+    let file_a = add_file(a, None, "swap.txt", b"the real content");
+    let file_b = add_file(a, None, "other.txt", b"something else");
+    sync(a);
+    let data = walk(&target.join("files"));
+    let find = |id: Uuid| {
+        data.iter()
+            .find(|path| path.to_string_lossy().contains(&id.to_string()))
+            .unwrap()
+            .clone()
+    };
+    let (path_a, path_b) = (find(file_a), find(file_b));
+    fs::copy(&path_b, &path_a).unwrap();
+    let report = b.safe.sync(&JobControl::new()).unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(
+        b.safe.read(file_a).is_err(),
+        "the swapped file is not taken"
+    );
+    assert_eq!(&*b.safe.read(file_b).unwrap(), b"something else");
+    // A re-uploads nothing by itself (the name is there); the next good copy heals it.
+    fs::remove_file(&path_a).unwrap();
+    sync(a);
+    sync(b);
+    assert_eq!(&*b.safe.read(file_a).unwrap(), b"the real content");
+}
+
+#[test]
+fn a_target_of_another_safe_and_a_wrong_password_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, target) = devices(dir.path(), 1);
+    sync(&devices[0]);
+    let other = Safe::create(
+        &dir.path().join("other.arca"),
+        &password(),
+        Iterations::new(1_000).unwrap(),
+    )
+    .unwrap();
+    other
+        .set_sync_target(&TargetSettings::Folder {
+            path: target.clone(),
+        })
+        .unwrap();
+    let error = other.sync(&JobControl::new()).unwrap_err();
+    assert!(error.to_string().contains("another Safe"), "{error}");
+
+    let config = devices[0].safe.export_sync_config(&password(), "").unwrap();
+    let Err(error) = Safe::join(
+        &dir.path().join("joined.arca"),
+        &config,
+        &Password::new("wrong".to_owned()),
+        None,
+    ) else {
+        panic!("joined with a wrong password");
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("does not open with this password"),
+        "{error}"
+    );
+    assert!(
+        !dir.path().join("joined.arca").exists(),
+        "nothing is made for a wrong password"
+    );
+    let mut damaged = config.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] = if damaged[middle] == b'a' { b'b' } else { b'a' };
+    assert!(Safe::join(&dir.path().join("joined.arca"), &damaged, &password(), None).is_err());
+    assert_eq!(
+        devices[0]
+            .safe
+            .export_sync_config(&Password::new("wrong".to_owned()), "")
+            .unwrap_err()
+            .kind(),
+        ErrorKind::WrongPassword
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_name() != arca_safe::LOCK_FILE {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The child of the kill test: syncs the Safe `ARCA_SAFE` once and prints how many crash
+/// points it passed. Does nothing in a normal test run.
+#[test]
+#[ignore = "the child process of the kill test; does nothing by itself"]
+fn child_main() {
+    if std::env::var(common::child::CHILD_OPERATION).is_err() {
+        return;
+    }
+    let safe = Safe::open(Path::new(&std::env::var("ARCA_SAFE").unwrap()), &password()).unwrap();
+    let before = arca_cryptor::crash_points_passed();
+    // The copy's own target: the settings stored in the Safe name the fixture's.
+    let target = FolderTarget::new(std::env::var("ARCA_TARGET").unwrap());
+    safe.sync_with(&target, &JobControl::new()).unwrap();
+    let after = arca_cryptor::crash_points_passed();
+    println!("ARCA_CRASH_POINTS {before} {after}");
+}
+
+#[test]
+fn kill_during_a_sync_then_sync_again_loses_nothing() {
+    use common::child::{child_value, describe, run_child};
+    let fixture = tempfile::tempdir().unwrap();
+    {
+        let (devices, _) = devices(fixture.path(), 2);
+        let [a, b] = &devices[..] else { unreachable!() };
+        let folder = a.safe.create_folder(None, "Shared").unwrap();
+        for index in 0..3 {
+            add_file(
+                a,
+                Some(folder),
+                &format!("{index}.txt"),
+                format!("from A {index}").as_bytes(),
+            );
+        }
+        add_file(b, None, "b.txt", b"from B");
+        b.safe.create_folder(None, "Shared").unwrap();
+        sync(a);
+    }
+    let run = |k: u64| {
+        let instance = tempfile::tempdir().unwrap();
+        copy_dir(fixture.path(), instance.path());
+        let output = run_child(
+            "sync",
+            &[
+                ("ARCA_SAFE", instance.path().join("1.arca").into_os_string()),
+                (
+                    "ARCA_TARGET",
+                    instance.path().join("target").into_os_string(),
+                ),
+                ("ARCA_CRASH_AT", k.to_string().into()),
+            ],
+        );
+        (instance, output)
+    };
+    let (_, learned) = run(u64::MAX);
+    assert!(learned.status.success(), "{}", describe(&learned));
+    let points = child_value(&learned, "ARCA_CRASH_POINTS").unwrap();
+    let (before, after) = points.split_once(' ').unwrap();
+    let points: std::ops::RangeInclusive<u64> =
+        before.parse::<u64>().unwrap() + 1..=after.parse().unwrap();
+    assert!(
+        points.clone().count() >= 6,
+        "too few crash points: {points:?}"
+    );
+    for k in points {
+        let (instance, output) = run(k);
+        assert!(
+            !output.status.success(),
+            "sync finished before crash point {k}: {}",
+            describe(&output)
+        );
+        let open = |name: &str| Safe::open(&instance.path().join(name), &password()).unwrap();
+        let (a, b) = (open("A.arca"), open("1.arca"));
+        let target = FolderTarget::new(instance.path().join("target"));
+        for safe in [&b, &a, &b] {
+            let report = safe.sync_with(&target, &JobControl::new()).unwrap();
+            assert!(
+                report.problems.is_empty(),
+                "killed at {k}: {:?}",
+                report.problems
+            );
+        }
+        assert_eq!(snapshot(&a), snapshot(&b), "killed at {k}");
+        assert_eq!(snapshot(&a).items.len(), 6, "killed at {k}");
+        let check = b
+            .check(false, false, &JobControl::new(), &mut |_| {})
+            .unwrap();
+        assert!(
+            check
+                .problems
+                .iter()
+                .all(|problem| matches!(problem, arca_safe::Problem::TemporaryFile { .. })),
+            "killed at {k}: {:?}",
+            check.problems
+        );
+    }
+}
