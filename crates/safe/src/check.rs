@@ -64,6 +64,8 @@ pub struct CheckReport {
     pub stopped: bool,
     /// What repair did, one line each.
     pub repairs: Vec<String>,
+    /// Files whose data another device has and sync has not brought yet: not a problem.
+    pub waiting_for_sync: u64,
 }
 
 impl CheckReport {
@@ -186,6 +188,10 @@ impl Open<'_> {
                 Content::Missing => report.problems.push(Problem::MissingContent {
                     path: self.path_of(item.id)?,
                 }),
+                // Its content is recorded (by another device) and comes with the next sync.
+                Content::Pending if item.hmac_tag.is_some() && !in_jobs.contains(&item.id) => {
+                    report.waiting_for_sync += 1;
+                }
                 Content::Pending if !in_jobs.contains(&item.id) => {
                     stale_pending.push(item.id);
                     report.problems.push(Problem::PendingWithoutJob {

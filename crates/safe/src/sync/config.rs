@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use super::s3::{S3Settings, S3Target};
 use super::target::{FolderTarget, Target};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
@@ -32,14 +33,25 @@ pub enum TargetSettings {
         /// Its path on this device.
         path: PathBuf,
     },
+    /// A bucket in S3 or an S3-compatible store (Garage, MinIO, Backblaze B2, Wasabi…).
+    S3(S3Settings),
 }
 
 impl TargetSettings {
     /// The target these settings reach.
-    pub fn open(&self) -> Box<dyn Target> {
-        match self {
+    ///
+    /// # Errors
+    /// [`Error::SyncTarget`] for settings the storage library refuses.
+    pub fn open(&self) -> Result<Box<dyn Target>> {
+        Ok(match self {
             Self::Folder { path } => Box::new(FolderTarget::new(path)),
-        }
+            Self::S3(settings) => {
+                Box::new(S3Target::new(settings).map_err(|error| Error::SyncTarget {
+                    target: settings.describe(),
+                    error,
+                })?)
+            }
+        })
     }
 }
 
@@ -119,6 +131,7 @@ impl Safe {
             let text = serde_json::to_string(settings).map_err(|error| Error::DamagedDatabase(error.to_string()))?;
             let kind = match settings {
                 TargetSettings::Folder { .. } => "folder",
+                TargetSettings::S3(_) => "s3",
             };
             let transaction = open.db().unchecked_transaction()?;
             transaction.execute(

@@ -13,6 +13,7 @@ mod events;
 mod fold;
 mod ops;
 mod replay;
+mod s3;
 mod target;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -27,6 +28,7 @@ use uuid::Uuid;
 
 pub use config::{MAX_SYNC_CONFIG_LEN, SyncConfig, TargetSettings, read_sync_config};
 pub use replay::Conflict;
+pub use s3::{S3Settings, S3Target, Secret};
 pub use target::{FolderTarget, Target};
 
 use self::events::Range;
@@ -120,7 +122,7 @@ impl Safe {
         let settings = self.sync_target()?.ok_or_else(|| {
             Error::BadSyncConfig("is not set up: choose a sync target first".to_owned())
         })?;
-        self.sync_with(settings.open().as_ref(), control)
+        self.sync_with(settings.open()?.as_ref(), control)
     }
 
     /// Syncs with `target`: see the module documentation.

@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod child;
+pub mod garage;
 pub mod hostile;
 
 use std::fs::{self, File};

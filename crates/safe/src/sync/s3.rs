@@ -1,0 +1,263 @@
+//! S3 and S3-compatible object storage as sync target, through Apache OpenDAL.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use opendal::layers::{RetryLayer, TimeoutLayer};
+use opendal::options::{ListOptions, ReadOptions};
+use opendal::{EntryMode, Operator};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::target::Target;
+
+/// Objects move in parts of this size: S3's multipart minimum is 5 MiB, and a part is what a
+/// retry repeats.
+const PART_LEN: usize = 8 * 1024 * 1024;
+
+/// Where a bucket is and how to sign in to it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3Settings {
+    /// The service's address, e.g. `https://s3.eu-central-1.amazonaws.com` or
+    /// `http://127.0.0.1:3900`.
+    pub endpoint: String,
+    /// The region (`garage` for Garage; any value most other stores accept).
+    pub region: String,
+    /// The bucket.
+    pub bucket: String,
+    /// A folder inside the bucket for this Safe (empty for the whole bucket).
+    #[serde(default)]
+    pub prefix: String,
+    /// The access key's id.
+    pub access_key_id: String,
+    /// The access key's secret: stored only in the Safe's encrypted database and in sealed
+    /// sync configurations, never shown.
+    pub secret_access_key: Secret,
+}
+
+impl fmt::Debug for S3Settings {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A credential: zeroized on drop, redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Zeroizing<String>);
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
+    }
+}
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(text: String) -> Self {
+        Self(Zeroizing::new(text))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("[redacted]")
+    }
+}
+
+impl S3Settings {
+    /// The target as shown to the person: no credential in it.
+    pub fn describe(&self) -> String {
+        let prefix = self.prefix.trim_matches('/');
+        let path = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("/{prefix}")
+        };
+        format!("s3://{}{path} at {}", self.bucket, self.endpoint)
+    }
+}
+
+/// A bucket (or a folder in one) as sync target.
+pub struct S3Target {
+    operator: Operator,
+    runtime: tokio::runtime::Runtime,
+    describe: String,
+}
+
+impl S3Target {
+    /// Reaches the bucket `settings` name (nothing is sent until the first operation).
+    ///
+    /// # Errors
+    /// Settings the storage library refuses (an endpoint that is not a URL, no bucket), or no
+    /// thread for its runtime.
+    pub fn new(settings: &S3Settings) -> io::Result<Self> {
+        opendal::install_default();
+        let root = format!("/{}/", settings.prefix.trim_matches('/'));
+        let builder = opendal::services::S3::default()
+            .root(&root)
+            .bucket(&settings.bucket)
+            .endpoint(&settings.endpoint)
+            .region(&settings.region)
+            .access_key_id(&settings.access_key_id)
+            .secret_access_key(&settings.secret_access_key.0)
+            // Only what the person set: no credentials from the environment or the cloud
+            // instance's metadata service.
+            .disable_config_load()
+            .disable_ec2_metadata();
+        let operator = Operator::new(builder)
+            .map_err(to_io)?
+            .layer(TimeoutLayer::new())
+            .layer(RetryLayer::new());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        Ok(Self {
+            operator,
+            runtime,
+            describe: settings.describe(),
+        })
+    }
+}
+
+fn to_io(error: opendal::Error) -> io::Error {
+    let kind = match error.kind() {
+        opendal::ErrorKind::NotFound => io::ErrorKind::NotFound,
+        opendal::ErrorKind::PermissionDenied => io::ErrorKind::PermissionDenied,
+        opendal::ErrorKind::ConfigInvalid => io::ErrorKind::InvalidInput,
+        opendal::ErrorKind::RateLimited => io::ErrorKind::ResourceBusy,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, error.to_string())
+}
+
+impl Target for S3Target {
+    fn describe(&self) -> String {
+        self.describe.clone()
+    }
+
+    fn list(&self, prefix: &str) -> io::Result<Vec<String>> {
+        let options = ListOptions {
+            recursive: true,
+            ..ListOptions::default()
+        };
+        let entries = match self
+            .runtime
+            .block_on(self.operator.list_options(prefix, options))
+        {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == opendal::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(to_io(error)),
+        };
+        Ok(entries
+            .into_iter()
+            .filter(|entry| entry.metadata().mode() == EntryMode::FILE)
+            .map(|entry| entry.path().trim_start_matches('/').to_owned())
+            .collect())
+    }
+
+    fn get(&self, name: &str, limit: u64) -> io::Result<Vec<u8>> {
+        let length = self
+            .runtime
+            .block_on(self.operator.stat(name))
+            .map_err(to_io)?
+            .content_length();
+        if length > limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{name} is larger than {limit} bytes"),
+            ));
+        }
+        Ok(self
+            .runtime
+            .block_on(self.operator.read(name))
+            .map_err(to_io)?
+            .to_vec())
+    }
+
+    fn put(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        self.runtime
+            .block_on(self.operator.write(name, bytes.to_vec()))
+            .map(drop)
+            .map_err(to_io)
+    }
+
+    fn put_file(&self, name: &str, from: &Path) -> io::Result<()> {
+        let mut source = File::open(from)?;
+        self.runtime.block_on(async {
+            let mut writer = self.operator.writer(name).await.map_err(to_io)?;
+            loop {
+                let mut part = vec![0u8; PART_LEN];
+                let mut filled = 0;
+                while filled < PART_LEN {
+                    match source.read(&mut part[filled..]) {
+                        Ok(0) => break,
+                        Ok(read) => filled += read,
+                        Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                        Err(error) => {
+                            let _ = writer.abort().await;
+                            return Err(error);
+                        }
+                    }
+                }
+                if filled == 0 {
+                    break;
+                }
+                part.truncate(filled);
+                writer.write(part).await.map_err(to_io)?;
+                if filled < PART_LEN {
+                    break;
+                }
+            }
+            writer.close().await.map(drop).map_err(to_io)
+        })
+    }
+
+    fn get_into(&self, name: &str, into: &mut dyn Write) -> io::Result<u64> {
+        let length = self
+            .runtime
+            .block_on(self.operator.stat(name))
+            .map_err(to_io)?
+            .content_length();
+        let mut start = 0;
+        while start < length {
+            let end = (start + PART_LEN as u64).min(length);
+            let options = ReadOptions {
+                range: (start..end).into(),
+                ..ReadOptions::default()
+            };
+            let part = self
+                .runtime
+                .block_on(self.operator.read_options(name, options))
+                .map_err(to_io)?;
+            for chunk in part {
+                into.write_all(&chunk)?;
+            }
+            start = end;
+        }
+        Ok(length)
+    }
+
+    fn delete(&self, name: &str) -> io::Result<()> {
+        match self.runtime.block_on(self.operator.delete(name)) {
+            Err(error) if error.kind() != opendal::ErrorKind::NotFound => Err(to_io(error)),
+            _ => Ok(()),
+        }
+    }
+}
