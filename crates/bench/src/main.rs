@@ -7,6 +7,7 @@ mod cryptor;
 mod measure;
 mod open_safe_bench;
 mod safe_bench;
+mod sync_bench;
 
 use std::path::PathBuf;
 
@@ -33,6 +34,10 @@ enum Bench {
     /// Backup: a Safe of 10,000 files to an empty folder and an unchanged incremental run,
     /// against restic backing up the same cleartext.
     Backup(backup_bench::Options),
+    /// Sync: the first sync of a Safe of 100,000 items and 1 GiB of data up to a folder and to
+    /// a Garage cluster and down to a second device, then one change, against `rclone sync` of
+    /// the same ciphertext.
+    Sync(sync_bench::Options),
     /// One import or export in a fresh process, printing its peak memory (used by `safe`).
     #[command(hide = true)]
     RssChild {
@@ -51,6 +56,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Safe(options) => safe_bench::run(&options),
         Bench::Open(options) => open_safe_bench::run(&options),
         Bench::Backup(options) => backup_bench::run(&options),
+        Bench::Sync(options) => sync_bench::run(&options),
         Bench::RssChild {
             operation,
             safe,

@@ -43,7 +43,7 @@ pub enum Part {
     Scaling,
 }
 
-fn password() -> Password {
+pub fn password() -> Password {
     Password::new("benchmark password".to_owned())
 }
 

@@ -72,6 +72,12 @@ impl Secret {
     pub fn new(text: String) -> Self {
         Self(Zeroizing::new(text))
     }
+
+    /// The secret itself, for the one place that must send it (a request's signature, a
+    /// peer's configuration in a benchmark).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Debug for Secret {
