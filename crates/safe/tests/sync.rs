@@ -853,3 +853,35 @@ fn kill_during_a_sync_then_sync_again_loses_nothing() {
         );
     }
 }
+
+#[test]
+fn a_drive_that_is_not_connected_is_not_mistaken_for_an_empty_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, target) = devices(dir.path(), 1);
+    add_file(&devices[0], None, "a.txt", b"a");
+    sync(&devices[0]);
+    // The drive is gone: only an empty mount point is left.
+    fs::remove_dir_all(&target).unwrap();
+    fs::create_dir(&target).unwrap();
+    let error = devices[0].safe.sync(&JobControl::new()).unwrap_err();
+    assert!(error.to_string().contains("is it connected"), "{error}");
+    assert!(
+        fs::read_dir(&target).unwrap().next().is_none(),
+        "nothing was written to the mount point"
+    );
+    // Not even an empty folder: nothing is created.
+    fs::remove_dir(&target).unwrap();
+    let error = devices[0].safe.sync(&JobControl::new()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+    assert!(!target.exists());
+    // Chosen again on purpose, it starts afresh and everything goes up again.
+    fs::create_dir(&target).unwrap();
+    devices[0]
+        .safe
+        .set_sync_target(&TargetSettings::Folder {
+            path: target.clone(),
+        })
+        .unwrap();
+    let report = sync(&devices[0]);
+    assert_eq!(report.files_sent, 1);
+}

@@ -235,6 +235,25 @@ impl Open<'_> {
                 Ok(())
             }
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                let used: Option<i64> = self
+                    .db()
+                    .query_row(
+                        "SELECT last_run FROM sync_target WHERE singleton = 1",
+                        [],
+                        |row| row.get(0),
+                    )
+                    .optional()?
+                    .flatten();
+                if used.is_some() {
+                    // Synced with before: an empty target now is a drive not connected (an
+                    // empty mount point), a wrong bucket, or a target someone emptied.
+                    return Err(reach(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!(
+                            "has no {MARKER} any more, though this Safe synced with it before: is it connected, and the right one? To start it afresh, choose it again as the sync target"
+                        ),
+                    )));
+                }
                 let marker = Marker {
                     format: MARKER_FORMAT.to_owned(),
                     version: MARKER_VERSION,

@@ -208,7 +208,11 @@ impl Replay<'_, '_> {
         let mut copies = Vec::new();
         for &id in ids {
             let folded = fold::item(self.changes.reader(), id, fresh)?;
-            let old = query::item(self.changes.reader(), id).ok();
+            let old = match query::item(self.changes.reader(), id) {
+                Ok(item) => Some(item),
+                Err(Error::NotFound { .. }) => None,
+                Err(error) => return Err(error),
+            };
             let Some(mut item) = folded.value else {
                 if let Some(old) = old {
                     self.delete_row(&old)?;
