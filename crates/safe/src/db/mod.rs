@@ -1,7 +1,7 @@
 //! The SQLCipher attribute database: opening it with the Safe's raw key, for writing or for
 //! reading only, and its schema.
 
-mod migrations;
+pub(crate) mod migrations;
 
 use std::fs::OpenOptions;
 use std::path::Path;

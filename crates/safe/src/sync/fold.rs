@@ -242,3 +242,217 @@ fn apply_update(item: &mut Item, update: ItemUpdate) {
         item.sha256 = sha256;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::changes::Clock;
+    use crate::item::{Content, Kind};
+
+    const DAY: i64 = 86_400 * 1_000_000_000;
+
+    fn database() -> Connection {
+        let mut db = Connection::open_in_memory().unwrap();
+        crate::db::migrations::migrate(&mut db).unwrap();
+        db
+    }
+
+    fn op(
+        device: Uuid,
+        seq: u64,
+        clock: &[(Uuid, u64)],
+        at: i64,
+        action: &str,
+        fields: serde_json::Value,
+        id: Uuid,
+    ) -> Op {
+        Op {
+            device,
+            seq,
+            op: Uuid::new_v4(),
+            clock: clock.iter().copied().collect::<Clock>(),
+            at,
+            entity: "item".to_owned(),
+            id,
+            action: action.to_owned(),
+            fields,
+        }
+    }
+
+    fn folder(id: Uuid, name: &str) -> serde_json::Value {
+        serde_json::to_value(Item {
+            id,
+            parent: None,
+            kind: Kind::Folder,
+            name: name.to_owned(),
+            size: 0,
+            created_at: None,
+            modified_at: None,
+            added_at: 0,
+            trashed_at: None,
+            favorite: false,
+            comment: String::new(),
+            content: Content::None,
+            hmac_tag: None,
+            sha256: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn causality_decides_not_the_wall_clock() {
+        let db = database();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let id = Uuid::new_v4();
+        let now = 1_800_000_000 * 1_000_000_000;
+        // B's clock runs a day behind A's: its rename, made after it saw A's, carries an
+        // earlier time, and still wins.
+        for op in [
+            op(a, 1, &[(a, 1)], now, "insert", folder(id, "Photos"), id),
+            op(
+                a,
+                2,
+                &[(a, 2)],
+                now + DAY,
+                "update",
+                serde_json::json!({ "name": "By A" }),
+                id,
+            ),
+            op(
+                b,
+                1,
+                &[(a, 2), (b, 1)],
+                now - DAY,
+                "update",
+                serde_json::json!({ "name": "By B" }),
+                id,
+            ),
+        ] {
+            ops::store(&db, &op).unwrap();
+        }
+        let folded = item(&db, id, &HashSet::new()).unwrap();
+        assert_eq!(folded.value.unwrap().name, "By B");
+        assert!(
+            folded.lost.is_empty(),
+            "one change saw the other: no conflict"
+        );
+    }
+
+    #[test]
+    fn a_delete_wins_only_over_what_it_saw() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        // Item one: B renames it, A deletes it having seen the rename.
+        let db = database();
+        let id = Uuid::new_v4();
+        ops::store(&db, &op(a, 1, &[(a, 1)], 5, "insert", folder(id, "x"), id)).unwrap();
+        ops::store(
+            &db,
+            &op(
+                b,
+                1,
+                &[(a, 1), (b, 1)],
+                6,
+                "update",
+                serde_json::json!({ "name": "y" }),
+                id,
+            ),
+        )
+        .unwrap();
+        ops::store(
+            &db,
+            &op(
+                a,
+                2,
+                &[(a, 2), (b, 1)],
+                7,
+                "delete",
+                serde_json::json!({}),
+                id,
+            ),
+        )
+        .unwrap();
+        assert!(item(&db, id, &HashSet::new()).unwrap().value.is_none());
+        // Item two: the same, but A had not seen the rename: kept, in the trash since the delete.
+        let db = database();
+        ops::store(&db, &op(a, 1, &[(a, 1)], 5, "insert", folder(id, "x"), id)).unwrap();
+        ops::store(
+            &db,
+            &op(
+                b,
+                1,
+                &[(a, 1), (b, 1)],
+                6,
+                "update",
+                serde_json::json!({ "name": "y" }),
+                id,
+            ),
+        )
+        .unwrap();
+        ops::store(
+            &db,
+            &op(a, 2, &[(a, 2)], 7, "delete", serde_json::json!({}), id),
+        )
+        .unwrap();
+        let folded = item(&db, id, &HashSet::new()).unwrap();
+        assert!(folded.kept_from_delete);
+        let kept = folded.value.unwrap();
+        assert_eq!((kept.name.as_str(), kept.trashed_at), ("y", Some(7)));
+    }
+
+    #[test]
+    fn concurrent_changes_of_one_field_are_reported_and_invalid_names_ignored() {
+        let db = database();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let id = Uuid::new_v4();
+        ops::store(&db, &op(a, 1, &[(a, 1)], 5, "insert", folder(id, "x"), id)).unwrap();
+        ops::store(
+            &db,
+            &op(
+                a,
+                2,
+                &[(a, 2)],
+                6,
+                "update",
+                serde_json::json!({ "comment": "A" }),
+                id,
+            ),
+        )
+        .unwrap();
+        ops::store(
+            &db,
+            &op(
+                b,
+                1,
+                &[(a, 1), (b, 1)],
+                6,
+                "update",
+                serde_json::json!({ "comment": "B" }),
+                id,
+            ),
+        )
+        .unwrap();
+        ops::store(
+            &db,
+            &op(
+                b,
+                2,
+                &[(a, 1), (b, 2)],
+                7,
+                "update",
+                serde_json::json!({ "name": "../escape" }),
+                id,
+            ),
+        )
+        .unwrap();
+        let fresh = HashSet::from([(b, 1)]);
+        let folded = item(&db, id, &fresh).unwrap();
+        let value = folded.value.unwrap();
+        assert_eq!(value.name, "x", "a name that breaks the rule is ignored");
+        assert_eq!(folded.lost.len(), 1);
+        assert_eq!(folded.lost[0].field, "comment");
+        // Neither saw the other and their clocks sum alike: the larger device UUID decides, on
+        // every device.
+        assert_eq!(value.comment, if b > a { "B" } else { "A" });
+    }
+}
