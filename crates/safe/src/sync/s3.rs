@@ -114,7 +114,12 @@ impl S3Target {
     /// thread for its runtime.
     pub fn new(settings: &S3Settings) -> io::Result<Self> {
         opendal::install_default();
-        let root = format!("/{}/", settings.prefix.trim_matches('/'));
+        let prefix = settings.prefix.trim_matches('/');
+        let root = if prefix.is_empty() {
+            "/".to_owned()
+        } else {
+            format!("/{prefix}/")
+        };
         let builder = opendal::services::S3::default()
             .root(&root)
             .bucket(&settings.bucket)
