@@ -45,14 +45,16 @@ const TABLE: [(u8, &str); 13] = [
         "usage: invalid arguments, an empty or non-UTF-8 password, a mistyped recovery key, IN \
          and OUT the same file, OUT exists and --force was not given, no terminal to ask a \
          password on, the two entries of a new password differ, a weak new password without \
-         --accept-weak, an invalid name, a source that holds the Safe, or an operation the \
-         item's state does not allow (e.g. moving a folder into itself)",
+         --accept-weak, an invalid name, a source that holds the Safe, an operation the \
+         item's state does not allow (e.g. moving a folder into itself), a Safe without a sync \
+         target and no --to, a sync target inside the Safe, or a file that is not a sync \
+         configuration",
     ),
     (
         3,
         "authentication failed: wrong password or key (or wrong --iterations), a wrong Safe \
          Password or recovery key (or a damaged key file: the two look alike), or the input \
-         was modified",
+         was modified (a sync configuration that does not open with the password is either)",
     ),
     (
         4,
@@ -62,18 +64,22 @@ const TABLE: [(u8, &str); 13] = [
     (
         5,
         "I/O error: input missing or unreadable, output not writable, disk full, read-only \
-         media (a Safe there can be read, not changed), no folder in RAM for `arca edit`",
+         media (a Safe there can be read, not changed), no folder in RAM for `arca edit`, a sync \
+         target that cannot be read or written",
     ),
     (
         6,
         "not found: SAFE is not an Arca Safe, TARGET is not an Arca backup, a path inside the \
-         Safe (or the backup) does not exist (or is a file where a folder is needed), or the \
-         Safe (or backup) has no recovery key",
+         Safe (or the backup) does not exist (or is a file where a folder is needed), the \
+         Safe (or backup) has no recovery key, or the sync target folder is not there (its disk \
+         not connected) or holds other files",
     ),
     (
         7,
         "name clash: the target already exists (a new Safe's folder, or an item of that name \
-         in the folder), or the backup folder belongs to another Safe",
+         in the folder), the backup folder or the sync target belongs to another Safe, or \
+         this copy of the Safe was restored from an older state after it had synced (join \
+         again)",
     ),
     (
         8,
@@ -84,13 +90,14 @@ const TABLE: [(u8, &str); 13] = [
     ),
     (
         9,
-        "newer format: the Safe was written by a newer Arca; it was left untouched",
+        "newer format: the Safe (or a sync configuration, or the sync target) was written by \
+         a newer Arca; it was left untouched",
     ),
     (
         10,
         "incomplete: some items could not be imported (unreadable, a link or special file, \
-         changed meanwhile: each is listed); the others were imported. Or a backup verify or a \
-         database rebuild was stopped before its end (run it again)",
+         changed meanwhile: each is listed); the others were imported. Or a backup verify, a \
+         database rebuild or a sync was stopped before its end (run it again)",
     ),
     (
         11,

@@ -15,7 +15,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use safe_cmd::{backup, check, create, edit, items, search, security, tags, transfer};
+use safe_cmd::{
+    backup, check, create, edit, items, search, security, sync, sync_config, tags, transfer,
+};
 
 const ABOUT_PASSWORDS: &str = "\
 Every command that needs the Safe Password asks for it on the terminal, or reads it with
@@ -104,6 +106,24 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup into a new Safe, or chosen items into the Safe backed up
     Restore(backup::RestoreArgs),
+    /// Sync a Safe with its other devices through a folder (USB drive, share, cloud folder),
+    /// or list what sync decided
+    ///
+    /// Each run sends this device's changes and the files the target lacks, and brings the
+    /// other devices' changes and files. What two devices changed differently is decided by
+    /// fixed rules; each decision is printed, and `arca sync conflicts SAFE` lists them all.
+    /// Objects on the target that a run refuses (damaged, modified, or not this Safe's) are
+    /// warnings on standard error and leave the exit status at 0, like the files `arca backup`
+    /// leaves out: nothing of them was taken into the Safe, and the next run tries again.
+    /// Another device joins with `arca sync-config export` here and `arca join` there.
+    Sync(sync::SyncArgs),
+    /// Export the sync configuration another device joins with, or show what one holds
+    SyncConfig {
+        #[command(subcommand)]
+        command: sync_config::SyncConfigCommand,
+    },
+    /// Make this device's copy of a Safe from a sync configuration, and sync it
+    Join(sync_config::JoinArgs),
     /// Encrypt and decrypt single files in the RNCryptor v3 data format.
     Rncryptor {
         #[command(subcommand)]
@@ -151,6 +171,9 @@ fn main() -> ExitCode {
         Command::Check(args) => check::check(args),
         Command::Backup(args) => backup::backup(args),
         Command::Restore(args) => backup::restore(args),
+        Command::Sync(args) => sync::sync(args),
+        Command::SyncConfig { command } => sync_config::sync_config(command),
+        Command::Join(args) => sync_config::join(args),
         Command::Rncryptor { command } => rncryptor::run(command),
         Command::Completions(args) => shell::completions(args, Cli::command()),
         Command::Man(args) => shell::man(args, Cli::command()),

@@ -131,6 +131,13 @@ pub fn check(args: CheckArgs) -> Result<(), Failure> {
                 arca_safe::escape_for_display(&describe(problem))
             ));
         }
+        if report.waiting_for_sync > 0 {
+            text.push_str(&format!(
+                "{} wait for their content from another device (not a problem: `arca sync \
+                 SAFE` brings them once that device has synced)\n",
+                output::count(report.waiting_for_sync, "file")
+            ));
+        }
         for repair in &report.repairs {
             text.push_str(&format!("repaired: {repair}\n"));
         }

@@ -9,6 +9,8 @@ pub mod items;
 pub mod output;
 pub mod search;
 pub mod security;
+pub mod sync;
+pub mod sync_config;
 pub mod tags;
 pub mod transfer;
 
@@ -47,26 +49,14 @@ impl SafeArg {
 
     /// Checks that the folder is a Safe this build can open before any password is asked for,
     /// so that a typo in SAFE or a newer Safe costs no typing.
-    pub fn check_manifest(&self) -> Result<(), Failure> {
+    pub fn check_manifest(&self) -> Result<Manifest, Failure> {
         Manifest::read(&Layout::new(&self.path).manifest())
-            .map(drop)
             .map_err(fail(format!("cannot open the Safe {}", self.name())))
     }
 
     /// Asks for (or reads) the Safe Password; an empty one is refused as a usage error.
     pub fn password(&self) -> Result<Password, Failure> {
-        let password = if self.password_stdin {
-            secret_input::read_password_stdin()?
-        } else {
-            secret_input::prompt(&format!("Safe Password for {}: ", self.name()))?
-        };
-        if password.is_empty() {
-            return Err(Failure::usage(
-                "the Safe Password is empty; nothing was tried",
-                "type the Safe Password (with --password-stdin, pipe it in)",
-            ));
-        }
-        Ok(password)
+        ask_password(&self.name(), self.password_stdin)
     }
 
     /// Unlocks the Safe for reading only: lists, search, reading and export work beside a
@@ -115,6 +105,22 @@ impl SafeArg {
     }
 }
 
+/// Asks for (or reads) the Safe Password of `what`; an empty one is refused as a usage error.
+pub fn ask_password(what: &str, password_stdin: bool) -> Result<Password, Failure> {
+    let password = if password_stdin {
+        secret_input::read_password_stdin()?
+    } else {
+        secret_input::prompt(&format!("Safe Password for {what}: "))?
+    };
+    if password.is_empty() {
+        return Err(Failure::usage(
+            "the Safe Password is empty; nothing was tried",
+            "type the Safe Password (with --password-stdin, pipe it in)",
+        ));
+    }
+    Ok(password)
+}
+
 /// Says so when the Safe holds imports a crash, a kill or a full disk interrupted.
 pub fn note_interrupted_imports(safe: &Safe, path: &Path) {
     if let Ok(jobs) = safe.interrupted_imports()
@@ -155,6 +161,9 @@ pub fn fail_plain(error: Error) -> Failure {
 /// The exit code and the advice for each kind of Safe error: the one table of the command
 /// line (the app has its own, by the same kinds).
 fn classify(error: &Error) -> (Exit, &'static str) {
+    if let Error::SyncTarget { error, .. } = error {
+        return classify_sync_target(error);
+    }
     match error.kind() {
         ErrorKind::WrongPassword => (
             Exit::Authentication,
@@ -249,7 +258,9 @@ fn classify(error: &Error) -> (Exit, &'static str) {
         ErrorKind::NotStoredYet => (
             Exit::Incomplete,
             "if an import is still running, wait until it has finished; if one was interrupted, \
-             finish it with `arca import --resume SAFE` (or end it with --abandon); then try again",
+             finish it with `arca import --resume SAFE` (or end it with --abandon); then try \
+             again. A file added on another device can be read once `arca sync SAFE` has brought \
+             it (after that device has synced)",
         ),
         ErrorKind::AlreadyRunning => (Exit::InUse, "wait until it has finished, then try again"),
         ErrorKind::LockedByOther => (
@@ -276,6 +287,18 @@ fn classify(error: &Error) -> (Exit, &'static str) {
              ($XDG_RUNTIME_DIR, made at a desktop login); run it in a desktop session, or use \
              `arca export` if a copy on disk is what you want",
         ),
+        ErrorKind::SyncDiverged => (
+            Exit::Clash,
+            "nothing was changed, and this copy can still be read, but it cannot sync any more: \
+             on a device that syncs, `arca sync-config export SAFE --out FILE`; here, `arca join \
+             FILE NEW_SAFE` for a new copy; move across what was made only here since (export, \
+             then import)",
+        ),
+        ErrorKind::InvalidInput if matches!(error, Error::BadSyncConfig(_)) => (
+            Exit::Usage,
+            "give the file `arca sync-config export` wrote on a device of the Safe (export a \
+             new one if this one is damaged)",
+        ),
         ErrorKind::InvalidInput => (
             Exit::Usage,
             "check the arguments (a source or target folder inside the Safe, an empty password)",
@@ -283,6 +306,36 @@ fn classify(error: &Error) -> (Exit, &'static str) {
         _ => (
             Exit::General,
             "try again; if it keeps failing, run `arca check SAFE` and report it",
+        ),
+    }
+}
+
+/// The exit code and the advice when the sync target cannot be used: nothing is lost, and the
+/// next run goes on from where this one stopped.
+fn classify_sync_target(error: &std::io::Error) -> (Exit, &'static str) {
+    match error.kind() {
+        // The library's word for a target that serves another Safe (the only other source of
+        // it, a name outside the target, is never made by sync itself).
+        std::io::ErrorKind::InvalidInput => (Exit::Clash, sync::FOREIGN_TARGET_HINT),
+        std::io::ErrorKind::NotFound => (
+            Exit::NotFound,
+            "connect the disk the sync target is on (or mount the share) and run the command \
+             again; nothing was lost",
+        ),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => (
+            Exit::Io,
+            "free some space on the sync target and run the command again; nothing was lost, \
+             and the next run goes on from here",
+        ),
+        std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied => (
+            Exit::Io,
+            "the sync target cannot be written here: check its permissions (or its \
+             write-protection), then run the command again",
+        ),
+        _ => (
+            Exit::Io,
+            "check that the sync target is connected, readable and writable, then run the \
+             command again; nothing was lost, and the next run goes on from here",
         ),
     }
 }

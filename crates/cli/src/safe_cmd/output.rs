@@ -103,6 +103,11 @@ impl Entry {
         } else {
             match self.item.content {
                 Content::Missing => "  (CONTENT MISSING: restore it from a backup)",
+                // Recorded by another device, whose data file the next sync brings; an
+                // import's own pending files have no tag yet.
+                Content::Pending if self.item.hmac_tag.is_some() => {
+                    "  (on another device: comes with a sync)"
+                }
                 Content::Pending => "  (import not finished)",
                 _ => "",
             }
