@@ -100,7 +100,7 @@ pub enum Error {
     NotAFile(String),
     /// A file whose import has not stored its content yet.
     #[error(
-        "{}: its import has not finished; it can be read once the import is done",
+        "{}: its content is not stored here yet (its import has not finished, or another device has it and the next sync brings it)",
         crate::name::escape_for_display(.0)
     )]
     NotStoredYet(String),
@@ -174,7 +174,6 @@ pub enum Error {
     /// There is no folder in RAM for the cleartext of a file opened in another app.
     #[error("no secure temporary storage: {0}; nothing was written")]
     NoSecureArea(String),
-    /// A database operation failed.
     /// The sync target could not be read or written.
     #[error("the sync target {target}: {error}")]
     SyncTarget {
@@ -187,9 +186,26 @@ pub enum Error {
     /// from an older state, or its database was copied to another device.
     #[error("{0}")]
     SyncDiverged(String),
-    /// A sync configuration file is damaged, for another Safe, or the password is wrong.
+    /// A sync configuration file is damaged or not one.
     #[error("the sync configuration {0}")]
     BadSyncConfig(String),
+    /// A sync configuration does not open with the password given (or is damaged where that
+    /// cannot be told apart).
+    #[error(
+        "the sync configuration does not open with this password (wrong password, or the file is damaged)"
+    )]
+    WrongSyncConfigPassword,
+    /// The sync target serves another Safe.
+    #[error(
+        "the sync target {target} is the sync target of another Safe (UUID {safe}); choose a target of its own for this Safe"
+    )]
+    ForeignSyncTarget {
+        /// The target as the person set it up.
+        target: String,
+        /// The Safe it serves.
+        safe: uuid::Uuid,
+    },
+    /// A database operation failed.
     #[error("database error: {0}")]
     Database(rusqlite::Error),
     /// A cryptographic operation failed.
@@ -250,7 +266,8 @@ pub enum ErrorKind {
     MoveIntoItself,
     /// The item is (or is not) in the trash.
     TrashState,
-    /// A file whose import has not finished: its content is not there yet.
+    /// A file whose import has not finished, or whose content another device has: it is not
+    /// there yet.
     NotStoredYet,
     /// That job is running already.
     AlreadyRunning,
@@ -274,6 +291,8 @@ pub enum ErrorKind {
     NoSecureArea,
     /// This copy of the Safe disagrees with what it uploaded for sync.
     SyncDiverged,
+    /// The sync target serves another Safe.
+    ForeignTarget,
     /// Anything else.
     Internal,
 }
@@ -329,6 +348,8 @@ impl Error {
             Self::SyncTarget { error, .. } => io_kind(error),
             Self::SyncDiverged(_) => ErrorKind::SyncDiverged,
             Self::BadSyncConfig(_) => ErrorKind::InvalidInput,
+            Self::WrongSyncConfigPassword => ErrorKind::WrongPassword,
+            Self::ForeignSyncTarget { .. } => ErrorKind::ForeignTarget,
             Self::Database(error) => database_kind(error),
             Self::Crypto(Crypto::RecoveryKeyTypo(_)) => ErrorKind::RecoveryKeyTypo,
             Self::Crypto(Crypto::EmptyPassword) => ErrorKind::InvalidInput,

@@ -684,10 +684,14 @@ fn a_target_that_fails_loses_rolls_back_duplicates_or_injects_never_corrupts_a_s
         b.safe.read(file_a).is_err(),
         "the swapped file is not taken"
     );
+    assert_eq!(report.files_waiting, 1);
     assert_eq!(&*b.safe.read(file_b).unwrap(), b"something else");
-    // A re-uploads nothing by itself (the name is there); the next good copy heals it.
-    fs::remove_file(&path_a).unwrap();
-    sync(a);
+    assert!(
+        !path_a.exists(),
+        "the wrong version is removed from the target"
+    );
+    // The device holding the good copy sends it again.
+    assert_eq!(sync(a).files_sent, 1);
     sync(b);
     assert_eq!(&*b.safe.read(file_a).unwrap(), b"the real content");
 }
@@ -709,6 +713,7 @@ fn a_target_of_another_safe_and_a_wrong_password_are_refused() {
         })
         .unwrap();
     let error = other.sync(&JobControl::new()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ForeignTarget, "{error}");
     assert!(error.to_string().contains("another Safe"), "{error}");
 
     let config = devices[0].safe.export_sync_config(&password(), "").unwrap();

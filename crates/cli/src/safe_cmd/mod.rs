@@ -213,6 +213,7 @@ fn classify(error: &Error) -> (Exit, &'static str) {
             "TARGET is a backup folder (it holds backup.json); a new backup needs an empty or \
              new folder",
         ),
+        ErrorKind::ForeignTarget => (Exit::Clash, sync::FOREIGN_TARGET_HINT),
         ErrorKind::ForeignBackup => (
             Exit::Clash,
             "this backup folder belongs to another Safe; give this Safe's backup folder, or an \
@@ -314,9 +315,6 @@ fn classify(error: &Error) -> (Exit, &'static str) {
 /// next run goes on from where this one stopped.
 fn classify_sync_target(error: &std::io::Error) -> (Exit, &'static str) {
     match error.kind() {
-        // The library's word for a target that serves another Safe (the only other source of
-        // it, a name outside the target, is never made by sync itself).
-        std::io::ErrorKind::InvalidInput => (Exit::Clash, sync::FOREIGN_TARGET_HINT),
         std::io::ErrorKind::NotFound => (
             Exit::NotFound,
             "connect the disk the sync target is on (or mount the share) and run the command \

@@ -286,16 +286,13 @@ fn config_password(path: &Path, password_stdin: bool) -> Result<Password, Failur
     )
 }
 
-/// How the library words a configuration that does not open: a wrong password and a damaged
-/// file look the same (one HMAC), and the library gives both the kind `InvalidInput`.
-const DOES_NOT_OPEN: &str = "does not open with this password";
-
 /// A configuration error as a failure: one that does not open with the password gets the
 /// wrong-password code, as `arca rncryptor decrypt` gives a message that does not open.
 fn config_failure(path: &Path) -> impl FnOnce(Error) -> Failure {
     let context = format!("cannot open the sync configuration {}", quoted(path));
     move |error| match &error {
-        Error::BadSyncConfig(reason) if reason.starts_with(DOES_NOT_OPEN) => Failure::new(
+        // A wrong password and a damaged file look the same (one HMAC).
+        Error::WrongSyncConfigPassword => Failure::new(
             Exit::Authentication,
             anyhow::Error::new(error).context(context),
             "check the Safe Password (the one the Safe had when the configuration was \

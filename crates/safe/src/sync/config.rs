@@ -38,6 +38,25 @@ pub enum TargetSettings {
 }
 
 impl TargetSettings {
+    /// The target as shown to the person: a folder's path, a bucket's address; no secret.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Folder { path } => path.display().to_string(),
+            Self::S3(settings) => settings.describe(),
+        }
+    }
+
+    /// The same settings with any secret left out, to show or to send to a window.
+    pub fn without_secret(&self) -> Self {
+        match self {
+            Self::Folder { path } => Self::Folder { path: path.clone() },
+            Self::S3(settings) => Self::S3(S3Settings {
+                secret_access_key: super::s3::Secret::new(String::new()),
+                ..settings.clone()
+            }),
+        }
+    }
+
     /// The target these settings reach.
     ///
     /// # Errors
@@ -63,7 +82,8 @@ pub struct SyncConfig {
     pub name: String,
     /// The Safe's UUID.
     pub safe_id: Uuid,
-    /// The target.
+    /// The target (shown without its secret).
+    #[serde(serialize_with = "without_secret")]
     pub target: TargetSettings,
     /// When it was exported (ns since the epoch).
     pub exported_at: i64,
@@ -252,11 +272,7 @@ fn open_config(config: &[u8], password: &Password) -> Result<(Sealed, SyncConfig
         sealed.as_slice(),
         CleartextBuffer::new(),
     )
-    .map_err(|_| {
-        Error::BadSyncConfig(
-            "does not open with this password (wrong password, or the file is damaged)".to_owned(),
-        )
-    })?;
+    .map_err(|_| Error::WrongSyncConfigPassword)?;
     parse(&json)
 }
 
@@ -283,6 +299,13 @@ fn parse(json: &[u8]) -> Result<(Sealed, SyncConfig)> {
         comment: sealed.comment.clone(),
     };
     Ok((sealed, info))
+}
+
+fn without_secret<S: serde::Serializer>(
+    target: &TargetSettings,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    target.without_secret().serialize(serializer)
 }
 
 fn safe_name(root: &Path) -> String {

@@ -144,19 +144,36 @@ impl Safe {
         self.reading(|open| {
             let rows = open
                 .db()
-                .prepare("SELECT item, kind, detail FROM sync_conflicts ORDER BY id DESC")?
+                .prepare("SELECT at, item, kind, detail FROM sync_conflicts ORDER BY id DESC")?
                 .query_map([], |row| {
-                    Ok((row.get(0)?, row.get::<_, String>(1)?, row.get(2)?))
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get(3)?,
+                    ))
                 })?
-                .collect::<rusqlite::Result<Vec<(Option<Uuid>, String, String)>>>()?;
+                .collect::<rusqlite::Result<Vec<(i64, Option<Uuid>, String, String)>>>()?;
             Ok(rows
                 .into_iter()
-                .map(|(item, kind, detail)| Conflict {
+                .map(|(at, item, kind, detail)| Conflict {
+                    at,
                     item,
                     kind: replay::conflict_kind(&kind),
                     detail,
                 })
                 .collect())
+        })
+    }
+
+    /// Forgets the decisions listed by [`Safe::sync_conflicts`] (the person has seen them).
+    ///
+    /// # Errors
+    /// [`Error::ReadOnly`], [`Error::SafeLocked`], database errors.
+    pub fn clear_sync_conflicts(&self) -> Result<()> {
+        self.writing(|open| {
+            open.db().execute("DELETE FROM sync_conflicts", [])?;
+            Ok(())
         })
     }
 }
@@ -224,13 +241,10 @@ impl Open<'_> {
                     });
                 }
                 if marker.safe != self.id() {
-                    return Err(reach(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!(
-                            "is the sync target of another Safe (UUID {}); choose a target of its own for this Safe",
-                            marker.safe
-                        ),
-                    )));
+                    return Err(Error::ForeignSyncTarget {
+                        target: target.describe(),
+                        safe: marker.safe,
+                    });
                 }
                 Ok(())
             }
@@ -546,8 +560,16 @@ impl Open<'_> {
             if let Some(reason) = verdict {
                 let _ = fs::remove_file(&temporary);
                 report.problems.push(format!(
-                    "{name} {reason} (truncated, modified or swapped); not taken"
+                    "{name} {reason} (truncated, modified or swapped); not taken, and removed \
+                     from the target so that a device holding the file sends it again"
                 ));
+                report.files_waiting += 1;
+                // Its name says which version it must be, and it is provably not that version:
+                // nothing is lost by removing it.
+                target.delete(&name).map_err(|error| Error::SyncTarget {
+                    target: target.describe(),
+                    error,
+                })?;
                 continue;
             }
             file.sync_all().map_err(store)?;

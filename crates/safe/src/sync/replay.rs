@@ -28,6 +28,8 @@ use crate::query;
 /// Something sync decided for the person, for the conflict view.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Conflict {
+    /// When this device decided it (ns since the epoch).
+    pub at: i64,
     /// The item it concerns, if one.
     pub item: Option<Uuid>,
     /// `field` (two devices changed one field), `kept` (a delete outvoted by a change),
@@ -108,9 +110,12 @@ impl Replay<'_, '_> {
             "INSERT INTO sync_conflicts (at, item, kind, detail) VALUES (?1, ?2, ?3, ?4)",
             params![self.changes.at(), item, kind, detail],
         )?;
-        self.replayed
-            .conflicts
-            .push(Conflict { item, kind, detail });
+        self.replayed.conflicts.push(Conflict {
+            at: self.changes.at(),
+            item,
+            kind,
+            detail,
+        });
         Ok(())
     }
 
