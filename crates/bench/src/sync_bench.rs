@@ -1,7 +1,7 @@
 //! `arca-bench sync`: the first sync of a Safe of 100,000 items and 1 GiB of data from one
 //! device to a target and down to a second device, then an incremental sync of one change, to a
-//! folder and to a Garage cluster on loopback; next to `rclone sync` of the same ciphertext (the
-//! target's objects) measured in the same run.
+//! folder and to a Garage cluster on loopback; next to `rclone sync` (folder) and `aws s3 sync`
+//! (bucket) of the same ciphertext (the target's objects) measured in the same run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,7 +20,7 @@ mod garage;
 /// Options of `arca-bench sync`.
 #[derive(clap::Args)]
 pub struct Options {
-    /// Where to put the Safes, the targets and rclone's copies
+    /// Where to put the Safes, the targets and the peers' copies
     #[arg(long, default_value = "target")]
     dir: PathBuf,
     /// Items recorded without data (names, dates: the metadata)
@@ -85,12 +85,16 @@ fn run_target(root: &Path, safe: &Safe, name: &str, settings: &TargetSettings) -
     let (up, up_time) = timed(|| sync(safe))?;
     settle(&[])?;
     let (down, down_time) = timed(|| sync(&second))?;
+    // One change: an item renamed (a new name each run, as both targets share the Safe).
     let renamed = safe.resolve("/item 000001")?.context("item 000001")?;
-    safe.rename(renamed.id, "renamed")?;
+    let new_name = format!("renamed for {name}");
+    safe.rename(renamed.id, &new_name)?;
     settle(&[])?;
     let (_, change_up) = timed(|| sync(safe))?;
     let (_, change_down) = timed(|| sync(&second))?;
-    if second.item(renamed.id)?.name != "renamed" {
+    safe.rename(renamed.id, "item 000001")?;
+    sync(safe)?;
+    if second.item(renamed.id)?.name != new_name {
         bail!("the change did not reach the second device");
     }
 
@@ -123,26 +127,27 @@ fn run_target(root: &Path, safe: &Safe, name: &str, settings: &TargetSettings) -
             change_down.as_secs_f64()
         ),
     );
-    match rclone_runs(root, name, settings) {
-        Ok((first, again)) => {
+    match peer_runs(root, name, settings) {
+        Ok((peer, first, again)) => {
+            println!("  peer: {peer}");
             line(
-                "rclone sync of the same objects, first",
+                "peer sync of the same objects, first",
                 format!("{:>8.2} s", first.as_secs_f64()),
             );
             line(
-                "rclone sync again, one object changed",
+                "peer sync again, one object changed",
                 format!("{:>8.2} s", again.as_secs_f64()),
             );
             line(
-                "first sync up: Arca / rclone",
+                "first sync up: Arca / peer",
                 format!("{:>8.2} x", up_time.as_secs_f64() / first.as_secs_f64()),
             );
             line(
-                "one change up: Arca / rclone",
+                "one change up: Arca / peer",
                 format!("{:>8.2} x", change_up.as_secs_f64() / again.as_secs_f64()),
             );
         }
-        Err(error) => println!("  rclone: {error:#}"),
+        Err(error) => println!("  peer: {error:#}"),
     }
     Ok(())
 }
@@ -155,48 +160,58 @@ fn sync(safe: &Safe) -> Result<SyncReport> {
     Ok(report)
 }
 
-/// `rclone sync` of the folder target's objects (the same ciphertext) into an empty copy of the
-/// target kind, then again after one object changed.
-fn rclone_runs(root: &Path, name: &str, settings: &TargetSettings) -> Result<(Duration, Duration)> {
-    let version = Command::new("rclone")
-        .arg("version")
-        .output()
-        .context("rclone is not installed")?;
-    println!(
-        "  peer: {}",
-        String::from_utf8_lossy(&version.stdout)
-            .lines()
-            .next()
-            .unwrap_or("rclone")
-    );
-    // The folder target's objects, whatever the target: the same ciphertext.
+/// A peer's `sync` of the folder target's objects (the same ciphertext) into an empty copy of
+/// the target kind, then again after one object changed: `rclone sync` to a folder, and
+/// `aws s3 sync` to a bucket (Debian's rclone 1.60 cannot talk S3 to Garage here).
+fn peer_runs(
+    root: &Path,
+    name: &str,
+    settings: &TargetSettings,
+) -> Result<(String, Duration, Duration)> {
     let objects = root.join("folder-target");
-    let mut command = Command::new("rclone");
-    let destination = match settings {
-        TargetSettings::Folder { .. } => root
-            .join(format!("rclone-{}", name.replace(' ', "-")))
-            .to_string_lossy()
-            .into_owned(),
-        TargetSettings::S3(s3) => {
+    let (program, mut command) = match settings {
+        TargetSettings::Folder { .. } => {
+            let mut command = Command::new("rclone");
             command
-                .env("RCLONE_CONFIG_GARAGE_TYPE", "s3")
-                .env("RCLONE_CONFIG_GARAGE_PROVIDER", "Other")
-                .env("RCLONE_CONFIG_GARAGE_ENDPOINT", &s3.endpoint)
-                .env("RCLONE_CONFIG_GARAGE_REGION", &s3.region)
-                .env("RCLONE_CONFIG_GARAGE_ACCESS_KEY_ID", &s3.access_key_id)
-                .env(
-                    "RCLONE_CONFIG_GARAGE_SECRET_ACCESS_KEY",
-                    s3.secret_access_key.expose(),
-                );
-            format!("garage:{}/rclone", s3.bucket)
+                .args(["sync", "--transfers", "4"])
+                .arg(&objects)
+                .arg(root.join(format!("rclone-{}", name.replace(' ', "-"))));
+            ("rclone", command)
         }
-        _ => bail!("no rclone remote for this kind of target"),
+        TargetSettings::S3(s3) => {
+            let mut command = Command::new("aws");
+            command
+                .args([
+                    "--endpoint-url",
+                    &s3.endpoint,
+                    "s3",
+                    "sync",
+                    "--delete",
+                    "--only-show-errors",
+                ])
+                .arg(&objects)
+                .arg(format!("s3://{}/peer", s3.bucket))
+                .env("AWS_ACCESS_KEY_ID", &s3.access_key_id)
+                .env("AWS_SECRET_ACCESS_KEY", s3.secret_access_key.expose())
+                .env("AWS_DEFAULT_REGION", &s3.region);
+            ("aws", command)
+        }
+        _ => bail!("no peer for this kind of target"),
     };
-    let run = |command: &mut Command| -> Result<Duration> {
+    let version = Command::new(program)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("{program} is not installed (scripts/bench installs it)"))?;
+    let version = String::from_utf8_lossy(&version.stdout)
+        .lines()
+        .next()
+        .unwrap_or(program)
+        .to_owned();
+    let mut run = || -> Result<Duration> {
         let (output, time) = timed(|| Ok(command.output()?))?;
         if !output.status.success() {
             bail!(
-                "rclone sync failed: {}",
+                "{program} failed: {}",
                 String::from_utf8_lossy(&output.stderr)
                     .lines()
                     .last()
@@ -205,17 +220,13 @@ fn rclone_runs(root: &Path, name: &str, settings: &TargetSettings) -> Result<(Du
         }
         Ok(time)
     };
-    command
-        .args(["sync", "--transfers", "4"])
-        .arg(&objects)
-        .arg(&destination);
     settle(&[])?;
-    let first = run(&mut command)?;
+    let first = run()?;
     let changed = objects.join("arca-sync.json");
     let text = std::fs::read_to_string(&changed)?;
     std::fs::write(&changed, text.replace('}', " }"))?;
     settle(&[])?;
-    let again = run(&mut command)?;
+    let again = run();
     std::fs::write(&changed, text)?;
-    Ok((first, again))
+    Ok((version, first, again?))
 }

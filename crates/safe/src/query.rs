@@ -37,13 +37,12 @@ pub(crate) fn item_from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
 }
 
 pub(crate) fn item(db: &Connection, id: Uuid) -> Result<Item> {
-    db.query_row(
-        &format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1"),
-        [id],
-        item_from_row,
-    )
-    .optional()?
-    .ok_or(Error::NotFound { entity: "item", id })
+    // Cached: sync looks up every item it replays, and parsing the statement cost more than
+    // running it.
+    db.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1"))?
+        .query_row([id], item_from_row)
+        .optional()?
+        .ok_or(Error::NotFound { entity: "item", id })
 }
 
 /// The live (not trashed) item called `name` in `parent`, compared as NFC.
@@ -53,14 +52,11 @@ pub(crate) fn live_child(
     name: &str,
 ) -> Result<Option<Item>> {
     Ok(db
-        .query_row(
-            &format!(
-                "SELECT {ITEM_COLUMNS} FROM items
-                 WHERE ifnull(parent, x'') = ifnull(?1, x'') AND name_key = ?2 AND trashed_at IS NULL"
-            ),
-            rusqlite::params![parent, name_key(name)],
-            item_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items
+             WHERE ifnull(parent, x'') = ifnull(?1, x'') AND name_key = ?2 AND trashed_at IS NULL"
+        ))?
+        .query_row(rusqlite::params![parent, name_key(name)], item_from_row)
         .optional()?)
 }
 

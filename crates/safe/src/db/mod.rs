@@ -83,7 +83,7 @@ pub(crate) fn open(path: &Path, keys: &SafeKeys, access: DbAccess) -> Result<Con
     connection.pragma_update(None, "foreign_keys", true)?;
     connection.busy_timeout(std::time::Duration::from_secs(10))?;
     // Room for every statement of the change log and of an import at once.
-    connection.set_prepared_statement_cache_capacity(64);
+    connection.set_prepared_statement_cache_capacity(128);
     match access {
         DbAccess::Write { .. } => migrations::migrate(&mut connection)?,
         DbAccess::Read | DbAccess::ReadOnlyMedia => migrations::check_readable(&connection)?,

@@ -15,14 +15,14 @@ mod ops;
 mod replay;
 mod s3;
 mod target;
+mod transfer;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::PathBuf;
 
-use arca_cryptor::Decryptor;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -34,7 +34,6 @@ pub use target::{FolderTarget, Target};
 use self::events::Range;
 use self::ops::Op;
 use crate::changes::Clock;
-use crate::data_file::{CheckSink, data_file_len};
 use crate::error::{Error, Result};
 use crate::job::JobControl;
 use crate::layout::Layout;
@@ -81,9 +80,6 @@ pub struct SyncReport {
     /// The run was stopped (cancelled, or the Safe locked) before the end.
     pub stopped: bool,
 }
-
-/// A file waiting for its data: item, tag, cleartext SHA-256, size.
-type Awaited = (Uuid, [u8; 32], Option<[u8; 32]>, u64);
 
 /// A data file's name on the target: the item and the tag of this version, so that versions
 /// written by two devices never overwrite each other.
@@ -465,156 +461,6 @@ impl Open<'_> {
             [last],
         )?;
         Ok(())
-    }
-
-    /// Uploads the data files of present files whose version the target lacks.
-    fn send_files(
-        &mut self,
-        target: &dyn Target,
-        on_target: &mut HashSet<(Uuid, [u8; 32])>,
-        control: &JobControl,
-        report: &mut SyncReport,
-    ) -> Result<()> {
-        let present: Vec<(Uuid, [u8; 32], u64)> = self
-            .db()
-            .prepare("SELECT id, hmac_tag, size FROM items WHERE kind = 'file' AND content = 'present' AND hmac_tag IS NOT NULL")?
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (id, tag, size) in present {
-            if on_target.contains(&(id, tag)) {
-                continue;
-            }
-            if !control.proceed() {
-                report.stopped = true;
-                return Ok(());
-            }
-            let path = self.layout().data_file(id);
-            // Replaced since the query (an edit saved meanwhile): the next run sends it.
-            let tag_here =
-                File::open(&path).and_then(|mut file| crate::data_file::trailing_tag(&mut file));
-            if tag_here.ok() != Some(tag) {
-                continue;
-            }
-            target
-                .put_file(&data_name(id, &tag), &path)
-                .map_err(|error| Error::SyncTarget {
-                    target: target.describe(),
-                    error,
-                })?;
-            arca_cryptor::crash_point("sync: data file uploaded");
-            on_target.insert((id, tag));
-            report.files_sent += 1;
-            report.bytes_sent += data_file_len(size);
-        }
-        Ok(())
-    }
-
-    /// Downloads the data files of files waiting for theirs, each checked whole against the
-    /// tag and SHA-256 their operations recorded before it takes its place.
-    fn receive_files(
-        &mut self,
-        target: &dyn Target,
-        on_target: &HashSet<(Uuid, [u8; 32])>,
-        control: &JobControl,
-        report: &mut SyncReport,
-    ) -> Result<()> {
-        let waiting: Vec<Awaited> = self
-            .db()
-            .prepare("SELECT id, hmac_tag, sha256, size FROM items WHERE kind = 'file' AND content != 'present' AND hmac_tag IS NOT NULL")?
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        self.layout().prepare_shards().map_err(Error::store(None))?;
-        for (id, tag, sha256, size) in waiting {
-            if !on_target.contains(&(id, tag)) {
-                report.files_waiting += 1;
-                continue;
-            }
-            if !control.proceed() {
-                report.stopped = true;
-                return Ok(());
-            }
-            let name = data_name(id, &tag);
-            let path = self.layout().data_file(id);
-            let temporary = temporary_data_file(self.layout(), id, "sync");
-            let store = |error| Error::store(None)(error);
-            let mut file = File::create(&temporary).map_err(store)?;
-            let received = match target.get_into(&name, &mut file) {
-                Ok(received) => received,
-                Err(error) => {
-                    let _ = fs::remove_file(&temporary);
-                    if error.kind() == io::ErrorKind::NotFound {
-                        report.files_waiting += 1;
-                        continue;
-                    }
-                    return Err(Error::SyncTarget {
-                        target: target.describe(),
-                        error,
-                    });
-                }
-            };
-            let verdict = if received == data_file_len(size) {
-                self.verify(&temporary, tag, sha256)?
-            } else {
-                Some("does not have the recorded size".to_owned())
-            };
-            if let Some(reason) = verdict {
-                let _ = fs::remove_file(&temporary);
-                report.problems.push(format!(
-                    "{name} {reason} (truncated, modified or swapped); not taken, and removed \
-                     from the target so that a device holding the file sends it again"
-                ));
-                report.files_waiting += 1;
-                // Its name says which version it must be, and it is provably not that version:
-                // nothing is lost by removing it.
-                target.delete(&name).map_err(|error| Error::SyncTarget {
-                    target: target.describe(),
-                    error,
-                })?;
-                continue;
-            }
-            file.sync_all().map_err(store)?;
-            fs::rename(&temporary, &path).map_err(store)?;
-            arca_cryptor::sync_parent_dir(&path).map_err(store)?;
-            arca_cryptor::crash_point("sync: data file downloaded");
-            // The file's arrival is this device's business, not a change to the Safe.
-            self.db().execute(
-                "UPDATE items SET content = 'present' WHERE id = ?1 AND hmac_tag = ?2",
-                params![id, tag],
-            )?;
-            report.files_received += 1;
-            report.bytes_received += received;
-        }
-        Ok(())
-    }
-
-    /// Why `path` is not the data file with `tag` and `sha256`, if it is not.
-    fn verify(
-        &self,
-        path: &std::path::Path,
-        tag: [u8; 32],
-        sha256: Option<[u8; 32]>,
-    ) -> Result<Option<String>> {
-        let mut file = File::open(path).map_err(Error::store(None))?;
-        let mut decryptor = Decryptor::new(self.keys().data_credentials(), CheckSink::new(true))
-            .expecting_tag(arca_cryptor::HmacTag::from_bytes(tag));
-        let mut buffer = vec![0u8; 1 << 20];
-        let damaged = || Some("does not decrypt to the recorded version".to_owned());
-        loop {
-            let read = match io::Read::read(&mut file, &mut buffer) {
-                Ok(0) => break,
-                Ok(read) => read,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error) => return Err(Error::store(None)(error)),
-            };
-            if decryptor.update(&buffer[..read]).is_err() {
-                return Ok(damaged());
-            }
-        }
-        Ok(match decryptor.finish() {
-            Ok((found, _)) if sha256.is_none() || found == sha256 => None,
-            Ok(_) => Some("does not hold the recorded content".to_owned()),
-            Err(_) => damaged(),
-        })
     }
 
     /// Removes from the target the versions this copy's operations show replaced, and the
