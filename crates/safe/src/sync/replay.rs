@@ -76,12 +76,19 @@ pub(crate) fn replay(changes: &mut ChangeSet<'_>, layout: &Layout, new: &[Op]) -
         replayed: &mut replayed,
     };
     replay.tags(&tags)?;
-    let placed = replay.items(&items, &fresh)?;
-    let moved = replay.rehome(&placed)?;
-    replay.names(placed.into_iter().chain(moved).collect())?;
+    let Placed { live, parked } = replay.items(&items, &fresh)?;
+    let moved = replay.rehome(&live)?;
+    replay.names(parked.into_iter().chain(moved).collect())?;
     assignment_items.extend(items.iter().copied());
     replay.assignments(&assignment_items, &tags)?;
     Ok(replayed)
+}
+
+/// The live items a replay wrote, with their placement: all of them (for loops of folders),
+/// and those whose name was taken (decided afterwards).
+struct Placed {
+    live: Vec<(OrderKey, Uuid)>,
+    parked: Vec<(OrderKey, Uuid)>,
 }
 
 struct Replay<'r, 'c> {
@@ -202,14 +209,10 @@ impl Replay<'_, '_> {
         })
     }
 
-    /// Writes every folded item; returns the live ones, with their placement, whose names are
-    /// still to be decided.
-    fn items(
-        &mut self,
-        ids: &BTreeSet<Uuid>,
-        fresh: &HashSet<(Uuid, u64)>,
-    ) -> Result<Vec<(OrderKey, Uuid)>> {
+    /// Writes every folded item.
+    fn items(&mut self, ids: &BTreeSet<Uuid>, fresh: &HashSet<(Uuid, u64)>) -> Result<Placed> {
         let mut placed = Vec::new();
+        let mut parked_items = Vec::new();
         let mut copies = Vec::new();
         for &id in ids {
             let folded = fold::item(self.changes.reader(), id, fresh)?;
@@ -243,7 +246,9 @@ impl Replay<'_, '_> {
                 ))?;
             }
             item.content = local_content(&item, old.as_ref());
-            self.write_row(&item, old.is_some())?;
+            if self.write_row(&item, old.is_some())? {
+                parked_items.push((folded.placement, id));
+            }
             if item.trashed_at.is_none() {
                 placed.push((folded.placement, id));
             }
@@ -251,7 +256,10 @@ impl Replay<'_, '_> {
         for original in copies {
             self.keep_copy(original)?;
         }
-        Ok(placed)
+        Ok(Placed {
+            live: placed,
+            parked: parked_items,
+        })
     }
 
     fn report_lost(&mut self, item: &Item, lost: &Lost) -> Result<()> {
@@ -320,9 +328,14 @@ impl Replay<'_, '_> {
         Ok(())
     }
 
-    fn write_row(&mut self, item: &Item, exists: bool) -> Result<()> {
+    /// Writes the row; a live item whose name is taken in its folder is parked (its name is
+    /// decided later, with the others'). Returns whether it was.
+    fn write_row(&mut self, item: &Item, exists: bool) -> Result<bool> {
         let db = self.changes.reader();
-        let key = if item.trashed_at.is_none() {
+        let taken = item.trashed_at.is_none()
+            && query::live_child(db, item.parent, &item.name)?
+                .is_some_and(|holder| holder.id != item.id);
+        let key = if taken {
             parked(item.id)
         } else {
             name_key(&item.name)
@@ -367,7 +380,7 @@ impl Replay<'_, '_> {
                 params![item.name, item.comment],
             )?;
         }
-        Ok(())
+        Ok(taken)
     }
 
     /// Moves to the top of the Safe every item whose folder is gone, and one item of every loop
