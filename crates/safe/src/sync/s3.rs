@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 use opendal::layers::{RetryLayer, TimeoutLayer};
-use opendal::options::{ListOptions, ReadOptions};
+use opendal::options::ListOptions;
 use opendal::{EntryMode, Operator};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -16,6 +16,8 @@ use super::target::Target;
 /// Objects move in parts of this size: S3's multipart minimum is 5 MiB, and a part is what a
 /// retry repeats.
 const PART_LEN: usize = 8 * 1024 * 1024;
+/// Parts of one object in flight at once, as `aws s3` does.
+const PARTS_AT_ONCE: usize = 4;
 
 /// Where a bucket is and how to sign in to it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,7 +214,13 @@ impl Target for S3Target {
     fn put_file(&self, name: &str, from: &Path) -> io::Result<()> {
         let mut source = File::open(from)?;
         self.runtime.block_on(async {
-            let mut writer = self.operator.writer(name).await.map_err(to_io)?;
+            let mut writer = self
+                .operator
+                .writer_with(name)
+                .chunk(PART_LEN)
+                .concurrent(PARTS_AT_ONCE)
+                .await
+                .map_err(to_io)?;
             loop {
                 let mut part = vec![0u8; PART_LEN];
                 let mut filled = 0;
@@ -241,28 +249,31 @@ impl Target for S3Target {
     }
 
     fn get_into(&self, name: &str, into: &mut dyn Write) -> io::Result<u64> {
-        let length = self
-            .runtime
-            .block_on(self.operator.stat(name))
-            .map_err(to_io)?
-            .content_length();
-        let mut start = 0;
-        while start < length {
-            let end = (start + PART_LEN as u64).min(length);
-            let options = ReadOptions {
-                range: (start..end).into(),
-                ..ReadOptions::default()
-            };
-            let part = self
-                .runtime
-                .block_on(self.operator.read_options(name, options))
+        self.runtime.block_on(async {
+            let length = self
+                .operator
+                .stat(name)
+                .await
+                .map_err(to_io)?
+                .content_length();
+            let reader = self
+                .operator
+                .reader_with(name)
+                .chunk(PART_LEN)
+                .concurrent(PARTS_AT_ONCE)
+                .await
                 .map_err(to_io)?;
-            for chunk in part {
-                into.write_all(&chunk)?;
+            let window = (PART_LEN * PARTS_AT_ONCE) as u64;
+            let mut start = 0;
+            while start < length {
+                let end = (start + window).min(length);
+                for chunk in reader.read(start..end).await.map_err(to_io)? {
+                    into.write_all(&chunk)?;
+                }
+                start = end;
             }
-            start = end;
-        }
-        Ok(length)
+            Ok(length)
+        })
     }
 
     fn delete(&self, name: &str) -> io::Result<()> {
