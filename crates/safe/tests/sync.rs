@@ -480,7 +480,11 @@ fn three_devices_converge_whatever_the_edits_and_the_sync_order() {
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or(12);
-    for seed in 1..=seeds {
+    let first: u64 = std::env::var("ARCA_SYNC_FIRST_SEED")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(1);
+    for seed in first..first + seeds {
         let dir = tempfile::tempdir().unwrap();
         let settings = TargetSettings::Folder {
             path: dir.path().join("target"),

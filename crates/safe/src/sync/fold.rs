@@ -141,8 +141,16 @@ pub(crate) fn item(
             value = None;
         } else if let Some(item) = &mut value {
             kept_from_delete = true;
-            let first_delete = deletes.iter().map(|op| op.at).min();
-            item.trashed_at = item.trashed_at.or(first_delete);
+            // Kept in the trash, unless a device that knew of the delete has since moved it to
+            // or out of the trash itself (a restore is not undone).
+            let trash_decided_since = edits.iter().any(|edit| {
+                edit.fields.get("trashed_at").is_some()
+                    && deletes.iter().any(|delete| delete.seen_by(edit))
+            });
+            if !trash_decided_since {
+                let first_delete = deletes.iter().map(|op| op.at).min();
+                item.trashed_at = item.trashed_at.or(first_delete);
+            }
         }
     }
     Ok(Folded {
@@ -398,6 +406,38 @@ mod tests {
         assert!(folded.kept_from_delete);
         let kept = folded.value.unwrap();
         assert_eq!((kept.name.as_str(), kept.trashed_at), ("y", Some(7)));
+    }
+
+    #[test]
+    fn a_restore_made_knowing_of_the_delete_is_not_undone() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let id = Uuid::new_v4();
+        let db = database();
+        ops::store(&db, &op(a, 1, &[(a, 1)], 5, "insert", folder(id, "x"), id)).unwrap();
+        // A deletes it while B renames it; B, having since learned of the delete (the item
+        // kept in its trash), restores it.
+        ops::store(
+            &db,
+            &op(a, 2, &[(a, 2)], 6, "delete", serde_json::json!({}), id),
+        )
+        .unwrap();
+        ops::store(
+            &db,
+            &op(
+                b,
+                1,
+                &[(a, 1), (b, 1)],
+                6,
+                "update",
+                serde_json::json!({ "name": "y" }),
+                id,
+            ),
+        )
+        .unwrap();
+        let restore = serde_json::json!({ "trashed_at": null });
+        ops::store(&db, &op(b, 2, &[(a, 2), (b, 2)], 9, "update", restore, id)).unwrap();
+        let kept = item(&db, id, &HashSet::new()).unwrap().value.unwrap();
+        assert_eq!(kept.trashed_at, None);
     }
 
     #[test]
