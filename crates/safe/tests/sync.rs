@@ -551,6 +551,8 @@ struct Faulty {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fault {
     None,
+    /// Every write is refused, as on a read-only share.
+    ReadOnly,
     /// Every upload fails after this many succeed.
     FailAfter(u32),
 }
@@ -577,6 +579,7 @@ impl Target for Faulty {
         self.inner.get_into(name, into)
     }
     fn delete(&self, name: &str) -> io::Result<()> {
+        self.fail()?;
         self.inner.delete(name)
     }
 }
@@ -590,6 +593,10 @@ impl Faulty {
                 *mode = Fault::FailAfter(left - 1);
                 Ok(())
             }
+            Fault::ReadOnly => Err(io::Error::new(
+                io::ErrorKind::ReadOnlyFilesystem,
+                "read-only file system",
+            )),
             Fault::None => Ok(()),
         }
     }
@@ -955,4 +962,34 @@ fn an_s3_target_lists_reads_writes_and_moves_large_objects_in_parts() {
             .list("events/")
             .is_err()
     );
+}
+
+#[test]
+fn a_read_only_target_still_brings_the_other_devices_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, target) = devices(dir.path(), 2);
+    let [a, b] = &devices[..] else { unreachable!() };
+    let file = add_file(a, None, "from-a.txt", b"from A");
+    sync(a);
+    add_file(b, None, "from-b.txt", b"from B");
+    let read_only = Faulty {
+        inner: FolderTarget::new(&target),
+        mode: Mutex::new(Fault::ReadOnly),
+    };
+    let report = b.safe.sync_with(&read_only, &JobControl::new()).unwrap();
+    assert_eq!(&*b.safe.read(file).unwrap(), b"from A");
+    assert_eq!(report.files_received, 1);
+    assert_eq!(report.operations_sent, 0);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|problem| problem.contains("read-only")),
+        "{:?}",
+        report.problems
+    );
+    // Writable again: B's own changes go up.
+    assert!(sync(b).operations_sent > 0);
+    sync(a);
+    assert_eq!(a.safe.children(None, false).unwrap().len(), 2);
 }

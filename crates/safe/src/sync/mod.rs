@@ -98,6 +98,13 @@ fn parse_data_name(name: &str) -> Option<(Uuid, [u8; 32])> {
     (data_name(id, &bytes) == name).then_some((id, bytes))
 }
 
+fn is_read_only(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied
+    )
+}
+
 /// A temporary data file beside the store's, named so that `check` knows it.
 pub(crate) fn temporary_data_file(layout: &Layout, id: Uuid, purpose: &str) -> PathBuf {
     let path = layout.data_file(id);
@@ -193,12 +200,24 @@ impl Open<'_> {
             .iter()
             .filter_map(|name| parse_data_name(name))
             .collect();
-        self.send_files(target, &mut on_target, control, &mut report)?;
-        self.send_events(target, &mut report)?;
+        // A target this device may read but not write (a read-only share, a write-protected
+        // stick) still brings the other devices' changes.
+        let sent = self
+            .send_files(target, &mut on_target, control, &mut report)
+            .and_then(|()| self.send_events(target, &mut report));
+        let writable = match sent {
+            Err(Error::SyncTarget { error, .. }) if is_read_only(&error) => {
+                report.problems.push(format!(
+                    "nothing could be sent: the target is read-only here ({error})"
+                ));
+                false
+            }
+            other => other.map(|()| true)?,
+        };
         if !report.stopped {
             self.receive_files(target, &on_target, control, &mut report)?;
         }
-        if !report.stopped {
+        if !report.stopped && writable {
             self.prune(target, &on_target, &mut report)?;
         }
         report.operations_received = received;
