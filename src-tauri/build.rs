@@ -12,7 +12,7 @@ fn main() {
 
 /// Every command of src/lib.rs `with_commands` (a test holds the two and the capability
 /// together).
-const COMMANDS: [&str; 68] = [
+const COMMANDS: [&str; 77] = [
     "app_info",
     "take_handoff",
     "recent_safes",
@@ -20,6 +20,7 @@ const COMMANDS: [&str; 68] = [
     "inspect_safe",
     "choose_folder",
     "choose_files",
+    "choose_save_file",
     "password_strength",
     "recovery_key_typo",
     "create_safe",
@@ -81,4 +82,12 @@ const COMMANDS: [&str; 68] = [
     "drag_out_folder",
     "drag_out",
     "drag_out_done",
+    "sync_status",
+    "set_sync_target",
+    "set_sync_schedule",
+    "sync_now",
+    "sync_conflicts",
+    "export_sync_config",
+    "read_sync_config",
+    "join_safe",
 ];

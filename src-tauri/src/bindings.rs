@@ -64,6 +64,14 @@ pub fn typescript() -> String {
         declaration::<EditEventKind>(&config),
         declaration::<AppChoice>(&config),
         declaration::<LeftoverCopy>(&config),
+        declaration::<SyncTarget>(&config),
+        declaration::<ConflictKind>(&config),
+        declaration::<SyncConflict>(&config),
+        declaration::<ConflictItem>(&config),
+        declaration::<SyncReport>(&config),
+        declaration::<SyncRun>(&config),
+        declaration::<SyncStatus>(&config),
+        declaration::<SyncConfigInfo>(&config),
     ];
     let mut text = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit:\n\

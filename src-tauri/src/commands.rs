@@ -145,6 +145,21 @@ pub async fn choose_files<R: Runtime>(
     blocking(move || Ok(crate::dialogs::pick_files(&app, purpose))).await
 }
 
+/// A save dialog for `purpose`, suggesting the file name `name`; `None` when cancelled.
+#[tauri::command]
+pub async fn choose_save_file<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    purpose: DialogPurpose,
+    name: String,
+) -> Result<Option<String>> {
+    // Only a name: the dialog starts where it likes, never in a folder the window names.
+    let name = Path::new(&name)
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    blocking(move || Ok(crate::dialogs::save_file(&app, purpose, &name))).await
+}
+
 #[tauri::command]
 pub async fn password_strength(password: String, context: Vec<String>) -> Result<Strength> {
     let password = self::password(password);
@@ -162,8 +177,19 @@ pub async fn recovery_key_typo(text: String) -> Result<Option<RecoveryKeyTypo>> 
     })
 }
 
-/// The opened Safe as the window sees it, and remembered as recent.
+/// The opened Safe as the window sees it, and remembered as recent; it syncs now if it does
+/// so by itself.
 fn opened(state: &AppState, safe: Safe, path: PathBuf) -> Result<OpenedSafe> {
+    opened_then_sync(state, safe, path, false)
+}
+
+/// Like `opened`; `first_sync`: a run starts in any case (a copy just joined).
+pub(crate) fn opened_then_sync(
+    state: &AppState,
+    safe: Safe,
+    path: PathBuf,
+    first_sync: bool,
+) -> Result<OpenedSafe> {
     let info = safe.info()?;
     let interrupted = safe.interrupted_imports()?;
     let (read_only, read_only_reason) = match safe.access() {
@@ -173,7 +199,9 @@ fn opened(state: &AppState, safe: Safe, path: PathBuf) -> Result<OpenedSafe> {
     state.config().opened(&path, now_ms());
     let name = safe_name(&path);
     let id = safe.id().to_string();
+    let handle = safe.clone();
     state.set_opened(safe, path.clone(), name.clone());
+    crate::sync::after_unlock(state.sync_context(), handle, first_sync);
     Ok(OpenedSafe {
         id,
         name,
@@ -230,13 +258,7 @@ pub async fn create_safe(
 ) -> Result<OpenedSafe> {
     let parent = path_arg(&parent, "the folder of the new Safe")?;
     let name = name.trim().to_owned();
-    arca_safe::validate_name(&name)?;
-    let folder_name = if name.ends_with(".arca") {
-        name.clone()
-    } else {
-        format!("{name}.arca")
-    };
-    let path = arca_safe::join_checked(&parent, &folder_name)?;
+    let path = new_safe_path(&parent, &name)?;
     let password = self::password(password);
     judge(&password, &[name.as_str()], accept_weak)?;
     let backoff = state.backoff.clone();
@@ -253,6 +275,18 @@ pub async fn create_safe(
         .await?
     };
     opened(&state, created, path)
+}
+
+/// `<parent>/<name>.arca` for a new Safe, the name checked against the name rule.
+pub(crate) fn new_safe_path(parent: &Path, name: &str) -> Result<PathBuf> {
+    let name = name.trim();
+    arca_safe::validate_name(name)?;
+    let folder_name = if name.ends_with(".arca") {
+        name.to_owned()
+    } else {
+        format!("{name}.arca")
+    };
+    Ok(arca_safe::join_checked(parent, &folder_name)?)
 }
 
 fn open_options(state: &AppState) -> OpenOptions {
@@ -796,6 +830,7 @@ pub async fn preview_url<R: Runtime>(
     let id = convert::id(&id)?;
     let safe = opened.safe.clone();
     let item = blocking(move || Ok(safe.item(id)?)).await?;
+    convert::refuse_waiting(&item)?;
     let media = matches!(
         convert::preview_kind(&item.name),
         PreviewKind::Audio | PreviewKind::Video

@@ -1,8 +1,11 @@
 //! What the app remembers between runs, in its config folder: the Safes opened recently (their
-//! paths and when, never a password or a key) and the settings. Each file is written whole and
+//! paths and when, never a password or a key), the settings, and each Safe's own settings (by
+//! its folder, as the recent list knows it: two copies of one Safe on this computer each have
+//! their own; how often it syncs, when it last did). Each file is written whole and
 //! atomically; one that cannot be read is treated as empty, never as an error that keeps the
 //! app from starting.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -20,12 +23,44 @@ pub struct Recent {
     pub opened_ms: i64,
 }
 
+/// How often a Safe syncs unless its person says otherwise: after each unlock and every
+/// quarter of an hour while unlocked. A run that finds nothing new costs a listing of the
+/// target, and a person who set up a target expects the devices to keep in step.
+pub const DEFAULT_SYNC_MINUTES: Option<u32> = Some(15);
+
+/// One Safe's settings in this app (nothing of its contents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SafePrefs {
+    /// Sync after each unlock and every this many minutes; `None`: only when asked.
+    #[serde(default = "default_sync_minutes")]
+    pub sync_every_minutes: Option<u32>,
+    /// When its last sync run reached its end (ms since the epoch).
+    #[serde(default)]
+    pub last_synced_ms: Option<i64>,
+}
+
+fn default_sync_minutes() -> Option<u32> {
+    DEFAULT_SYNC_MINUTES
+}
+
+impl Default for SafePrefs {
+    fn default() -> Self {
+        Self {
+            sync_every_minutes: DEFAULT_SYNC_MINUTES,
+            last_synced_ms: None,
+        }
+    }
+}
+
 /// The config folder's contents.
 #[derive(Debug)]
 pub struct Config {
     folder: PathBuf,
     pub recent: Vec<Recent>,
     pub settings: Settings,
+    /// Each Safe's settings, by its folder.
+    safes: BTreeMap<PathBuf, SafePrefs>,
 }
 
 impl Default for Settings {
@@ -46,7 +81,19 @@ impl Config {
             folder: folder.to_path_buf(),
             recent: read(&folder.join("recent.json")).unwrap_or_default(),
             settings: read(&folder.join("settings.json")).unwrap_or_default(),
+            safes: read(&folder.join("safes.json")).unwrap_or_default(),
         }
+    }
+
+    /// The settings of the Safe at `path` (the defaults for one never seen).
+    pub fn safe(&self, path: &Path) -> SafePrefs {
+        self.safes.get(path).cloned().unwrap_or_default()
+    }
+
+    /// Changes the settings of the Safe at `path`.
+    pub fn update_safe(&mut self, path: &Path, change: impl FnOnce(&mut SafePrefs)) {
+        change(self.safes.entry(path.to_path_buf()).or_default());
+        write(&self.folder.join("safes.json"), &self.safes);
     }
 
     /// Puts `path` first among the recent Safes.
@@ -116,5 +163,22 @@ mod tests {
         assert!(!text.to_lowercase().contains("password"));
         let _ = std::fs::remove_dir_all(&dir);
         Ok(())
+    }
+
+    #[test]
+    fn each_safe_keeps_its_own_sync_settings_with_a_default_for_a_new_one() {
+        let dir = std::env::temp_dir().join(format!("arca-config-test-{}", uuid::Uuid::new_v4()));
+        let (one, other) = (Path::new("/desk/A.arca"), Path::new("/usb/A.arca"));
+        let mut config = Config::load(&dir);
+        assert_eq!(config.safe(one).sync_every_minutes, DEFAULT_SYNC_MINUTES);
+        config.update_safe(one, |prefs| {
+            prefs.sync_every_minutes = None;
+            prefs.last_synced_ms = Some(5);
+        });
+        let reloaded = Config::load(&dir);
+        assert_eq!(reloaded.safe(one).sync_every_minutes, None);
+        assert_eq!(reloaded.safe(one).last_synced_ms, Some(5));
+        assert_eq!(reloaded.safe(other), SafePrefs::default());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -4,7 +4,7 @@
 use arca_safe::{Content as LibContent, Item, Kind as LibKind, Page as LibPage, Row as LibRow};
 use uuid::Uuid;
 
-use crate::dto::{AppError, Content, Kind, Page, PreviewKind, Row};
+use crate::dto::{AppError, Content, ErrorKind, Kind, Page, PreviewKind, Row};
 
 /// Nanoseconds since the epoch → milliseconds (safe in JavaScript).
 pub fn ms(nanos: i64) -> i64 {
@@ -24,16 +24,39 @@ pub fn kind(kind: LibKind) -> Kind {
     }
 }
 
-pub fn content(content: LibContent) -> Content {
-    match content {
+/// Where an item's content stands. A pending file with a recorded tag is not being imported:
+/// another device has its data, and a sync brings it.
+pub fn content(item: &Item) -> Content {
+    match item.content {
         LibContent::None => Content::None,
+        LibContent::Pending if waiting(item) => Content::Waiting,
         LibContent::Pending => Content::Pending,
         LibContent::Present => Content::Present,
         LibContent::Missing => Content::Missing,
     }
 }
 
+/// A file whose data has not arrived from another device yet.
+pub fn waiting(item: &Item) -> bool {
+    item.kind == LibKind::File && item.content == LibContent::Pending && item.hmac_tag.is_some()
+}
+
+/// Refuses to open a file that waits for its data from another device.
+pub fn refuse_waiting(item: &Item) -> Result<(), AppError> {
+    if waiting(item) {
+        return Err(AppError::new(
+            ErrorKind::WaitingForSync,
+            format!(
+                "{}: its data has not arrived from another device yet; it opens once a sync brings it",
+                item.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub fn row(item: Item, tags: Vec<String>) -> Row {
+    let content = content(&item);
     Row {
         id: item.id.to_string(),
         parent: item.parent.map(|parent| parent.to_string()),
@@ -45,7 +68,7 @@ pub fn row(item: Item, tags: Vec<String>) -> Row {
         trashed_ms: item.trashed_at.map(ms),
         favorite: item.favorite,
         tags,
-        content: content(item.content),
+        content,
     }
 }
 
@@ -139,5 +162,33 @@ mod tests {
         assert_eq!(preview_kind("notes"), PreviewKind::None);
         assert_eq!(mime("a.pdf"), "application/pdf");
         assert!(id("not an id").is_err());
+    }
+
+    #[test]
+    fn a_pending_file_with_a_recorded_tag_waits_for_sync_and_an_importing_one_does_not() {
+        let mut item = Item {
+            id: Uuid::new_v4(),
+            parent: None,
+            kind: LibKind::File,
+            name: "scan.pdf".to_owned(),
+            size: 10,
+            created_at: None,
+            modified_at: None,
+            added_at: 0,
+            trashed_at: None,
+            favorite: false,
+            comment: String::new(),
+            content: LibContent::Pending,
+            hmac_tag: None,
+            sha256: None,
+        };
+        assert_eq!(content(&item), Content::Pending);
+        assert!(refuse_waiting(&item).is_ok());
+        item.hmac_tag = Some([7; 32]);
+        assert_eq!(content(&item), Content::Waiting);
+        let refused = refuse_waiting(&item).err().map(|error| error.kind);
+        assert_eq!(refused, Some(ErrorKind::WaitingForSync));
+        item.content = LibContent::Present;
+        assert_eq!(content(&item), Content::Present);
     }
 }

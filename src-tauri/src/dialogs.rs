@@ -17,6 +17,24 @@ fn title(purpose: DialogPurpose) -> &'static str {
         DialogPurpose::ExportTo => "Export to",
         DialogPurpose::BackupTarget => "Backup folder",
         DialogPurpose::RestoreLocation => "Where to restore the Safe",
+        DialogPurpose::SyncTarget => "Folder to sync through",
+        DialogPurpose::SyncConfig => "Sync configuration to join with",
+        DialogPurpose::SaveSyncConfig => "Save the sync configuration",
+        DialogPurpose::JoinLocation => "Where the Safe goes on this device",
+    }
+}
+
+/// A file name filter for the purpose, if it has one.
+#[cfg(not(feature = "e2e-dialogs"))]
+fn with_filter<R: Runtime>(
+    dialog: tauri_plugin_dialog::FileDialogBuilder<R>,
+    purpose: DialogPurpose,
+) -> tauri_plugin_dialog::FileDialogBuilder<R> {
+    match purpose {
+        DialogPurpose::SyncConfig | DialogPurpose::SaveSyncConfig => dialog
+            .add_filter("Arca sync configuration", &["arca-sync"])
+            .add_filter("All files", &["*"]),
+        _ => dialog,
     }
 }
 
@@ -47,15 +65,35 @@ pub fn pick_files<R: Runtime>(app: &AppHandle<R>, purpose: DialogPurpose) -> Vec
     }
     #[cfg(not(feature = "e2e-dialogs"))]
     {
-        app.dialog()
-            .file()
-            .set_title(title(purpose))
+        with_filter(app.dialog().file().set_title(title(purpose)), purpose)
             .blocking_pick_files()
             .unwrap_or_default()
             .into_iter()
             .filter_map(|path| path.into_path().ok())
             .map(|path| path.display().to_string())
             .collect()
+    }
+}
+
+/// Where to save a file (suggested as `name`), or `None` when the person cancels. The dialog
+/// asks before replacing a file.
+pub fn save_file<R: Runtime>(
+    app: &AppHandle<R>,
+    purpose: DialogPurpose,
+    name: &str,
+) -> Option<String> {
+    #[cfg(feature = "e2e-dialogs")]
+    {
+        let _ = (app, name);
+        e2e::answer(purpose).into_iter().next()
+    }
+    #[cfg(not(feature = "e2e-dialogs"))]
+    {
+        with_filter(app.dialog().file().set_title(title(purpose)), purpose)
+            .set_file_name(name)
+            .blocking_save_file()
+            .and_then(|path| path.into_path().ok())
+            .map(|path| path.display().to_string())
     }
 }
 

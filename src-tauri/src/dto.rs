@@ -87,6 +87,19 @@ pub enum ErrorKind {
     /// No folder in RAM for a file opened in another app (no desktop login): nothing was
     /// written.
     NoSecureArea,
+    /// A file whose data has not arrived from another device yet (sync): it cannot be opened
+    /// until a sync brings it.
+    WaitingForSync,
+    /// The sync target could not be read or written (a drive not connected, a share offline);
+    /// the message names it. Nothing was lost: the next run goes on.
+    SyncTarget,
+    /// No sync target is set up for this Safe.
+    NoSyncTarget,
+    /// A sync configuration does not open with the password given, is damaged, or is not one.
+    BadSyncConfig,
+    /// This copy of the Safe disagrees with what it uploaded for sync (it was restored from an
+    /// older state, or copied): it must join again as a new device.
+    SyncDiverged,
     /// Anything else.
     Internal,
 }
@@ -220,6 +233,9 @@ pub enum Content {
     None,
     /// Its import has not finished: shown greyed, cannot be opened yet.
     Pending,
+    /// Its data has not arrived from another device yet (sync): shown greyed, cannot be opened
+    /// until a sync brings it.
+    Waiting,
     /// Readable.
     Present,
     /// Its data file was found missing or damaged: restore it from a backup.
@@ -375,6 +391,7 @@ pub enum JobKind {
     RestoreItems,
     Check,
     Rebuild,
+    Sync,
 }
 
 /// What a job is doing now.
@@ -478,6 +495,8 @@ pub enum ProblemKind {
     FolderMissing,
     /// It could not be written out.
     NotWritten,
+    /// An object on the sync target was refused (damaged, modified, or not this Safe's).
+    Refused,
     /// Anything else.
     Other,
 }
@@ -607,6 +626,14 @@ pub enum DialogPurpose {
     BackupTarget,
     /// The folder a restored Safe is created in.
     RestoreLocation,
+    /// A folder to sync through (new or already used by the Safe's other devices).
+    SyncTarget,
+    /// A sync configuration file to join a Safe with.
+    SyncConfig,
+    /// Where an exported sync configuration is saved (a save dialog).
+    SaveSyncConfig,
+    /// The folder a Safe joined from a sync configuration is created in.
+    JoinLocation,
 }
 
 /// A file of the Safe open in another app: its copy lives in the secure temporary storage (RAM)
@@ -679,4 +706,127 @@ pub struct LeftoverCopy {
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modified: Option<i64>,
+}
+
+/// Where a Safe syncs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum SyncTarget {
+    /// A folder: a USB stick, a network share, a folder a cloud service keeps in step.
+    Folder { path: String },
+    /// A kind of target this version of the app cannot set up (it still syncs with it); never
+    /// accepted from the window.
+    Other { description: String },
+}
+
+/// What sync decided for the person in one case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ConflictKind {
+    /// Two devices changed the same field; one value was kept.
+    Field,
+    /// A deletion on one device was outvoted by a change on another: the item was kept.
+    Kept,
+    /// Its folder was gone (or two moves made a loop): it was moved.
+    Moved,
+    /// Two devices gave the same name in one folder: one got a number.
+    Renamed,
+    /// A file changed on two devices: this device's version was kept beside the other as a copy.
+    Copy,
+}
+
+/// One decision of sync, as the report and the conflict view show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncConflict {
+    pub kind: ConflictKind,
+    /// What happened, in a sentence (the library's English).
+    pub detail: String,
+    /// The item it concerns, while it is still in the Safe.
+    pub item: Option<ConflictItem>,
+}
+
+/// Where the item of a sync decision is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConflictItem {
+    pub id: String,
+    /// Its folder (`null`: the root).
+    pub parent: Option<String>,
+    pub name: String,
+    /// Its path inside the Safe.
+    pub path: String,
+    pub kind: Kind,
+    pub in_trash: bool,
+}
+
+/// What one sync run did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncReport {
+    /// This device's changes uploaded.
+    pub operations_sent: u64,
+    /// Other devices' changes applied here.
+    pub operations_received: u64,
+    /// Changes downloaded that wait for others they depend on (not on the target yet).
+    pub operations_waiting: u64,
+    pub files_sent: u64,
+    pub bytes_sent: u64,
+    pub files_received: u64,
+    pub bytes_received: u64,
+    /// Files whose data is not on the target yet: the device that has it has not synced since.
+    pub files_waiting: u64,
+    /// Old versions and deleted files removed from the target.
+    pub files_removed: u64,
+    /// What sync decided for the person in this run.
+    pub conflicts: Vec<SyncConflict>,
+    /// Objects on the target that were refused, each with what is wrong with it.
+    pub problems: Vec<String>,
+    /// Stopped (cancelled, or the Safe locked) before the end.
+    pub stopped: bool,
+}
+
+/// One sync run of this unlock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRun {
+    pub job_id: String,
+    pub finished_ms: i64,
+    /// Started by the schedule or the unlock (not by the person).
+    pub automatic: bool,
+    /// What it did, when it ran to its end (or was stopped).
+    pub report: Option<SyncReport>,
+    /// Why it failed, when it did.
+    pub error: Option<AppError>,
+}
+
+/// The open Safe's sync, as the settings show it. Sent again (event `synced`) when a run ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    /// Where it syncs to; `null`: not set up.
+    pub target: Option<SyncTarget>,
+    /// Sync after each unlock and every this many minutes while unlocked; `null`: only when asked.
+    pub every_minutes: Option<u32>,
+    /// The sync job running now.
+    pub running: Option<String>,
+    /// When the last run that reached its end finished (remembered between unlocks).
+    pub last_synced_ms: Option<i64>,
+    /// The last run since the unlock, with its report or error.
+    pub last_run: Option<SyncRun>,
+}
+
+/// What a sync configuration file says (its keys stay inside).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncConfigInfo {
+    /// The Safe's name on the device that exported it.
+    pub name: String,
+    pub safe_id: String,
+    pub target: SyncTarget,
+    pub exported_ms: i64,
+    /// The note written when it was exported.
+    pub comment: String,
+    /// For a folder target: whether that folder exists on this device.
+    pub target_here: bool,
 }

@@ -48,9 +48,11 @@ pub async fn open_in_app(
     let id = item_id(&id)?;
     let (editing, emit) = (state.editing.clone(), state.emit.clone());
     blocking(move || {
+        let item = safe.item(id)?;
+        crate::convert::refuse_waiting(&item)?;
         let chosen = match &app {
             Some(app) => {
-                let name = safe.item(id)?.name;
+                let name = item.name;
                 let found = editing
                     .apps_for(&name)
                     .into_iter()

@@ -58,6 +58,7 @@ fn kind(kind: Library) -> ErrorKind {
         Library::NotABackup => ErrorKind::NotABackup,
         Library::ForeignBackup => ErrorKind::ForeignBackup,
         Library::NoSecureArea => ErrorKind::NoSecureArea,
+        Library::SyncDiverged => ErrorKind::SyncDiverged,
         _ => ErrorKind::Internal,
     }
 }
@@ -84,6 +85,12 @@ impl From<arca_safe::Error> for AppError {
     fn from(error: arca_safe::Error) -> Self {
         let mut app = Self::new(kind(error.kind()), error.to_string());
         match &error {
+            // The library files these under the kind of their I/O error or under InvalidInput;
+            // the window tells the person what they are about.
+            arca_safe::Error::SyncTarget { .. } if app.kind != ErrorKind::DiskFull => {
+                app.kind = ErrorKind::SyncTarget;
+            }
+            arca_safe::Error::BadSyncConfig(_) => app.kind = ErrorKind::BadSyncConfig,
             arca_safe::Error::TryLater { seconds } => app.retry_after_seconds = Some(*seconds),
             arca_safe::Error::Crypto(arca_cryptor::Error::RecoveryKeyTypo(found)) => {
                 app.typo = Some(typo(found));
@@ -115,5 +122,24 @@ mod tests {
         let typed = typed.unwrap_or_else(|| AppError::invalid("parsed"));
         assert_eq!(typed.kind, ErrorKind::RecoveryKeyTypo);
         assert!(matches!(typed.typo, Some(RecoveryKeyTypo::Length { .. })));
+    }
+
+    #[test]
+    fn sync_errors_say_what_they_are_about() {
+        let unreachable = AppError::from(arca_safe::Error::SyncTarget {
+            target: "/media/usb/sync".to_owned(),
+            error: std::io::Error::new(std::io::ErrorKind::NotFound, "gone"),
+        });
+        assert_eq!(unreachable.kind, ErrorKind::SyncTarget);
+        assert!(unreachable.message.contains("/media/usb/sync"));
+        let full = AppError::from(arca_safe::Error::SyncTarget {
+            target: "/media/usb/sync".to_owned(),
+            error: std::io::Error::new(std::io::ErrorKind::StorageFull, "full"),
+        });
+        assert_eq!(full.kind, ErrorKind::DiskFull);
+        let config = AppError::from(arca_safe::Error::BadSyncConfig("is damaged".to_owned()));
+        assert_eq!(config.kind, ErrorKind::BadSyncConfig);
+        let diverged = AppError::from(arca_safe::Error::SyncDiverged("restored".to_owned()));
+        assert_eq!(diverged.kind, ErrorKind::SyncDiverged);
     }
 }

@@ -499,3 +499,303 @@ fn a_file_opened_in_another_app_comes_back_at_each_save_and_is_wiped_at_lock() -
     assert!(safe.is_locked());
     Ok(())
 }
+
+/// Waits until a sync job has ended (one the unlock or a join started by itself, or one asked
+/// for); returns it.
+fn wait_for_sync(window: &WebviewWindow<MockRuntime>) -> Result<Value, String> {
+    let started = Instant::now();
+    loop {
+        let jobs = ok(window, "jobs", json!({}))?;
+        let ended = jobs.as_array().and_then(|jobs| {
+            jobs.iter()
+                .find(|job| {
+                    job["kind"] == "sync"
+                        && !["running", "paused"]
+                            .contains(&job["state"].as_str().unwrap_or_default())
+                })
+                .cloned()
+        });
+        if let Some(job) = ended {
+            return Ok(job);
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err(format!("no sync ended: {jobs}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn root_rows(window: &WebviewWindow<MockRuntime>) -> Result<Value, String> {
+    let page = ok(
+        window,
+        "list_folder",
+        json!({"request": {"folder": null, "sort": "name", "descending": false, "offset": 0, "limit": 100}}),
+    )?;
+    Ok(page["rows"].clone())
+}
+
+/// Two devices of one Safe through a folder, as the window drives them: the target and the
+/// schedule set, a run asked for and its report, the configuration exported under the Safe
+/// Password (nothing written with a wrong one), read and joined on the other device, whose first
+/// run starts by itself; a file whose data is not on the target yet waits (and does not open)
+/// until it is; two renames of one file become a decision the conflict view lists.
+#[test]
+fn two_copies_sync_through_a_folder_the_second_joined_from_the_exported_configuration() -> TestResult
+{
+    let dir = tempfile::tempdir()?;
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Value)>::new()));
+    let app = with_commands(mock_builder()).build(tauri::generate_context!())?;
+    let seen = std::sync::Arc::clone(&events);
+    let emit: events::Emit = std::sync::Arc::new(move |name: &str, payload: Value| {
+        if let Ok(mut seen) = seen.lock() {
+            seen.push((name.to_owned(), payload));
+        }
+    });
+    let mut state = AppState::new(emit, Config::load(&dir.path().join("config")));
+    state.backoff = arca_safe::Backoff::in_folder(dir.path().join("state"));
+    app.manage(state);
+    let main = window(&app, "main")?;
+    let password = "violet-granite-orbit-2049-ketch";
+    let desk = dir.path().join("desk");
+    let laptop = dir.path().join("laptop");
+    let target = dir.path().join("usb");
+    for folder in [&desk, &laptop, &target] {
+        std::fs::create_dir(folder)?;
+    }
+    let a = ok(
+        &main,
+        "create_safe",
+        json!({"parent": desk, "name": "Holiday", "password": password, "acceptWeak": false}),
+    )?;
+    let a_path = a["path"].as_str().unwrap_or_default().to_owned();
+    let source = dir.path().join("note.txt");
+    std::fs::write(&source, b"written on the desk")?;
+    let note = import_only_file(&main, &source)?;
+
+    // No target yet: nothing to run or export.
+    let status = ok(&main, "sync_status", json!({}))?;
+    assert_eq!(status["target"], Value::Null);
+    assert_eq!(status["everyMinutes"], 15);
+    let none = call(&main, "sync_now", json!({})).err().unwrap_or_default();
+    assert_eq!(none["kind"], "noSyncTarget");
+
+    // Targets that cannot be: relative, inside the Safe, not there, not a folder kind.
+    for (bad, kind) in [
+        (json!({"kind": "folder", "path": "usb"}), "invalidInput"),
+        (
+            json!({"kind": "folder", "path": format!("{a_path}/sync")}),
+            "invalidInput",
+        ),
+        (
+            json!({"kind": "folder", "path": dir.path().join("gone")}),
+            "notFound",
+        ),
+        (
+            json!({"kind": "other", "description": "s3://x"}),
+            "invalidInput",
+        ),
+    ] {
+        let refused = call(&main, "set_sync_target", json!({"target": bad}))
+            .err()
+            .unwrap_or_default();
+        assert_eq!(refused["kind"], kind, "{bad}: {refused}");
+    }
+    let status = ok(
+        &main,
+        "set_sync_target",
+        json!({"target": {"kind": "folder", "path": target}}),
+    )?;
+    assert_eq!(status["target"]["path"], target.display().to_string());
+    let bad_schedule = call(&main, "set_sync_schedule", json!({"everyMinutes": 0}))
+        .err()
+        .unwrap_or_default();
+    assert_eq!(bad_schedule["kind"], "invalidInput");
+    // This device syncs only when asked, so the unlocks below start nothing by themselves.
+    let status = ok(&main, "set_sync_schedule", json!({"everyMinutes": null}))?;
+    assert_eq!(status["everyMinutes"], Value::Null);
+
+    let job = ok(&main, "sync_now", json!({}))?;
+    assert_eq!(job["kind"], "sync");
+    let job = wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
+    assert_eq!(job["state"], "finished", "{job}");
+    let status = ok(&main, "sync_status", json!({}))?;
+    let report = &status["lastRun"]["report"];
+    assert!(
+        report["operationsSent"].as_u64().is_some_and(|n| n > 0),
+        "{status}"
+    );
+    assert_eq!(report["filesSent"], 1, "{status}");
+    assert_eq!(status["lastRun"]["automatic"], false);
+    assert!(status["lastSyncedMs"].as_i64().is_some_and(|ms| ms > 0));
+    assert_eq!(status["running"], Value::Null);
+    let synced: Vec<Value> = events
+        .lock()
+        .map_err(|_| "events")?
+        .iter()
+        .filter(|(name, _)| name == "synced")
+        .map(|(_, payload)| payload.clone())
+        .collect();
+    assert_eq!(synced.len(), 1);
+    assert_eq!(synced[0]["lastRun"]["report"], status["lastRun"]["report"]);
+
+    // The configuration: a wrong password writes nothing; the right one a private file.
+    let config = dir.path().join("Holiday.arca-sync");
+    let wrong = call(
+        &main,
+        "export_sync_config",
+        json!({"password": "not it", "comment": "for the laptop", "to": config}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(wrong["kind"], "wrongPassword");
+    assert!(!config.exists());
+    let inside = call(
+        &main,
+        "export_sync_config",
+        json!({"password": password, "comment": "", "to": format!("{a_path}/x.arca-sync")}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(inside["kind"], "invalidInput");
+    // Waits out the back-off the wrong password started.
+    let wait_until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < wait_until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ok(
+        &main,
+        "export_sync_config",
+        json!({"password": password, "comment": "for the laptop", "to": config}),
+    )?;
+    let written = std::fs::read(&config)?;
+    assert!(!String::from_utf8_lossy(&written).contains(password));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&config)?.permissions().mode() & 0o077, 0);
+    }
+
+    // The data on the target goes (as if a cloud client had not brought it yet): the other
+    // device gets the file's record, and waits for its data.
+    std::fs::remove_dir_all(target.join("files"))?;
+    ok(&main, "lock_safe", json!({}))?;
+
+    let wrong = call(
+        &main,
+        "read_sync_config",
+        json!({"path": config, "password": "not it"}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(wrong["kind"], "badSyncConfig");
+    let info = ok(
+        &main,
+        "read_sync_config",
+        json!({"path": config, "password": password}),
+    )?;
+    assert_eq!(info["name"], "Holiday");
+    assert_eq!(info["safeId"], a["id"]);
+    assert_eq!(info["comment"], "for the laptop");
+    assert_eq!(info["target"]["kind"], "folder");
+    assert_eq!(info["target"]["path"], target.display().to_string());
+    assert_eq!(info["targetHere"], true);
+
+    let b = ok(
+        &main,
+        "join_safe",
+        json!({"config": config, "password": password, "parent": laptop, "name": "Holiday", "targetHere": null}),
+    )?;
+    assert_eq!(b["id"], a["id"]);
+    assert!(
+        b["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with(laptop.to_string_lossy().as_ref()))
+    );
+    let first = wait_for_sync(&main)?;
+    assert_eq!(first["state"], "finished", "{first}");
+    let rows = root_rows(&main)?;
+    assert_eq!(rows[0]["name"], "note.txt", "{rows}");
+    assert_eq!(rows[0]["content"], "waiting", "{rows}");
+    let status = ok(&main, "sync_status", json!({}))?;
+    assert_eq!(status["lastRun"]["report"]["filesWaiting"], 1, "{status}");
+    assert_eq!(status["everyMinutes"], 15);
+    let refused = call(&main, "preview_url", json!({"id": note}))
+        .err()
+        .unwrap_or_default();
+    assert_eq!(refused["kind"], "waitingForSync");
+    let b_path = b["path"].as_str().unwrap_or_default().to_owned();
+    ok(&main, "lock_safe", json!({}))?;
+
+    // The desk syncs again: the data goes up once more. The laptop's unlock syncs by itself
+    // and gets it.
+    ok(
+        &main,
+        "unlock_safe",
+        json!({"path": a_path, "password": password}),
+    )?;
+    let job = ok(&main, "sync_now", json!({}))?;
+    wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
+    ok(&main, "lock_safe", json!({}))?;
+    ok(
+        &main,
+        "unlock_safe",
+        json!({"path": b_path, "password": password}),
+    )?;
+    let auto = wait_for_sync(&main)?;
+    assert_eq!(auto["state"], "finished", "{auto}");
+    let rows = root_rows(&main)?;
+    assert_eq!(rows[0]["content"], "present", "{rows}");
+    let status = ok(&main, "sync_status", json!({}))?;
+    assert_eq!(status["lastRun"]["automatic"], true, "{status}");
+    assert_eq!(status["lastRun"]["report"]["filesReceived"], 1, "{status}");
+
+    // One file renamed on both devices: sync decides, and says so.
+    ok(
+        &main,
+        "rename_item",
+        json!({"id": note, "name": "laptop.txt"}),
+    )?;
+    let job = ok(&main, "sync_now", json!({}))?;
+    wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
+    ok(&main, "lock_safe", json!({}))?;
+    ok(
+        &main,
+        "unlock_safe",
+        json!({"path": a_path, "password": password}),
+    )?;
+    ok(
+        &main,
+        "rename_item",
+        json!({"id": note, "name": "desk.txt"}),
+    )?;
+    let job = ok(&main, "sync_now", json!({}))?;
+    wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
+    let status = ok(&main, "sync_status", json!({}))?;
+    let conflicts = ok(&main, "sync_conflicts", json!({}))?;
+    assert!(
+        conflicts.as_array().is_some_and(|list| !list.is_empty()),
+        "{conflicts} {status}"
+    );
+    let decided = &conflicts[0];
+    assert_eq!(decided["item"]["id"], note, "{decided}");
+    assert!(
+        ["/desk.txt", "/laptop.txt"]
+            .contains(&decided["item"]["path"].as_str().unwrap_or_default()),
+        "{decided}"
+    );
+    assert!(decided["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    assert_eq!(
+        status["lastRun"]["report"]["conflicts"]
+            .as_array()
+            .map(Vec::len),
+        conflicts.as_array().map(Vec::len),
+        "{status}"
+    );
+    // Locked: nothing of the runs is kept in the window's reach.
+    ok(&main, "lock_safe", json!({}))?;
+    let locked = call(&main, "sync_status", json!({}))
+        .err()
+        .unwrap_or_default();
+    assert_eq!(locked["kind"], "safeLocked");
+    Ok(())
+}

@@ -88,6 +88,7 @@ pub async fn import_paths(
                 ),
                 problems,
                 stopped: report.cancelled || report.interrupted,
+                notes: Vec::new(),
             })
         }))
 }
@@ -108,6 +109,7 @@ pub async fn resume_import(state: State<'_, AppState>, job_id: String) -> Result
                 summary: format!("{} imported", count(report.files, "file", "files")),
                 problems: report.failed,
                 stopped: report.cancelled || report.interrupted,
+                notes: Vec::new(),
             })
         },
     ))
@@ -143,6 +145,7 @@ pub async fn export_items(state: State<'_, AppState>, ids: Vec<String>, to: Stri
                 ),
                 problems,
                 stopped: report.cancelled,
+                notes: Vec::new(),
             })
         }))
 }
@@ -195,6 +198,7 @@ pub async fn backup_to(state: State<'_, AppState>, target: String) -> Result<Job
                 ),
                 problems,
                 stopped: report.cancelled,
+                notes: Vec::new(),
             })
         }))
 }
@@ -229,6 +233,7 @@ pub async fn verify_backup(state: State<'_, AppState>, target: String, full: boo
                 },
                 problems: report.problems,
                 stopped: report.stopped,
+                notes: Vec::new(),
             })
         },
     ))
@@ -290,6 +295,7 @@ pub async fn restore_items(
                 ),
                 problems,
                 stopped: report.cancelled,
+                notes: Vec::new(),
             })
         }))
 }
@@ -335,6 +341,7 @@ pub async fn restore_backup(
                 ),
                 problems,
                 stopped: report.cancelled,
+                notes: Vec::new(),
             })
         }))
 }
@@ -376,6 +383,7 @@ pub async fn rebuild_database(
                         .to_owned(),
                     problems: report.failed,
                     stopped: true,
+                    notes: Vec::new(),
                 });
             };
             // Closed again: the window unlocks it as usual, now that it opens.
@@ -392,6 +400,7 @@ pub async fn rebuild_database(
                 },
                 problems: report.failed,
                 stopped: false,
+                notes: Vec::new(),
             })
         },
     ))

@@ -19,6 +19,8 @@ pub struct Outcome {
     pub problems: Vec<ItemProblem>,
     /// It was stopped before its end.
     pub stopped: bool,
+    /// Problems that are not about one item of the Safe (objects a sync refused).
+    pub notes: Vec<Problem>,
 }
 
 /// Every job since the app started, until dismissed.
@@ -144,6 +146,7 @@ impl Jobs {
                 // The final list is authoritative (problems found before the observer could
                 // report them, such as a restore's unreadable records, are in it too).
                 job.problems = outcome.problems.iter().map(problem_dto).collect();
+                job.problems.extend(outcome.notes);
             }
             Err(error) => {
                 job.state = JobState::Failed;
@@ -153,6 +156,19 @@ impl Jobs {
         let job = job.clone();
         drop(table);
         send(&self.emit, "job", job);
+    }
+
+    /// The job `id`, as it stands.
+    pub fn get(&self, id: &str) -> Option<Job> {
+        self.table().get(id).map(|entry| entry.job.clone())
+    }
+
+    /// Forgets the ended jobs of `kind` (a new sync run replaces the last one in the list).
+    pub fn forget_ended(&self, kind: JobKind) {
+        self.table().retain(|_, entry| {
+            entry.job.kind != kind
+                || matches!(entry.job.state, JobState::Running | JobState::Paused)
+        });
     }
 
     /// Every job, oldest first.

@@ -1,7 +1,8 @@
 //! Arca's desktop shell: a Tauri window around the web UI in `ui/`.
 //!
 //! The window reaches Rust only through the commands registered in [`with_commands`] (each a
-//! thin call into `arca-safe`), the events it listens to (`job`, `changed`, `locked`) and the
+//! thin call into `arca-safe`), the events it listens to (`job`, `changed`, `locked`, `synced`,
+//! …) and the
 //! `arca:` scheme that serves previews from the unlocked Safe. `capabilities/default.json`
 //! grants the main window those commands and nothing else: no file system, no shell, no
 //! dialogs of its own. No key and no path inside a Safe's store ever reaches the window.
@@ -30,6 +31,8 @@ mod preview;
 mod single_instance;
 mod state;
 mod strength;
+mod sync;
+mod sync_commands;
 
 use tauri::{Builder, Manager, RunEvent, Runtime, WindowEvent};
 
@@ -52,6 +55,7 @@ fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::inspect_safe,
             commands::choose_folder,
             commands::choose_files,
+            commands::choose_save_file,
             commands::password_strength,
             commands::recovery_key_typo,
             commands::create_safe,
@@ -113,6 +117,14 @@ fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             edit_commands::drag_out_folder,
             edit_commands::drag_out,
             edit_commands::drag_out_done,
+            sync_commands::sync_status,
+            sync_commands::set_sync_target,
+            sync_commands::set_sync_schedule,
+            sync_commands::sync_now,
+            sync_commands::sync_conflicts,
+            sync_commands::export_sync_config,
+            sync_commands::read_sync_config,
+            sync_commands::join_safe,
         ])
 }
 
@@ -175,6 +187,7 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>, inbox: Arc<Inbox>, wake: &single
         }
     }
     autolock::start(app);
+    sync::schedule(app);
 }
 
 /// Starts the app and returns when its last window has closed (the Safe locked first).

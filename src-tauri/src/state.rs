@@ -15,6 +15,7 @@ use crate::events::Emit;
 use crate::handoff::Inbox;
 use crate::jobs::Jobs;
 use crate::preview::Thumbnails;
+use crate::sync::{SyncContext, SyncSession};
 
 /// The Safe this window works on.
 pub struct Opened {
@@ -30,7 +31,9 @@ pub struct AppState {
     pub emit: Emit,
     opened: RwLock<Option<Arc<Opened>>>,
     pub jobs: Arc<Jobs>,
-    pub config: Mutex<Config>,
+    pub config: Arc<Mutex<Config>>,
+    /// The open Safe's sync runs (dropped on lock).
+    pub sync: Arc<Mutex<SyncSession>>,
     pub last_activity: Mutex<Instant>,
     pub thumbnails: Mutex<Thumbnails>,
     pub backoff: Backoff,
@@ -46,7 +49,8 @@ impl AppState {
             jobs: Jobs::new(emit.clone()),
             emit,
             opened: RwLock::new(None),
-            config: Mutex::new(config),
+            config: Arc::new(Mutex::new(config)),
+            sync: Arc::default(),
             last_activity: Mutex::new(Instant::now()),
             thumbnails: Mutex::new(Thumbnails::default()),
             backoff: Backoff::for_user(),
@@ -101,6 +105,7 @@ impl AppState {
             opened.safe.lock();
         }
         self.thumbnails().clear();
+        *self.sync.lock().unwrap_or_else(PoisonError::into_inner) = SyncSession::default();
         if let Some(reason) = reason {
             crate::events::send(&self.emit, "locked", LockedEvent { reason });
         }
@@ -108,6 +113,16 @@ impl AppState {
 
     pub fn config(&self) -> MutexGuard<'_, Config> {
         self.config.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What a sync run needs of the app, for threads of its own.
+    pub fn sync_context(&self) -> SyncContext {
+        SyncContext {
+            jobs: Arc::clone(&self.jobs),
+            emit: self.emit.clone(),
+            config: Arc::clone(&self.config),
+            session: Arc::clone(&self.sync),
+        }
     }
 
     pub fn thumbnails(&self) -> MutexGuard<'_, Thumbnails> {

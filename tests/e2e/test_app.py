@@ -7,8 +7,9 @@ The journey: the demo Safe is offered on the start screen → create a Safe → 
 browse into it → tag and comment a file → search finds it, and the tag and comment are still
 there when the file is chosen again → preview an image, a PDF and a video (seeked) → lock →
 three wrong passwords start the countdown → restart the app: the countdown is still there →
-unlock → export → the exported bytes equal the originals (sha256) → backup → restore into a new
-Safe, which unlocks and holds the same files. Screenshots of the main screens (light and dark)
+unlock → export → the exported bytes equal the originals (sha256) → backup → sync through a
+folder, export the sync configuration and join from it as a second copy, which gets the same
+files → restore into a new Safe, which unlocks and holds the same files. Screenshots of the main screens (light and dark)
 go to target/e2e-screenshots/ (E2E_SCREENSHOTS=DIR elsewhere).
 
 Each run lives in its own temporary HOME and XDG folders, so the app's recent list, settings and
@@ -160,6 +161,10 @@ class App:
             "exportTo": [[str(w / "export")]],
             "backupTarget": [[str(w / "backup")]],
             "restoreLocation": [[str(w / "restored")]],
+            "syncTarget": [[str(w / "sync")]],
+            "saveSyncConfig": [[str(w / "Travel.arca-sync")]],
+            "syncConfig": [[str(w / "Travel.arca-sync")]],
+            "joinLocation": [[str(w / "joined")]],
         }
 
     def start_display(self) -> None:
@@ -628,7 +633,7 @@ def main() -> int:
     for old in SHOTS.glob("failed-*"):
         old.unlink()
     work = Path(tempfile.mkdtemp(prefix="arca-e2e-"))
-    for sub in ("safes", "export", "backup", "restored"):
+    for sub in ("safes", "export", "backup", "restored", "sync", "joined"):
         (work / sub).mkdir()
     shutil.copytree(SAMPLES, work / "source" / FOLDER)
     originals = tree(SAMPLES)
@@ -948,6 +953,36 @@ def main() -> int:
         # The import of the handed-over file, the export and the backup.
         w.until("the jobs panel to list the three jobs as finished", lambda: [j["state"] for j in job_panel_state(w)] == ["finished"] * 3 or None)
         w.shot("jobs-backup")
+
+        step("sync through a folder, and join from the exported configuration as a second copy")
+        w.press("Sync")
+        settings = "//*[@role='dialog'][.//h2[normalize-space(.)='Settings']]"
+        w.press("Choose folder…", within=settings)
+        w.text(str(work / "sync"))
+        w.press("Sync now", within=settings)
+        w.toast(r"^Sync finished: \d+ changes sent; \d+ files sent", 60)
+        w.press("Export sync configuration…", within=settings)
+        add = "//*[@role='dialog'][.//h2[normalize-space(.)='Add another device']]"
+        w.type(w.field("Safe Password", within=add), PASSWORD)
+        w.click(w.button("Choose…", within=add))
+        w.press("Export", within=add)
+        w.toast(r"^Sync configuration saved to")
+        if not (work / "Travel.arca-sync").is_file():
+            raise Step("no sync configuration was written")
+        w.press("Lock")
+        w.press("Join a Safe from a sync configuration…")
+        join = "//form[.//h1[normalize-space(.)='Join a Safe from another device']]"
+        w.click(w.button("Choose…", within=join))
+        w.type(w.field("Safe Password", within=join), PASSWORD)
+        w.press("Open the configuration")
+        w.click(w.chooser("Where the copy goes on this device"))
+        w.press("Join and sync")
+        w.row(FOLDER, 60)
+        if not (work / "joined" / f"{SAFE}.arca" / "safe.json").is_file():
+            raise Step("the joined copy is not on disk")
+        w.open_row(FOLDER)
+        w.open_row("Photos")
+        w.until("the same photos, their data come down", lambda: sorted(w.rows()) == ["Lakeside sunset.jpg", "Trail map.png"] and "Waiting" not in w.js("return document.querySelector('[role=grid]').innerText"))
 
         step("restore the backup into a new Safe from the start screen")
         w.press("Lock")

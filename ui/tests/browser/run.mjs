@@ -251,6 +251,11 @@ await step("the demo Safe: browse, info, PDF and text preview, dialogs, accessib
   await shot(page, "settings-light");
   await page.getByRole("tab", { name: "Security" }).focus();
   await page.keyboard.press("ArrowRight");
+  await page.getByRole("tab", { name: "Sync", selected: true }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), "Sync");
+  await page.getByText("Not set up yet").waitFor();
+  await axe(page, "sync settings");
+  await page.keyboard.press("ArrowRight");
   await page.getByRole("tab", { name: "Appearance", selected: true }).waitFor();
   assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), "Appearance");
   await page.keyboard.press("Escape");
@@ -349,6 +354,38 @@ await step("back up, verify, and restore a chosen item from the backup", async (
   await page.getByText("Restore items: 1 file restored").first().waitFor({ timeout: 20000 });
   await page.getByRole("button", { name: "Documents", exact: true }).first().click();
   await row(page, "Passport scan 2.pdf").waitFor();
+});
+
+await step("sync: a folder, a run with its report, what sync decided and the item shown, accessible", async () => {
+  const page = light;
+  await page.getByRole("button", { name: "Sync", exact: true }).click();
+  const settings = page.getByRole("dialog", { name: "Settings" });
+  await settings.getByRole("button", { name: "Choose folder…" }).click();
+  await settings.getByRole("button", { name: "Sync now" }).click();
+  await settings.getByRole("list", { name: "What the last sync did" }).waitFor({ timeout: 20000 });
+  await shot(page, "sync-settings-light");
+  await axe(page, "sync settings with a report");
+  await page.keyboard.press("Escape");
+  await settings.waitFor({ state: "detached" });
+  // One file renamed here and on another device before they synced.
+  const renamed = await page.evaluate(async () => {
+    const demo = window.arcaDemo;
+    const { rows } = await demo.listFolder({ folder: null, sort: "name", descending: false, offset: 0, limit: 100 });
+    const file = rows.find((r) => r.kind === "file");
+    await demo.renameItem(file.id, `here ${file.name}`);
+    demo.otherDeviceRenames("/media/demo/USB/Arca sync", file.id, `there ${file.name}`);
+    await demo.syncNow();
+    return `there ${file.name}`;
+  });
+  await page.getByText("The last sync decided 1 case of changes made on two devices.").waitFor({ timeout: 20000 });
+  await page.getByRole("button", { name: "Review" }).click();
+  const decided = page.getByRole("dialog", { name: "What sync decided" });
+  await decided.getByText("Changed on two devices", { exact: true }).waitFor();
+  await shot(page, "sync-conflicts-light");
+  await axe(page, "conflict view");
+  await decided.getByRole("button", { name: `Show “${renamed}” in the Safe` }).click();
+  await decided.waitFor({ state: "detached" });
+  await grid(page).getByRole("row", { selected: true }).filter({ hasText: renamed }).waitFor();
 });
 
 let scroll = null;

@@ -31,6 +31,10 @@ import type {
   LeftoverCopy,
   LockedEvent,
   OpenEdit,
+  SyncConfigInfo,
+  SyncConflict,
+  SyncStatus,
+  SyncTarget,
 } from "../bindings";
 
 /** Stops listening to an event. */
@@ -49,6 +53,8 @@ export interface Backend {
   /** A native dialog; `null` when cancelled. Files for `importFiles`, else one folder. */
   chooseFolder(purpose: DialogPurpose): Promise<string | null>;
   chooseFiles(purpose: DialogPurpose): Promise<string[]>;
+  /** A native save dialog suggesting the file name `name`; `null` when cancelled. */
+  chooseSaveFile(purpose: DialogPurpose, name: string): Promise<string | null>;
   passwordStrength(password: string, context: string[]): Promise<Strength>;
   /** Checks the form of a typed recovery key without trying it: `null` when well-formed. */
   recoveryKeyTypo(text: string): Promise<RecoveryKeyTypo | null>;
@@ -156,6 +162,28 @@ export interface Backend {
    * has finished, the window unlocks it as usual. */
   rebuildDatabase(safePath: string, password: string, target: string): Promise<Job>;
 
+  // --- Sync between devices ---------------------------------------------------------------
+  /** The open Safe's target, schedule, run going on and last run. */
+  syncStatus(): Promise<SyncStatus>;
+  /** Where the open Safe syncs to (a folder that exists, outside the Safe). The same target again
+   * changes nothing; a new one starts afresh there. */
+  setSyncTarget(target: SyncTarget): Promise<SyncStatus>;
+  /** Sync after each unlock and every `everyMinutes` (1–1440) while unlocked; `null`: only when asked. */
+  setSyncSchedule(everyMinutes: number | null): Promise<SyncStatus>;
+  /** Starts a sync run (or returns the one running). Fails with `noSyncTarget` without a target. */
+  syncNow(): Promise<Job>;
+  /** What sync decided for the person, newest first. */
+  syncConflicts(): Promise<SyncConflict[]>;
+  /** Writes the sync configuration (target and keys, sealed under the Safe Password) to `to`.
+   * Fails with `wrongPassword` (nothing written) when the password is not the Safe's. */
+  exportSyncConfig(password: string, comment: string, to: string): Promise<void>;
+  /** What the configuration file at `path` says; fails with `badSyncConfig` when the password does
+   * not open it (or it is none). */
+  readSyncConfig(path: string, password: string): Promise<SyncConfigInfo>;
+  /** Makes `<parent>/<name>.arca`, a new copy of the configuration's Safe on this device, syncing
+   * through its target (or `targetHere`), opens it and starts its first run. */
+  joinSafe(config: string, password: string, parent: string, name: string, targetHere: SyncTarget | null): Promise<OpenedSafe>;
+
   // --- Security and settings (the Safe Password is asked again) ---------------------------
   changePassword(current: string, newPassword: string, acceptWeak: boolean): Promise<void>;
   createRecoveryKey(password: string): Promise<RecoveryKeySheet>;
@@ -171,6 +199,8 @@ export interface Backend {
   onHandoff(listener: () => void): Promise<Unlisten>;
   onLocked(listener: (event: LockedEvent) => void): Promise<Unlisten>;
   onChanged(listener: (event: ChangedEvent) => void): Promise<Unlisten>;
+  /** A sync run of the open Safe ended: its status, with the run's report or error. */
+  onSynced(listener: (status: SyncStatus) => void): Promise<Unlisten>;
   /** A save in another app was taken back into the Safe (`saved`), could not be (`problem`), or
    * an edit ended. A `changed` event for the file's folder follows each save. */
   onEdit(listener: (event: EditEvent) => void): Promise<Unlisten>;

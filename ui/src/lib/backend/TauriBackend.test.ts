@@ -27,6 +27,12 @@ describe("TauriBackend", () => {
     await backend.settleLeftoverCopy("left-1", true);
     await backend.dragOut(["a", "b"], "d7Kq2");
     await backend.dragOutDone("d7Kq2");
+    await backend.chooseSaveFile("saveSyncConfig", "Travel.arca-sync");
+    await backend.setSyncTarget({ kind: "folder", path: "/media/usb/sync" });
+    await backend.setSyncSchedule(null);
+    await backend.exportSyncConfig("pw", "for the laptop", "/home/me/Travel.arca-sync");
+    await backend.readSyncConfig("/home/me/Travel.arca-sync", "pw");
+    await backend.joinSafe("/home/me/Travel.arca-sync", "pw", "/home/me", "Travel", { kind: "folder", path: "/mnt/usb/sync" });
     await backend.lockSafe();
     expect(calls).toEqual([
       { cmd: "unlock_safe", args: { path: "/s/A.arca", password: "pw" } },
@@ -40,6 +46,12 @@ describe("TauriBackend", () => {
       { cmd: "settle_leftover_copy", args: { id: "left-1", keep: true } },
       { cmd: "drag_out", args: { ids: ["a", "b"], drag: "d7Kq2" } },
       { cmd: "drag_out_done", args: { drag: "d7Kq2" } },
+      { cmd: "choose_save_file", args: { purpose: "saveSyncConfig", name: "Travel.arca-sync" } },
+      { cmd: "set_sync_target", args: { target: { kind: "folder", path: "/media/usb/sync" } } },
+      { cmd: "set_sync_schedule", args: { everyMinutes: null } },
+      { cmd: "export_sync_config", args: { password: "pw", comment: "for the laptop", to: "/home/me/Travel.arca-sync" } },
+      { cmd: "read_sync_config", args: { path: "/home/me/Travel.arca-sync", password: "pw" } },
+      { cmd: "join_safe", args: { config: "/home/me/Travel.arca-sync", password: "pw", parent: "/home/me", name: "Travel", targetHere: { kind: "folder", path: "/mnt/usb/sync" } } },
       { cmd: "lock_safe", args: {} },
     ]);
   });
@@ -47,7 +59,7 @@ describe("TauriBackend", () => {
   it("covers every method of the Backend interface with a command", async () => {
     const calls = recording([]);
     const backend = new TauriBackend() as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    const events = new Set(["onJob", "onHandoff", "onLocked", "onChanged", "onEdit", "onFilesDropped"]);
+    const events = new Set(["onJob", "onHandoff", "onLocked", "onChanged", "onSynced", "onEdit", "onFilesDropped"]);
     const methods = Object.keys(backend).filter((m) => !events.has(m));
     expect(methods.length).toBeGreaterThan(50);
     for (const method of methods) await backend[method]!("x", "y", "z", "w");
@@ -82,6 +94,17 @@ describe("TauriBackend", () => {
     unlisten();
     await emit("locked", { reason: "user" });
     expect(seen).toEqual([{ reason: "idle" }]);
+  });
+
+  it("passes the status of each ended sync run on", async () => {
+    mockIPC(() => null, { shouldMockEvents: true });
+    const { emit } = await import("@tauri-apps/api/event");
+    const seen: unknown[] = [];
+    const unlisten = await new TauriBackend().onSynced((s) => seen.push(s));
+    const status = { target: { kind: "folder", path: "/media/usb" }, everyMinutes: 15, running: null, lastSyncedMs: 1, lastRun: null };
+    await emit("synced", status);
+    unlisten();
+    expect(seen).toEqual([status]);
   });
 
   it("passes the edit events of other apps' saves on", async () => {

@@ -8,7 +8,7 @@ import type {
   AppChoice, AppInfo, BackupListing, ChangedEvent, Crumb, DialogPurpose, EditEvent, FolderNode, Handoff,
   ItemDetails, Job, LeftoverCopy, ListRequest, LockedEvent, OpenEdit, OpenedSafe, Page,
   RecoveryKeySheet, RecoveryKeyTypo, SafeInfo, SafeSummary, SearchPage, SearchRequest, Settings,
-  Strength, TagCount,
+  Strength, SyncConfigInfo, SyncConflict, SyncStatus, SyncTarget, TagCount,
 } from "../bindings";
 import type { Backend, Unlisten } from "./Backend";
 import { toBackendError } from "./BackendError";
@@ -33,6 +33,8 @@ export class TauriBackend implements Backend {
   inspectSafe = (path: string) => call<SafeSummary>("inspect_safe", { path });
   chooseFolder = (purpose: DialogPurpose) => call<string | null>("choose_folder", { purpose });
   chooseFiles = (purpose: DialogPurpose) => call<string[]>("choose_files", { purpose });
+  chooseSaveFile = (purpose: DialogPurpose, name: string) =>
+    call<string | null>("choose_save_file", { purpose, name });
   passwordStrength = (password: string, context: string[]) =>
     call<Strength>("password_strength", { password, context });
   recoveryKeyTypo = (text: string) => call<RecoveryKeyTypo | null>("recovery_key_typo", { text });
@@ -103,6 +105,17 @@ export class TauriBackend implements Backend {
   rebuildDatabase = (safePath: string, password: string, target: string) =>
     call<Job>("rebuild_database", { safePath, password, target });
 
+  syncStatus = () => call<SyncStatus>("sync_status");
+  setSyncTarget = (target: SyncTarget) => call<SyncStatus>("set_sync_target", { target });
+  setSyncSchedule = (everyMinutes: number | null) => call<SyncStatus>("set_sync_schedule", { everyMinutes });
+  syncNow = () => call<Job>("sync_now");
+  syncConflicts = () => call<SyncConflict[]>("sync_conflicts");
+  exportSyncConfig = (password: string, comment: string, to: string) =>
+    call<void>("export_sync_config", { password, comment, to });
+  readSyncConfig = (path: string, password: string) => call<SyncConfigInfo>("read_sync_config", { path, password });
+  joinSafe = (config: string, password: string, parent: string, name: string, targetHere: SyncTarget | null) =>
+    call<OpenedSafe>("join_safe", { config, password, parent, name, targetHere });
+
   changePassword = (current: string, newPassword: string, acceptWeak: boolean) =>
     call<void>("change_password", { current, newPassword, acceptWeak });
   createRecoveryKey = (password: string) => call<RecoveryKeySheet>("create_recovery_key", { password });
@@ -115,6 +128,7 @@ export class TauriBackend implements Backend {
   onHandoff = (listener: () => void) => on<null>("handoff", () => listener());
   onLocked = (listener: (event: LockedEvent) => void) => on<LockedEvent>("locked", listener);
   onChanged = (listener: (event: ChangedEvent) => void) => on<ChangedEvent>("changed", listener);
+  onSynced = (listener: (status: SyncStatus) => void) => on<SyncStatus>("synced", listener);
   onEdit = (listener: (event: EditEvent) => void) => on<EditEvent>("edit", listener);
 
   async onFilesDropped(listener: (paths: string[], x: number, y: number) => void): Promise<Unlisten> {

@@ -11,7 +11,7 @@ retryAfterSeconds?: number,
  */
 typo?: RecoveryKeyTypo, };
 
-export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "notStoredYet" | "alreadyRunning" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "noSecureArea" | "internal";
+export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "notStoredYet" | "alreadyRunning" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "noSecureArea" | "waitingForSync" | "syncTarget" | "noSyncTarget" | "badSyncConfig" | "syncDiverged" | "internal";
 
 export type RecoveryKeyTypo = { "kind": "length", found: number, expected: number, } | { "kind": "character", position: number, character: string, } | { "kind": "checksum" };
 
@@ -110,7 +110,7 @@ crackSeconds: number, };
 
 export type Kind = "file" | "folder";
 
-export type Content = "none" | "pending" | "present" | "missing";
+export type Content = "none" | "pending" | "waiting" | "present" | "missing";
 
 export type Row = { id: string, 
 /**
@@ -180,7 +180,7 @@ export type SearchPage = { total: number, offset: number, hits: Array<SearchHit>
 
 export type TagCount = { name: string, items: number, };
 
-export type JobKind = "import" | "export" | "backup" | "verifyBackup" | "restoreBackup" | "restoreItems" | "check" | "rebuild";
+export type JobKind = "import" | "export" | "backup" | "verifyBackup" | "restoreBackup" | "restoreItems" | "check" | "rebuild" | "sync";
 
 export type JobPhase = "planning" | "encrypting" | "decrypting" | "verifying" | "copying" | "recording" | "cleaningUp" | "finished";
 
@@ -214,7 +214,7 @@ kind: ProblemKind,
  */
 path: string | null, message: string, };
 
-export type ProblemKind = "unreadable" | "notARegularFile" | "changedSinceScan" | "renamed" | "skipped" | "invalidName" | "dataMissing" | "dataDamaged" | "dataReplaced" | "pending" | "recordUnreadable" | "recordReplaced" | "recordMissing" | "indexUnreadable" | "strayFile" | "folderMissing" | "notWritten" | "other";
+export type ProblemKind = "unreadable" | "notARegularFile" | "changedSinceScan" | "renamed" | "skipped" | "invalidName" | "dataMissing" | "dataDamaged" | "dataReplaced" | "pending" | "recordUnreadable" | "recordReplaced" | "recordMissing" | "indexUnreadable" | "strayFile" | "folderMissing" | "notWritten" | "refused" | "other";
 
 export type BackupEntry = { path: string, kind: Kind, size: number, modifiedMs: number | null, inTrash: boolean, };
 
@@ -254,7 +254,7 @@ export type LockedEvent = { reason: LockReason, };
 
 export type ChangedEvent = { folders: Array<string | null>, };
 
-export type DialogPurpose = "newSafeLocation" | "openSafe" | "importFiles" | "importFolder" | "exportTo" | "backupTarget" | "restoreLocation";
+export type DialogPurpose = "newSafeLocation" | "openSafe" | "importFiles" | "importFolder" | "exportTo" | "backupTarget" | "restoreLocation" | "syncTarget" | "syncConfig" | "saveSyncConfig" | "joinLocation";
 
 export type OpenEdit = { 
 /**
@@ -305,3 +305,111 @@ path: string,
  * When the other app last saved it (ms).
  */
 modified?: number, };
+
+export type SyncTarget = { "kind": "folder", path: string, } | { "kind": "other", description: string, };
+
+export type ConflictKind = "field" | "kept" | "moved" | "renamed" | "copy";
+
+export type SyncConflict = { kind: ConflictKind, 
+/**
+ * What happened, in a sentence (the library's English).
+ */
+detail: string, 
+/**
+ * The item it concerns, while it is still in the Safe.
+ */
+item: ConflictItem | null, };
+
+export type ConflictItem = { id: string, 
+/**
+ * Its folder (`null`: the root).
+ */
+parent: string | null, name: string, 
+/**
+ * Its path inside the Safe.
+ */
+path: string, kind: Kind, inTrash: boolean, };
+
+export type SyncReport = { 
+/**
+ * This device's changes uploaded.
+ */
+operationsSent: number, 
+/**
+ * Other devices' changes applied here.
+ */
+operationsReceived: number, 
+/**
+ * Changes downloaded that wait for others they depend on (not on the target yet).
+ */
+operationsWaiting: number, filesSent: number, bytesSent: number, filesReceived: number, bytesReceived: number, 
+/**
+ * Files whose data is not on the target yet: the device that has it has not synced since.
+ */
+filesWaiting: number, 
+/**
+ * Old versions and deleted files removed from the target.
+ */
+filesRemoved: number, 
+/**
+ * What sync decided for the person in this run.
+ */
+conflicts: Array<SyncConflict>, 
+/**
+ * Objects on the target that were refused, each with what is wrong with it.
+ */
+problems: Array<string>, 
+/**
+ * Stopped (cancelled, or the Safe locked) before the end.
+ */
+stopped: boolean, };
+
+export type SyncRun = { jobId: string, finishedMs: number, 
+/**
+ * Started by the schedule or the unlock (not by the person).
+ */
+automatic: boolean, 
+/**
+ * What it did, when it ran to its end (or was stopped).
+ */
+report: SyncReport | null, 
+/**
+ * Why it failed, when it did.
+ */
+error: AppError | null, };
+
+export type SyncStatus = { 
+/**
+ * Where it syncs to; `null`: not set up.
+ */
+target: SyncTarget | null, 
+/**
+ * Sync after each unlock and every this many minutes while unlocked; `null`: only when asked.
+ */
+everyMinutes: number | null, 
+/**
+ * The sync job running now.
+ */
+running: string | null, 
+/**
+ * When the last run that reached its end finished (remembered between unlocks).
+ */
+lastSyncedMs: number | null, 
+/**
+ * The last run since the unlock, with its report or error.
+ */
+lastRun: SyncRun | null, };
+
+export type SyncConfigInfo = { 
+/**
+ * The Safe's name on the device that exported it.
+ */
+name: string, safeId: string, target: SyncTarget, exportedMs: number, 
+/**
+ * The note written when it was exported.
+ */
+comment: string, 
+/**
+ * For a folder target: whether that folder exists on this device.
+ */
+targetHere: boolean, };

@@ -148,6 +148,16 @@ export class BrowserState {
     }
   }
 
+  /** Shows the item `id` where it is (its folder, or the trash for an item in it), chosen, with
+   * its details. */
+  async reveal(id: string, parent: string | null, inTrash: boolean): Promise<void> {
+    this.navigate(inTrash ? { kind: "trash" } : { kind: "folder", folder: parent });
+    const all = await this.rows.all();
+    const index = all.findIndex((r) => r.id === id);
+    if (index >= 0) this.select(index, "only");
+    this.infoOpen = true;
+  }
+
   async selectAll(): Promise<void> {
     const all = await this.rows.all();
     this.selected = new Set(all.map((r) => r.id));

@@ -32,6 +32,11 @@ export const ERROR_KEYS: Record<ErrorKind, string> = {
   notABackup: "errors.notABackup",
   foreignBackup: "errors.foreignBackup",
   noSecureArea: "errors.noSecureArea",
+  waitingForSync: "errors.waitingForSync",
+  syncTarget: "errors.syncTarget",
+  noSyncTarget: "errors.noSyncTarget",
+  badSyncConfig: "errors.badSyncConfig",
+  syncDiverged: "errors.syncDiverged",
   internal: "errors.internal",
 };
 

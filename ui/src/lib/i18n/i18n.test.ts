@@ -18,7 +18,8 @@ const ALL_KINDS = [
   "wrongPassword", "wrongRecoveryKey", "recoveryKeyTypo", "tryLater", "noRecoveryKey", "notASafe",
   "alreadyExists", "newerFormat", "damaged", "damagedDatabase", "notFound", "nameClash",
   "invalidName", "moveIntoItself", "trashState", "notStoredYet", "alreadyRunning", "lockedByOther", "readOnly", "diskFull", "io",
-  "safeLocked", "weakPassword", "invalidInput", "notABackup", "foreignBackup", "noSecureArea", "internal",
+  "safeLocked", "weakPassword", "invalidInput", "notABackup", "foreignBackup", "noSecureArea",
+  "waitingForSync", "syncTarget", "noSyncTarget", "badSyncConfig", "syncDiverged", "internal",
 ] as const satisfies readonly ErrorKind[];
 type Missing = Exclude<ErrorKind, (typeof ALL_KINDS)[number]>;
 const noneMissing: Missing extends never ? true : false = true;

@@ -5,7 +5,8 @@ import type {
   AppChoice, AppError, AppInfo, BackupListing, ChangedEvent, Crumb, DialogPurpose, EditEvent,
   FolderNode, Handoff, InterruptedImport, ItemDetails, Job, LeftoverCopy, ListRequest, LockedEvent,
   LockReason, OpenEdit, OpenedSafe, Page, Problem, RecoveryKeySheet, RecoveryKeyTypo, SafeInfo,
-  SafeSummary, SearchPage, SearchRequest, Settings, Strength, TagCount,
+  SafeSummary, SearchPage, SearchRequest, Settings, Strength, SyncConfigInfo, SyncConflict, SyncRun,
+  SyncStatus, SyncTarget, TagCount,
 } from "../../bindings";
 import type { Backend, Unlisten } from "../Backend";
 import { BackendError } from "../BackendError";
@@ -17,6 +18,7 @@ import { nameProblem } from "./names";
 import { keyTypo, normalise, randomKey } from "./recoveryKey";
 import { MemSafe, newItem, toRow, type MemItem } from "./safe";
 import { estimate } from "./strength";
+import { CopySync, MemTarget, runSync, settle, type Decision } from "./sync";
 import { appsFor, imageDataUrl, pdfDataUrl, previewKindOf, textDataUrl, videoUrl, wavDataUrl } from "./samples";
 
 function fail(kind: AppError["kind"], message: string, extra: Partial<AppError> = {}): never {
@@ -32,6 +34,9 @@ interface Backup {
   lastCompleteMs: number;
   items: MemItem[];
 }
+
+/** The sync folder the demo's dialogs offer. */
+export const DEMO_SYNC_FOLDER = "/media/demo/USB/Arca sync";
 
 /** Where the demo's dragged-out copies would go (nothing is written anywhere). */
 export const DEMO_DRAG_OUT_FOLDER = "/run/user/1000/arca/run-demo/out";
@@ -74,6 +79,7 @@ export class MemoryBackend implements Backend {
     dropped: new Set<(paths: string[], x: number, y: number) => void>(),
     edit: new Set<(event: EditEvent) => void>(),
     handoff: new Set<() => void>(),
+    synced: new Set<(status: SyncStatus) => void>(),
   };
   private handoff: Handoff = { safe: null, files: [], missing: [], ignoredSafes: [] };
   /** The files open in "other apps" (only in this object: no app is started). */
@@ -97,7 +103,22 @@ export class MemoryBackend implements Backend {
     exportTo: `${HOME}/Desktop`,
     backupTarget: DEMO_BACKUP,
     restoreLocation: `${HOME}/Restored`,
+    syncTarget: DEMO_SYNC_FOLDER,
+    syncConfig: `${HOME}/Desktop/Demo.arca-sync`,
+    // A folder (ending in /): the suggested name is saved in it.
+    saveSyncConfig: `${HOME}/Desktop/`,
+    joinLocation: `${HOME}/Second copy`,
   };
+  /** Files the app wrote (sync configurations), by path. */
+  readonly files = new Map<string, string>();
+  /** Sync folders that are not there now (a USB stick not plugged in). */
+  readonly unreachable = new Set<string>();
+  private readonly syncTargets = new Map<string, MemTarget>();
+  /** Each copy's sync state, by its path (two copies of one Safe sync on their own). */
+  private readonly copies = new Map<string, CopySync>();
+  private syncJob: MemJob | null = null;
+  private lastSyncRun: SyncRun | null = null;
+  private syncTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(options: MemoryBackendOptions = {}) {
     this.bigFolderSize = options.bigFolderSize ?? BIG_FOLDER_SIZE;
@@ -228,11 +249,13 @@ export class MemoryBackend implements Backend {
     return { files, folders, bytes, trashed };
   }
 
-  private opened(safe: MemSafe): OpenedSafe {
+  private opened(safe: MemSafe, firstSync = false): OpenedSafe {
     this.open = safe;
     safe.lastOpenedMs = Date.now();
     this.recents.splice(0, this.recents.length, safe.path, ...this.recents.filter((p) => p !== safe.path));
     this.armIdle();
+    this.lastSyncRun = null;
+    this.armSync(firstSync);
     return {
       id: safe.id, name: safe.name, path: safe.path,
       readOnly: !!safe.readOnlyReason, readOnlyReason: safe.readOnlyReason,
@@ -302,6 +325,12 @@ export class MemoryBackend implements Backend {
     if (purpose === "backupTarget" && !this.open && damaged) return later(damaged);
     const answer = this.dialogAnswers[purpose];
     return later(Array.isArray(answer) ? (answer[0] ?? null) : answer);
+  }
+
+  async chooseSaveFile(purpose: DialogPurpose, name: string): Promise<string | null> {
+    const answer = this.dialogAnswers[purpose];
+    const path = Array.isArray(answer) ? (answer[0] ?? null) : answer;
+    return later(path === null ? null : path.endsWith("/") ? `${path}${name}` : path);
   }
 
   async chooseFiles(purpose: DialogPurpose): Promise<string[]> {
@@ -381,6 +410,10 @@ export class MemoryBackend implements Backend {
       job.cancel();
     }
     this.jobsById.clear();
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.syncTimer = null;
+    this.syncJob = null;
+    this.lastSyncRun = null;
     // What the Rust side does on lock: each pending save comes back, then every copy is wiped.
     for (const edit of this.edits.values()) {
       const item = safe.items.get(edit.item);
@@ -797,6 +830,7 @@ export class MemoryBackend implements Backend {
     await later(null);
     const item = this.item(id);
     if (item.kind === "folder") fail("invalidInput", "a folder has no preview");
+    if (item.content === "waiting") fail("waitingForSync", `${item.name}: its data has not arrived from another device yet`);
     if (item.content !== "present") fail("damaged", "its content is not in the Safe");
     switch (previewKindOf(item.name)) {
       case "image": return imageDataUrl(item.id, 1600, 1200);
@@ -839,6 +873,7 @@ export class MemoryBackend implements Backend {
     if (app !== null && !appsFor(item.name).some((a) => a.id === app)) fail("invalidInput", `${app} is not an app for this kind of file`);
     if (!this.secureArea) fail("noSecureArea", "no secure temporary storage: $XDG_RUNTIME_DIR is not set (no desktop login)");
     if (item.content === "pending") fail("notStoredYet", `${item.name} is still being imported`);
+    if (item.content === "waiting") fail("waitingForSync", `${item.name}: its data has not arrived from another device yet`);
     if (item.content !== "present") fail("damaged", "its content is not in the Safe");
     const edit: OpenEdit = {
       edit: crypto.randomUUID().replaceAll("-", ""),
@@ -1094,6 +1129,220 @@ export class MemoryBackend implements Backend {
     }, "database rebuilt");
   }
 
+  // --- Sync ----------------------------------------------------------------------------------
+
+  private copyOf(safe: MemSafe): CopySync {
+    let copy = this.copies.get(safe.path);
+    if (!copy) this.copies.set(safe.path, (copy = new CopySync()));
+    return copy;
+  }
+
+  private targetAt(path: string): MemTarget {
+    let target = this.syncTargets.get(path);
+    if (!target) this.syncTargets.set(path, (target = new MemTarget()));
+    return target;
+  }
+
+  private status(safe: MemSafe): SyncStatus {
+    const copy = this.copyOf(safe);
+    const running = this.syncJob && !this.syncJob.ended ? this.syncJob.job.id : null;
+    return {
+      target: copy.target === null ? null : { kind: "folder", path: copy.target },
+      everyMinutes: copy.everyMinutes,
+      running,
+      lastSyncedMs: copy.lastSyncedMs,
+      lastRun: this.lastSyncRun ? structuredClone(this.lastSyncRun) : null,
+    };
+  }
+
+  private decision(safe: MemSafe, decision: Decision): SyncConflict {
+    const item = decision.item ? safe.items.get(decision.item) : undefined;
+    return {
+      kind: decision.kind,
+      detail: decision.detail,
+      item: item ? { id: item.id, parent: item.parent, name: item.name, path: safe.pathOf(item.id), kind: item.kind, inTrash: safe.inTrash(item) } : null,
+    };
+  }
+
+  /** After an unlock: a run now and on the schedule, if the Safe syncs by itself (`first`: a copy
+   * just joined, which syncs in any case). */
+  private armSync(first: boolean): void {
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.syncTimer = null;
+    const safe = this.open;
+    if (!safe || safe.readOnlyReason) return;
+    const copy = this.copyOf(safe);
+    if (copy.target === null) return;
+    if (first || copy.everyMinutes !== null) this.startSync(safe, !first);
+    if (copy.everyMinutes !== null) {
+      this.syncTimer = setInterval(() => {
+        if (this.open === safe) this.startSync(safe, true);
+      }, copy.everyMinutes * 60_000);
+    }
+  }
+
+  private startSync(safe: MemSafe, automatic: boolean): Job {
+    const copy = this.copyOf(safe);
+    const path = copy.target;
+    if (path === null) fail("noSyncTarget", "no sync target is set up for this Safe");
+    if (safe.readOnlyReason) fail("readOnly", `the Safe is read-only: ${safe.readOnlyReason}`);
+    if (this.syncJob && !this.syncJob.ended) return this.syncJob.snapshot();
+    // Each run replaces the last one in the jobs panel.
+    for (const [id, job] of this.jobsById) if (job.job.kind === "sync" && job.ended) this.jobsById.delete(id);
+    let outcome: { report: SyncRun["report"]; decided: Decision[] } | null = null;
+    const job = new MemJob({
+      kind: "sync", title: path, phase: "copying", steps: [], bytesPerSecond: 1, emit: this.emitJob,
+      summary: () => "synced",
+      finish: () => {
+        if (this.unreachable.has(path)) {
+          return { kind: "syncTarget", message: `the sync target ${path}: No such file or directory (os error 2)` };
+        }
+        try {
+          outcome = runSync(safe, copy, this.targetAt(path));
+        } catch (cause) {
+          return { kind: "syncTarget", message: `the sync target ${path} ${(cause as Error).message}` };
+        }
+        return null;
+      },
+      onEnd: (ended) => {
+        if (this.open !== safe) return;
+        const found = outcome as { report: SyncRun["report"]; decided: Decision[] } | null;
+        const report = found?.report ?? null;
+        if (report) {
+          report.conflicts = found!.decided.map((d) => this.decision(safe, d));
+          report.stopped = ended.state === "cancelled";
+          if (ended.state === "finished") copy.lastSyncedMs = Date.now();
+          if (report.operationsReceived || report.filesReceived) this.changed([]);
+        }
+        this.lastSyncRun = { jobId: ended.id, finishedMs: Date.now(), automatic, report, error: ended.error };
+        const status = this.status(safe);
+        for (const listener of this.listeners.synced) listener(status);
+      },
+    });
+    this.syncJob = job;
+    return this.startJob(job);
+  }
+
+  async syncStatus(): Promise<SyncStatus> {
+    await later(null);
+    return this.status(this.safe);
+  }
+
+  async setSyncTarget(target: SyncTarget): Promise<SyncStatus> {
+    await later(null);
+    const safe = this.writable();
+    if (target.kind !== "folder") fail("invalidInput", "only a folder can be chosen as sync target here");
+    if (!target.path.startsWith("/")) fail("invalidInput", "the sync folder must be an absolute path");
+    if (target.path === safe.path || target.path.startsWith(`${safe.path}/`)) fail("invalidInput", "the sync folder is inside the Safe");
+    if (this.unreachable.has(target.path)) fail("notFound", `${target.path} is not a folder on this device`);
+    const copy = this.copyOf(safe);
+    if (copy.target !== target.path) {
+      // A new target starts afresh: everything this copy has goes up with the next run.
+      copy.target = target.path;
+      copy.seen.clear();
+      copy.sent.clear();
+      copy.sentData.clear();
+      copy.lastSyncedMs = null;
+    }
+    return this.status(safe);
+  }
+
+  async setSyncSchedule(everyMinutes: number | null): Promise<SyncStatus> {
+    await later(null);
+    if (everyMinutes !== null && (everyMinutes < 1 || everyMinutes > 1440)) fail("invalidInput", "sync runs every 1 to 1,440 minutes");
+    const safe = this.safe;
+    this.copyOf(safe).everyMinutes = everyMinutes;
+    return this.status(safe);
+  }
+
+  async syncNow(): Promise<Job> {
+    await later(null);
+    return this.startSync(this.safe, false);
+  }
+
+  async syncConflicts(): Promise<SyncConflict[]> {
+    await later(null);
+    const safe = this.safe;
+    return this.copyOf(safe).conflicts.map((d) => this.decision(safe, d));
+  }
+
+  async exportSyncConfig(password: string, comment: string, to: string): Promise<void> {
+    await later(null);
+    const safe = this.safe;
+    if (!to.startsWith("/")) fail("invalidInput", "where the sync configuration goes must be an absolute path");
+    if (to.startsWith(`${safe.path}/`)) fail("invalidInput", "this folder is inside the Safe; choose one outside it");
+    this.checkPassword(safe, password);
+    const target = this.copyOf(safe).target;
+    if (target === null) fail("noSyncTarget", "no sync target is set up for this Safe");
+    this.files.set(to, JSON.stringify({ format: "arca-sync-config", safeId: safe.id, name: safe.name, password, target, comment: comment.trim(), exportedMs: Date.now() }));
+  }
+
+  private config(path: string, password: string): { safeId: string; name: string; password: string; target: string; comment: string; exportedMs: number } {
+    const text = this.files.get(path);
+    if (text === undefined) fail("notFound", `cannot read ${path}: No such file or directory (os error 2)`);
+    let config;
+    try {
+      config = JSON.parse(text) as ReturnType<MemoryBackend["config"]> & { format?: string };
+    } catch {
+      fail("badSyncConfig", "the sync configuration is not a sync configuration");
+    }
+    if (config.format !== "arca-sync-config") fail("badSyncConfig", "the sync configuration is not a sync configuration");
+    if (config.password !== password) fail("badSyncConfig", "the sync configuration does not open with this password (wrong password, or the file is damaged)");
+    return config;
+  }
+
+  async readSyncConfig(path: string, password: string): Promise<SyncConfigInfo> {
+    await later(null);
+    const config = this.config(path, password);
+    return {
+      name: config.name, safeId: config.safeId, target: { kind: "folder", path: config.target },
+      exportedMs: config.exportedMs, comment: config.comment, targetHere: !this.unreachable.has(config.target),
+    };
+  }
+
+  async joinSafe(configPath: string, password: string, parent: string, name: string, targetHere: SyncTarget | null): Promise<OpenedSafe> {
+    await later(null);
+    const problem = nameProblem(name.trim());
+    if (problem) fail("invalidName", problem);
+    const path = `${parent.replace(/\/+$/, "")}/${name.trim()}.arca`;
+    if (this.safeAt(path)) fail("alreadyExists", `${path} exists already`);
+    const config = this.config(configPath, password);
+    const folder = targetHere?.kind === "folder" ? targetHere.path : config.target;
+    if (this.unreachable.has(folder)) fail("notFound", `${folder} is not a folder on this device (is the drive connected?)`);
+    const safe = new MemSafe(config.safeId, name.trim(), path, password);
+    this.safes.set(path, safe);
+    const copy = this.copyOf(safe);
+    copy.target = folder;
+    settle(safe, copy);
+    return this.opened(safe, true);
+  }
+
+  /** What another device of the Safe would leave on the sync folder `target`: a new file in the
+   * folder at `folder` (a path of that Safe; "" for the root), with its data there too unless
+   * `data` is false (a cloud client that has not brought it yet). Returns the file's id. */
+  otherDeviceAddsFile(target: string, parent: string | null, name: string, size: number, data = true): string {
+    const memTarget = this.targetAt(target);
+    const item = newItem(parent, name, "file", { size });
+    const version = 1;
+    memTarget.versions.set(item.id, { item, version, dataVersion: version, deleted: false });
+    if (data) memTarget.data.add(`${item.id}@${version}`);
+    return item.id;
+  }
+
+  /** Another device renamed the item `id` and synced. */
+  otherDeviceRenames(target: string, id: string, name: string): void {
+    const version = this.targetAt(target).versions.get(id);
+    if (!version) throw new Error(`${id} is not on ${target}`);
+    version.item = { ...version.item, name };
+    version.version += 1;
+  }
+
+  /** The data of every file on `target` arrives (the other device's cloud client caught up). */
+  otherDeviceDataArrives(target: string): void {
+    const memTarget = this.targetAt(target);
+    for (const [id, version] of memTarget.versions) if (version.item.kind === "file") memTarget.data.add(`${id}@${version.dataVersion}`);
+  }
+
   // --- Security and settings ------------------------------------------------------------
 
   async changePassword(current: string, newPassword: string, acceptWeak: boolean): Promise<void> {
@@ -1148,6 +1397,7 @@ export class MemoryBackend implements Backend {
   onHandoff(listener: () => void): Promise<Unlisten> { return this.subscribe(this.listeners.handoff, listener); }
   onLocked(listener: (event: LockedEvent) => void): Promise<Unlisten> { return this.subscribe(this.listeners.locked, listener); }
   onChanged(listener: (event: ChangedEvent) => void): Promise<Unlisten> { return this.subscribe(this.listeners.changed, listener); }
+  onSynced(listener: (status: SyncStatus) => void): Promise<Unlisten> { return this.subscribe(this.listeners.synced, listener); }
   onEdit(listener: (event: EditEvent) => void): Promise<Unlisten> { return this.subscribe(this.listeners.edit, listener); }
   onFilesDropped(listener: (paths: string[], x: number, y: number) => void): Promise<Unlisten> {
     return this.subscribe(this.listeners.dropped, listener);

@@ -21,6 +21,8 @@ export interface JobOptions {
   /** Called once when it ends (finished, failed or cancelled). */
   onEnd?: (job: Job) => void;
   summary?: (job: Job) => string;
+  /** Runs when every step is done; an error it returns fails the job instead of finishing it. */
+  finish?: () => Job["error"];
   id?: string;
   /** At most this many files a tick (default 40: an import of small files still shows moving). */
   filesPerTick?: number;
@@ -150,7 +152,10 @@ export class MemJob {
     this.job.bytesDone = Math.round(this.job.bytesDone);
     this.job.bytesPerSecond = this.options.bytesPerSecond;
     this.job.secondsLeft = (this.job.bytesTotal - this.job.bytesDone) / this.options.bytesPerSecond;
-    if (this.index >= this.options.steps.length) this.stop("finished");
-    else this.emit();
+    if (this.index >= this.options.steps.length) {
+      const error = this.options.finish?.() ?? null;
+      if (error) this.fail(error);
+      else this.stop("finished");
+    } else this.emit();
   }
 }

@@ -1,0 +1,308 @@
+// Sync between devices in the whole window, against the in-memory backend (whose copies of a
+// Safe keep in step through in-memory sync folders): the settings, adding a device, joining
+// from a configuration, the decisions of sync, and files that wait for another device.
+import { afterEach, describe, expect, it } from "vitest";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import App from "../../App.svelte";
+import type { Job } from "../bindings";
+import { DEMO_SYNC_FOLDER, MemoryBackend } from "../backend/memory/MemoryBackend";
+import { DEMO_SAFE_PATH, HOME } from "../backend/memory/demo";
+import { clearNotices } from "../state/notices.svelte";
+
+function app(backend = new MemoryBackend({ bigFolderSize: 20 })) {
+  render(App, { backend });
+  return backend;
+}
+
+async function unlockDemo() {
+  const field = await screen.findByLabelText("Safe Password");
+  await fireEvent.input(field, { target: { value: "demo" } });
+  await fireEvent.click(screen.getByRole("button", { name: "Unlock" }));
+  return screen.findByRole("grid");
+}
+
+const toasts = () => screen.getByRole("region", { name: "Notifications" });
+
+/** Waits until the job ends (the memory backend's jobs move on timers). */
+async function ended(backend: MemoryBackend, job: Job): Promise<Job> {
+  return new Promise((resolve) => {
+    void backend.onJob((j) => {
+      if (j.id === job.id && j.state !== "running" && j.state !== "paused") resolve(j);
+    });
+  });
+}
+
+/** The demo Safe set up to sync through the demo's sync folder, synced once, and locked again:
+ * what another device exported its configuration from. */
+async function exportedDemo(backend: MemoryBackend): Promise<string> {
+  await backend.unlockSafe(DEMO_SAFE_PATH, "demo");
+  await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+  await ended(backend, await backend.syncNow());
+  const config = `${HOME}/Desktop/Demo.arca-sync`;
+  await backend.exportSyncConfig("demo", "for the laptop", config);
+  await backend.lockSafe();
+  return config;
+}
+
+async function openSyncSettings() {
+  await fireEvent.click(screen.getByRole("button", { name: "Sync" }));
+  return screen.findByRole("dialog", { name: "Settings" });
+}
+
+describe("sync", () => {
+  afterEach(() => clearNotices());
+
+  it("is set up in the settings: a folder, a run now with its report in words, and the schedule", async () => {
+    const backend = app();
+    await unlockDemo();
+    const dialog = await openSyncSettings();
+    expect(within(dialog).getByRole("tab", { name: "Sync" })).toHaveAttribute("aria-selected", "true");
+    expect(within(dialog).getByText("Not set up yet")).toBeInTheDocument();
+    expect(within(dialog).getByRole("button", { name: "Export sync configuration…" })).toBeDisabled();
+    expect(within(dialog).queryByRole("button", { name: "Sync now" })).not.toBeInTheDocument();
+
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Choose folder…" }));
+    expect(await within(dialog).findByText(DEMO_SYNC_FOLDER)).toBeInTheDocument();
+    expect(within(toasts()).getByText(`This Safe now syncs through ${DEMO_SYNC_FOLDER}`)).toBeInTheDocument();
+    expect(within(dialog).getByText("Not synced yet on this device.")).toBeInTheDocument();
+
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Sync now" }));
+    expect(await within(dialog).findByText("Syncing…")).toBeInTheDocument();
+    const report = await within(dialog).findByRole("list", { name: "What the last sync did" });
+    expect(within(report).getByText(/^\d+ changes sent$/)).toBeInTheDocument();
+    // Every file, those in the trash too (their data goes along with them).
+    expect(within(report).getByText(/^\d+ files sent \(\d+ MB\)$/)).toBeInTheDocument();
+    expect(within(dialog).getByText(/^Last synced /)).toBeInTheDocument();
+    expect(await within(toasts()).findByText(/^Sync finished: \d+ changes sent; \d+ files sent/)).toBeInTheDocument();
+
+    // A second run finds nothing new.
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Sync now" }));
+    await waitFor(() => expect(within(dialog).getByRole("list", { name: "What the last sync did" })).toHaveTextContent("Nothing new to send or receive"));
+
+    // Automatic sync is on (every 15 minutes); off, the Safe syncs only when asked.
+    const every = within(dialog).getByRole("checkbox", { name: /after unlocking and every/ });
+    expect(every).toBeChecked();
+    expect(within(dialog).getByLabelText("Minutes between syncs")).toHaveValue(15);
+    await fireEvent.click(every);
+    expect(await within(dialog).findByText(/only when you choose Sync now/)).toBeInTheDocument();
+    expect((await backend.syncStatus()).everyMinutes).toBeNull();
+    await fireEvent.click(every);
+    const minutes = within(dialog).getByLabelText("Minutes between syncs");
+    await fireEvent.input(minutes, { target: { value: "30" } });
+    await fireEvent.change(minutes);
+    await waitFor(async () => expect((await backend.syncStatus()).everyMinutes).toBe(30));
+  });
+
+  it("asks before it moves to another folder, which starts afresh there", async () => {
+    const backend = app();
+    await unlockDemo();
+    await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    const dialog = await openSyncSettings();
+    backend.dialogAnswers.syncTarget = "/media/demo/NAS/Arca";
+    await fireEvent.click(await within(dialog).findByRole("button", { name: "Change folder…" }));
+    const ask = await within(dialog).findByRole("group", { name: "Sync through another folder?" });
+    expect(ask).toHaveTextContent("The next sync starts afresh in /media/demo/NAS/Arca");
+    await fireEvent.click(within(ask).getByRole("button", { name: "Cancel" }));
+    expect(within(dialog).getByText(DEMO_SYNC_FOLDER)).toBeInTheDocument();
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Change folder…" }));
+    await fireEvent.click(await within(dialog).findByRole("button", { name: "Use this folder" }));
+    expect(await within(dialog).findByText("/media/demo/NAS/Arca")).toBeInTheDocument();
+  });
+
+  it("says so when the sync folder cannot be reached", async () => {
+    const backend = app();
+    await unlockDemo();
+    await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    backend.unreachable.add(DEMO_SYNC_FOLDER);
+    const dialog = await openSyncSettings();
+    await fireEvent.click(await within(dialog).findByRole("button", { name: "Sync now" }));
+    const alert = await within(dialog).findByRole("alert");
+    expect(alert).toHaveTextContent(/The last sync did not finish \(.*\): The sync folder could not be reached/);
+    expect(within(toasts()).getByText(/The sync folder could not be reached/)).toBeInTheDocument();
+  });
+
+  it("exports the configuration only with the Safe Password: a wrong one writes nothing", async () => {
+    const backend = app();
+    await unlockDemo();
+    await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    await fireEvent.click(await within(await openSyncSettings()).findByRole("button", { name: "Export sync configuration…" }));
+    const dialog = await screen.findByRole("dialog", { name: "Add another device" });
+    expect(dialog).toHaveTextContent("holds where the Safe syncs to and the Safe's keys, sealed under the Safe Password");
+    expect(dialog).toHaveTextContent("Take the file to your other device in a safe way");
+    const exportButton = within(dialog).getByRole("button", { name: "Export" });
+    expect(exportButton).toBeDisabled();
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Choose…" }));
+    expect(await within(dialog).findByText(`${HOME}/Desktop/Demo.arca-sync`)).toBeInTheDocument();
+    await fireEvent.input(within(dialog).getByLabelText("Safe Password"), { target: { value: "not it" } });
+    await fireEvent.input(within(dialog).getByLabelText("Note (optional)"), { target: { value: "for the laptop" } });
+    await fireEvent.click(exportButton);
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent("That password is not right");
+    expect(backend.files.size).toBe(0);
+    expect(screen.getByRole("dialog", { name: "Add another device" })).toBeInTheDocument();
+  });
+
+  it("exports the configuration to the chosen file with the right password", async () => {
+    const backend = app();
+    await unlockDemo();
+    await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    await fireEvent.click(await within(await openSyncSettings()).findByRole("button", { name: "Export sync configuration…" }));
+    const dialog = await screen.findByRole("dialog", { name: "Add another device" });
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Choose…" }));
+    await within(dialog).findByText(`${HOME}/Desktop/Demo.arca-sync`);
+    await fireEvent.input(within(dialog).getByLabelText("Safe Password"), { target: { value: "demo" } });
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Export" }));
+    expect(await within(toasts()).findByText(`Sync configuration saved to ${HOME}/Desktop/Demo.arca-sync`)).toBeInTheDocument();
+    expect(screen.queryByRole("dialog", { name: "Add another device" })).not.toBeInTheDocument();
+    expect([...backend.files.keys()]).toEqual([`${HOME}/Desktop/Demo.arca-sync`]);
+  });
+
+  it("joins a Safe from a configuration on the start screen: password, what it is, where the copy goes, then the first sync", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 20 });
+    const config = await exportedDemo(backend);
+    app(backend);
+    // Once the start screen has chosen a recent Safe (it would take the place of the form).
+    await screen.findByLabelText("Safe Password");
+    await fireEvent.click(await screen.findByRole("button", { name: "Join a Safe from a sync configuration…" }));
+    const form = await screen.findByRole("form", { name: "Join a Safe from another device" });
+    const open = within(form).getByRole("button", { name: "Open the configuration" });
+    expect(open).toBeDisabled();
+    await fireEvent.click(within(form).getByRole("button", { name: "Choose…" }));
+    expect(await within(form).findByText(config)).toBeInTheDocument();
+    await fireEvent.input(within(form).getByLabelText("Safe Password"), { target: { value: "wrong" } });
+    await fireEvent.click(open);
+    expect(await within(form).findByRole("alert")).toHaveTextContent("This file does not open with that password, or it is not an Arca sync configuration.");
+
+    await fireEvent.input(within(form).getByLabelText("Safe Password"), { target: { value: "demo" } });
+    await fireEvent.click(open);
+    const facts = (await screen.findByRole("button", { name: "Join and sync" })).closest("form") as HTMLElement;
+    expect(within(facts).getByText("Demo")).toBeInTheDocument();
+    expect(within(facts).getByText("for the laptop")).toBeInTheDocument();
+    expect(within(facts).getByText(DEMO_SYNC_FOLDER, { selector: "dd" })).toBeInTheDocument();
+    const join = within(facts).getByRole("button", { name: "Join and sync" });
+    expect(join).toBeDisabled();
+    const where = within(facts).getByRole("group", { name: "Where the copy goes on this device" });
+    await fireEvent.click(within(where).getByRole("button", { name: "Choose…" }));
+    expect(await within(facts).findByText(`It will be ${HOME}/Second copy/Demo.arca`)).toBeInTheDocument();
+    await fireEvent.click(join);
+
+    // The copy opens and its first sync brings everything.
+    expect(await screen.findByRole("heading", { level: 1, name: "Demo" })).toBeInTheDocument();
+    const grid = await screen.findByRole("grid");
+    expect(await within(grid).findByText("Documents", {}, { timeout: 3000 })).toBeInTheDocument();
+    expect(await within(grid).findByText("README.txt")).toBeInTheDocument();
+    expect(within(toasts()).getByText("“Demo” is on this device now. Its files arrive with the first sync.")).toBeInTheDocument();
+    const status = await backend.syncStatus();
+    expect(status.target).toEqual({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    expect(status.lastRun?.report?.operationsReceived).toBeGreaterThan(0);
+    expect((await backend.recentSafes())[0]!.path).toBe(`${HOME}/Second copy/Demo.arca`);
+  });
+
+  it("asks where the sync folder is on this device when it is not where the other device has it", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 20 });
+    await exportedDemo(backend);
+    backend.unreachable.add(DEMO_SYNC_FOLDER);
+    backend.dialogAnswers.syncTarget = "/run/media/me/USB/Arca sync";
+    app(backend);
+    // Once the start screen has chosen a recent Safe (it would take the place of the form).
+    await screen.findByLabelText("Safe Password");
+    await fireEvent.click(await screen.findByRole("button", { name: "Join a Safe from a sync configuration…" }));
+    const form = await screen.findByRole("form", { name: "Join a Safe from another device" });
+    await fireEvent.click(within(form).getByRole("button", { name: "Choose…" }));
+    await within(form).findByText(`${HOME}/Desktop/Demo.arca-sync`);
+    await fireEvent.input(within(form).getByLabelText("Safe Password"), { target: { value: "demo" } });
+    await fireEvent.click(await within(form).findByRole("button", { name: "Open the configuration" }));
+    expect(await screen.findByText(`${DEMO_SYNC_FOLDER} is not on this device. Choose where that folder is here.`)).toBeInTheDocument();
+    const facts = screen.getByRole("button", { name: "Join and sync" }).closest("form") as HTMLElement;
+    await fireEvent.click(within(within(facts).getByRole("group", { name: "Where the copy goes on this device" })).getByRole("button", { name: "Choose…" }));
+    expect(within(facts).getByRole("button", { name: "Join and sync" })).toBeDisabled();
+    await fireEvent.click(within(within(facts).getByRole("group", { name: "Where the sync folder is on this device" })).getByRole("button", { name: "Choose…" }));
+    expect(await within(facts).findByText("/run/media/me/USB/Arca sync")).toBeInTheDocument();
+    expect(within(facts).getByRole("button", { name: "Join and sync" })).toBeEnabled();
+  });
+
+  it("shows what sync decided after a run that had to, and shows the item in the Safe", async () => {
+    const backend = app();
+    const grid = await unlockDemo();
+    await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    await ended(backend, await backend.syncNow());
+    // The same file renamed here and on another device before they synced.
+    const readme = (await backend.listFolder({ folder: null, sort: "name", descending: false, offset: 0, limit: 100 })).rows.find((r) => r.name === "README.txt")!;
+    await backend.renameItem(readme.id, "README here.txt");
+    backend.otherDeviceRenames(DEMO_SYNC_FOLDER, readme.id, "README there.txt");
+    await ended(backend, await backend.syncNow());
+
+    const banner = await screen.findByText("The last sync decided 1 case of changes made on two devices.");
+    await fireEvent.click(within(banner.closest("[role=status]") as HTMLElement).getByRole("button", { name: "Review" }));
+    const dialog = await screen.findByRole("dialog", { name: "What sync decided" });
+    const list = await within(dialog).findByRole("list", { name: "Decisions of sync" });
+    const entry = within(list).getAllByRole("listitem")[0]!;
+    expect(entry).toHaveTextContent("Changed on two devices");
+    expect(entry).toHaveTextContent("was changed on two devices before they synced; the other device's version was kept.");
+    expect(entry).toHaveTextContent("/README there.txt");
+    await fireEvent.click(within(entry).getByRole("button", { name: "Show “README there.txt” in the Safe" }));
+    expect(screen.queryByRole("dialog", { name: "What sync decided" })).not.toBeInTheDocument();
+    await waitFor(() => {
+      const chosen = within(grid).getAllByRole("row").filter((r) => r.getAttribute("aria-selected") === "true");
+      expect(chosen).toHaveLength(1);
+      expect(chosen[0]).toHaveTextContent("README there.txt");
+    });
+    expect(screen.queryByText(/The last sync decided/)).not.toBeInTheDocument();
+
+    // Also from the settings.
+    const settings = await openSyncSettings();
+    await fireEvent.click(within(settings).getByRole("button", { name: "Review what sync decided…" }));
+    expect(await screen.findByRole("dialog", { name: "What sync decided" })).toBeInTheDocument();
+  });
+
+  it("greys a file whose data has not come from another device yet and does not open it, unlike one being imported", async () => {
+    const backend = app();
+    const grid = await unlockDemo();
+    await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    backend.otherDeviceAddsFile(DEMO_SYNC_FOLDER, null, "Scanned on the laptop.pdf", 120_000, false);
+    const settings = await openSyncSettings();
+    await fireEvent.click(await within(settings).findByRole("button", { name: "Sync now" }));
+    const report = await within(settings).findByRole("list", { name: "What the last sync did" });
+    expect(report).toHaveTextContent("1 file still waiting for another device: it arrives once the device that has it syncs");
+    await fireEvent.keyDown(settings, { key: "Escape" });
+
+    const name = await within(grid).findByText("Scanned on the laptop.pdf");
+    expect(name).toHaveAttribute("title", "Waiting for this file from another device");
+    const row = name.closest("[role=row]") as HTMLElement;
+    expect(row).toHaveClass("pending");
+    expect(within(row).getByText("Waiting")).toBeInTheDocument();
+    await fireEvent.click(name);
+    await fireEvent.dblClick(name);
+    expect(await within(toasts()).findByText("Waiting for this file from another device. It opens once a sync brings it.")).toBeInTheDocument();
+    expect(screen.queryByRole("dialog", { name: /Preview of/ })).not.toBeInTheDocument();
+    const info = screen.getByRole("complementary", { name: "Info" });
+    expect(await within(info).findByText(/Waiting for this file from another device\. It arrives with a sync/)).toBeInTheDocument();
+    const id = (await backend.listFolder({ folder: null, sort: "name", descending: false, offset: 0, limit: 100 })).rows.find((r) => r.name === "Scanned on the laptop.pdf")!.id;
+    await expect(backend.previewUrl(id)).rejects.toMatchObject({ error: { kind: "waitingForSync" } });
+
+    // An import in progress is another thing: "Importing", not waiting for a device.
+    await fireEvent.dblClick(within(grid).getByText("Inbox"));
+    const importing = (await within(grid).findByText("Scan in progress.pdf")).closest("[role=row]") as HTMLElement;
+    expect(within(importing).getByText("Importing")).toBeInTheDocument();
+    expect(within(importing).queryByText("Waiting")).not.toBeInTheDocument();
+
+    // Its data arrives with the next sync.
+    backend.otherDeviceDataArrives(DEMO_SYNC_FOLDER);
+    await ended(backend, await backend.syncNow());
+    await fireEvent.keyDown(grid, { key: "Backspace" });
+    const arrived = await within(grid).findByText("Scanned on the laptop.pdf");
+    await waitFor(() => expect(arrived.closest("[role=row]")).not.toHaveClass("pending"));
+    expect(within(arrived.closest("[role=row]") as HTMLElement).queryByText("Waiting")).not.toBeInTheDocument();
+  });
+
+  it("syncs by itself after the unlock when the Safe has a folder and a schedule", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 20 });
+    await backend.unlockSafe(DEMO_SAFE_PATH, "demo");
+    await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    await backend.lockSafe();
+    app(backend);
+    await unlockDemo();
+    await waitFor(async () => expect((await backend.syncStatus()).lastRun?.automatic).toBe(true), { timeout: 2000 });
+    // Quietly: an automatic run that worked says nothing.
+    expect(within(toasts()).queryByText(/^Sync finished/)).not.toBeInTheDocument();
+  });
+});
