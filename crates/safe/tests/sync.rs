@@ -513,6 +513,8 @@ fn three_devices_converge_through_a_garage_cluster() {
 /// every device shows the same Safe, and every item any device ever showed is still there
 /// unless a device deleted it for good (emptied the trash holding it).
 fn converge(dir: &Path, settings: &TargetSettings, seed: u64, steps: usize) {
+    // Shown only when the test fails: which seed to run again (ARCA_SYNC_FIRST_SEED).
+    eprintln!("seed {seed}");
     let devices = devices_on(dir, 3, settings);
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut counter = 0;

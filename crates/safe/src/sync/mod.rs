@@ -495,6 +495,7 @@ impl Open<'_> {
             .prepare("SELECT id, hmac_tag FROM items WHERE kind = 'file'")?
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
+        let mut seen_by_all: Option<Clock> = None;
         for &(id, tag) in on_target {
             let superseded = match current.get(&id) {
                 Some(Some(now)) if *now == tag => false,
@@ -503,9 +504,20 @@ impl Open<'_> {
                     now_there && self.recorded_versions(id)?.contains(&tag)
                 }
                 None => {
+                    // Deleted for good, and every device has seen the delete: none can still
+                    // bring the file back by a change made without knowing of it (and then
+                    // need its data, which the deleting device no longer has).
+                    let seen_by_all = match &seen_by_all {
+                        Some(clock) => clock,
+                        None => seen_by_all.insert(ops::seen_by_every_device(self.db())?),
+                    };
                     let all = ops::on_entity(self.db(), "item", id)?;
-                    all.iter().any(|op| op.action == "delete")
-                        && fold::item(self.db(), id, &HashSet::new())?.value.is_none()
+                    let stable = all.iter().filter(|op| op.action == "delete").any(|delete| {
+                        seen_by_all
+                            .get(&delete.device)
+                            .is_some_and(|seq| *seq >= delete.seq)
+                    });
+                    stable && fold::item(self.db(), id, &HashSet::new())?.value.is_none()
                 }
             };
             if superseded {

@@ -145,6 +145,40 @@ pub(crate) fn of_device(db: &Connection, device: Uuid, first: u64, last: u64) ->
     Ok(ops)
 }
 
+/// For each device, the highest of its operations that every device writing to this Safe
+/// has seen, as far as this copy knows: the element-wise minimum of each device's latest clock.
+pub(crate) fn seen_by_every_device(db: &Connection) -> Result<Clock> {
+    let latest: Vec<String> = db
+        .prepare(
+            "SELECT clock FROM operations AS op
+             WHERE seq = (SELECT max(seq) FROM operations WHERE device_id = op.device_id)",
+        )?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut clocks = Vec::with_capacity(latest.len());
+    for text in latest {
+        clocks.push(
+            serde_json::from_str::<Clock>(&text)
+                .map_err(|error| Error::DamagedDatabase(format!("operation clock: {error}")))?,
+        );
+    }
+    let devices: std::collections::BTreeSet<Uuid> = clocks
+        .iter()
+        .flat_map(|clock| clock.keys().copied())
+        .collect();
+    Ok(devices
+        .into_iter()
+        .map(|device| {
+            let seen = clocks
+                .iter()
+                .map(|clock| clock.get(&device).copied().unwrap_or(0))
+                .min()
+                .unwrap_or(0);
+            (device, seen)
+        })
+        .collect())
+}
+
 /// The operation id this Safe holds for `device`'s `seq`, if any.
 pub(crate) fn op_id(db: &Connection, device: Uuid, seq: u64) -> Result<Option<Uuid>> {
     use rusqlite::OptionalExtension;
