@@ -136,33 +136,7 @@ impl<'c> ChangeSet<'c> {
         let tx = &self.transaction;
         Ok(match change {
             Change::InsertItem(item) => {
-                execute_cached(tx,
-                    "INSERT INTO items (id, parent, kind, name, name_key, size, created_at, modified_at,
-                        added_at, trashed_at, favorite, comment, content, hmac_tag, sha256)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                    params![
-                        item.id,
-                        item.parent,
-                        item.kind.as_str(),
-                        item.name,
-                        name_key(&item.name),
-                        item.size,
-                        item.created_at,
-                        item.modified_at,
-                        item.added_at,
-                        item.trashed_at,
-                        item.favorite,
-                        item.comment,
-                        item.content.as_str(),
-                        item.hmac_tag,
-                        item.sha256,
-                    ],
-                )?;
-                execute_cached(
-                    tx,
-                    "INSERT INTO item_search (rowid, name, comment, tags) VALUES (last_insert_rowid(), ?1, ?2, '')",
-                    params![item.name, item.comment],
-                )?;
+                insert_item_row(tx, item, &name_key(&item.name))?;
                 ("item", item.id, "insert", json_value(item)?)
             }
             Change::UpdateItem { id, update } => {
@@ -328,6 +302,40 @@ impl<'c> ChangeSet<'c> {
         )?;
         Ok(())
     }
+}
+
+/// Writes a new item's row and its search entry, the row keyed under `key` (its name's key, or
+/// a placeholder while sync decides its name).
+pub(crate) fn insert_item_row(db: &Connection, item: &Item, key: &str) -> Result<()> {
+    execute_cached(
+        db,
+        "INSERT INTO items (id, parent, kind, name, name_key, size, created_at, modified_at,
+            added_at, trashed_at, favorite, comment, content, hmac_tag, sha256)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            item.id,
+            item.parent,
+            item.kind.as_str(),
+            item.name,
+            key,
+            item.size,
+            item.created_at,
+            item.modified_at,
+            item.added_at,
+            item.trashed_at,
+            item.favorite,
+            item.comment,
+            item.content.as_str(),
+            item.hmac_tag,
+            item.sha256,
+        ],
+    )?;
+    execute_cached(
+        db,
+        "INSERT INTO item_search (rowid, name, comment, tags) VALUES (last_insert_rowid(), ?1, ?2, '')",
+        params![item.name, item.comment],
+    )?;
+    Ok(())
 }
 
 /// The device row of a new database.

@@ -96,22 +96,29 @@ fn settle(devices: &[Device]) {
     panic!("sync did not settle in 12 rounds");
 }
 
-fn add_file(device: &Device, into: Option<Uuid>, name: &str, content: &[u8]) -> Uuid {
+/// Imports a new file `name` holding `content` into the folder `into` (a clash keeps both).
+fn import_file(
+    device: &Device,
+    into: Option<Uuid>,
+    name: &str,
+    content: &[u8],
+) -> arca_safe::Result<arca_safe::ImportReport> {
     let path = device.sources.join(name);
     fs::write(&path, content).unwrap();
-    let report = device
-        .safe
-        .import(
-            &[path],
-            &ImportOptions {
-                into,
-                on_clash: OnClash::KeepBoth,
-                threads: Some(1),
-            },
-            &JobControl::new(),
-            &mut |_| {},
-        )
-        .unwrap();
+    device.safe.import(
+        &[path],
+        &ImportOptions {
+            into,
+            on_clash: OnClash::KeepBoth,
+            threads: Some(1),
+        },
+        &JobControl::new(),
+        &mut |_| {},
+    )
+}
+
+fn add_file(device: &Device, into: Option<Uuid>, name: &str, content: &[u8]) -> Uuid {
+    let report = import_file(device, into, name, content).unwrap();
     assert_eq!(report.files, 1);
     let children = device.safe.children(into, false).unwrap();
     let mut newest = children
@@ -414,20 +421,9 @@ fn random_edit(device: &Device, rng: &mut Rng, counter: &mut u64) {
             .map(drop),
         2 | 3 => {
             let into = rng.pick(&folders).flatten();
-            let path = device.sources.join(format!("f{counter}.txt"));
-            fs::write(&path, format!("content {counter}")).unwrap();
+            let content = format!("content {counter}");
             // Refused into a folder inside the trash.
-            safe.import(
-                &[path],
-                &ImportOptions {
-                    into,
-                    on_clash: OnClash::KeepBoth,
-                    threads: Some(1),
-                },
-                &JobControl::new(),
-                &mut |_| {},
-            )
-            .map(drop)
+            import_file(device, into, &format!("f{counter}.txt"), content.as_bytes()).map(drop)
         }
         4 => match rng.pick(&live) {
             Some(id) => safe.rename(id, names[rng.below(names.len())]),
@@ -762,19 +758,6 @@ fn a_target_of_another_safe_and_a_wrong_password_are_refused() {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if entry.file_name() != arca_safe::LOCK_FILE {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// The child of the kill test: syncs the Safe `ARCA_SAFE` once and prints how many crash
 /// points it passed. Does nothing in a normal test run.
 #[test]
@@ -794,7 +777,7 @@ fn child_main() {
 
 #[test]
 fn kill_during_a_sync_then_sync_again_loses_nothing() {
-    use common::child::{child_value, describe, run_child};
+    use common::child::{child_value, copy_dir, describe, run_child};
     let fixture = tempfile::tempdir().unwrap();
     {
         let (devices, _) = devices(fixture.path(), 2);
@@ -904,20 +887,9 @@ fn a_drive_that_is_not_connected_is_not_mistaken_for_an_empty_target() {
     assert_eq!(report.files_sent, 1);
 }
 
-#[test]
-fn an_s3_target_lists_reads_writes_and_moves_large_objects_in_parts() {
-    let Some(garage) = common::garage::Cluster::start_or_skip(1) else {
-        return;
-    };
-    let TargetSettings::S3(settings) = garage.settings("conformance") else {
-        unreachable!()
-    };
-    let target = arca_safe::S3Target::new(&settings).unwrap();
-    assert!(
-        !target
-            .describe()
-            .contains(settings.secret_access_key.expose())
-    );
+/// What sync asks of any target: listing by prefix, whole objects read and written, a read
+/// limit, large objects moved in parts, deletes that tolerate absence.
+fn conformance(target: &dyn Target) {
     assert!(target.list("events/").unwrap().is_empty());
     target.put("events/a/1.events", b"one").unwrap();
     target.put("events/b/2.events", b"two").unwrap();
@@ -933,8 +905,7 @@ fn an_s3_target_lists_reads_writes_and_moves_large_objects_in_parts() {
         target.get("events/none", 10).unwrap_err().kind(),
         io::ErrorKind::NotFound
     );
-
-    // 20 MiB and a bit: three parts up, read back in windows of parts.
+    // 20 MiB and a bit: three parts of an S3 upload, read back in windows of parts.
     let dir = tempfile::tempdir().unwrap();
     let big: Vec<u8> = (0..20 * 1024 * 1024 + 12_345)
         .map(|index: u32| (index.wrapping_mul(2_654_435_761) >> 24) as u8)
@@ -949,9 +920,38 @@ fn an_s3_target_lists_reads_writes_and_moves_large_objects_in_parts() {
         big.len() as u64
     );
     assert!(back == big, "the object comes back byte for byte");
-    target.delete("files/ab/big.data").unwrap();
-    target.delete("files/ab/big.data").unwrap();
+    for name in [
+        "files/ab/big.data",
+        "files/ab/big.data",
+        "events/a/1.events",
+    ] {
+        target.delete(name).unwrap();
+    }
     assert!(target.list("files/").unwrap().is_empty());
+    assert_eq!(target.list("events/").unwrap(), ["events/b/2.events"]);
+}
+
+#[test]
+fn a_folder_target_does_what_sync_asks_of_a_target() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance(&FolderTarget::new(dir.path()));
+}
+
+#[test]
+fn an_s3_target_does_what_sync_asks_of_a_target() {
+    let Some(garage) = common::garage::Cluster::start_or_skip(1) else {
+        return;
+    };
+    let TargetSettings::S3(settings) = garage.settings("conformance") else {
+        unreachable!()
+    };
+    let target = arca_safe::S3Target::new(&settings).unwrap();
+    assert!(
+        !target
+            .describe()
+            .contains(settings.secret_access_key.expose())
+    );
+    conformance(&target);
 
     // A wrong secret is refused by the store, as an error naming the target.
     let wrong = arca_safe::S3Settings {

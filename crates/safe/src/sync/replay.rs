@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::fold::{self, Lost};
 use super::ops::{self, Op, OrderKey};
-use crate::changes::{Change, ChangeSet, execute_cached};
+use crate::changes::{Change, ChangeSet, execute_cached, insert_item_row};
 use crate::error::{Error, Result};
 use crate::item::{Content, Item, ItemUpdate, Kind, name_key};
 use crate::layout::Layout;
@@ -340,46 +340,40 @@ impl Replay<'_, '_> {
         } else {
             name_key(&item.name)
         };
-        let values = params![
-            item.id,
-            item.parent,
-            item.kind.as_str(),
-            item.name,
-            key,
-            item.size,
-            item.created_at,
-            item.modified_at,
-            item.added_at,
-            item.trashed_at,
-            item.favorite,
-            item.comment,
-            item.content.as_str(),
-            item.hmac_tag,
-            item.sha256,
-        ];
-        if exists {
-            execute_cached(db,
-                "UPDATE items SET parent = ?2, kind = ?3, name = ?4, name_key = ?5, size = ?6,
-                    created_at = ?7, modified_at = ?8, added_at = ?9, trashed_at = ?10, favorite = ?11,
-                    comment = ?12, content = ?13, hmac_tag = ?14, sha256 = ?15
-                 WHERE id = ?1", values)?;
-            execute_cached(
-                db,
-                "UPDATE item_search SET name = ?2, comment = ?3
-                 WHERE rowid = (SELECT rowid FROM items WHERE id = ?1)",
-                params![item.id, item.name, item.comment],
-            )?;
-        } else {
-            execute_cached(db,
-                "INSERT INTO items (id, parent, kind, name, name_key, size, created_at, modified_at,
-                    added_at, trashed_at, favorite, comment, content, hmac_tag, sha256)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)", values)?;
-            execute_cached(
-                db,
-                "INSERT INTO item_search (rowid, name, comment, tags) VALUES (last_insert_rowid(), ?1, ?2, '')",
-                params![item.name, item.comment],
-            )?;
+        if !exists {
+            insert_item_row(db, item, &key)?;
+            return Ok(taken);
         }
+        execute_cached(
+            db,
+            "UPDATE items SET parent = ?2, kind = ?3, name = ?4, name_key = ?5, size = ?6,
+                created_at = ?7, modified_at = ?8, added_at = ?9, trashed_at = ?10, favorite = ?11,
+                comment = ?12, content = ?13, hmac_tag = ?14, sha256 = ?15
+             WHERE id = ?1",
+            params![
+                item.id,
+                item.parent,
+                item.kind.as_str(),
+                item.name,
+                key,
+                item.size,
+                item.created_at,
+                item.modified_at,
+                item.added_at,
+                item.trashed_at,
+                item.favorite,
+                item.comment,
+                item.content.as_str(),
+                item.hmac_tag,
+                item.sha256,
+            ],
+        )?;
+        execute_cached(
+            db,
+            "UPDATE item_search SET name = ?2, comment = ?3
+             WHERE rowid = (SELECT rowid FROM items WHERE id = ?1)",
+            params![item.id, item.name, item.comment],
+        )?;
         Ok(taken)
     }
 

@@ -173,25 +173,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_folder_target_lists_reads_writes_and_stays_inside() {
+    fn a_folder_target_stays_inside_and_skips_unfinished_writes() {
         let folder = tempfile::tempdir().unwrap();
         let target = FolderTarget::new(folder.path());
-        assert!(target.list("events/").unwrap().is_empty());
         target.put("events/a/1.events", b"one").unwrap();
-        target.put("events/b/2.events", b"two").unwrap();
         fs::write(
             folder.path().join("events/a").join(format!("{PARTIAL}x")),
             b"half",
         )
         .unwrap();
-        let mut names = target.list("events/").unwrap();
-        names.sort();
-        assert_eq!(names, ["events/a/1.events", "events/b/2.events"]);
-        assert_eq!(target.get("events/a/1.events", 3).unwrap(), b"one");
-        assert_eq!(
-            target.get("events/a/1.events", 2).unwrap_err().kind(),
-            io::ErrorKind::InvalidData
-        );
+        assert_eq!(target.list("events/").unwrap(), ["events/a/1.events"]);
         for outside in ["../x", "events/../../x", "/etc/passwd", "a//b", ""] {
             assert_eq!(
                 target.get(outside, 10).unwrap_err().kind(),
@@ -199,8 +190,5 @@ mod tests {
                 "{outside}"
             );
         }
-        target.delete("events/a/1.events").unwrap();
-        target.delete("events/a/1.events").unwrap();
-        assert_eq!(target.list("events/a/").unwrap().len(), 0);
     }
 }
