@@ -12,7 +12,7 @@ fn main() {
 
 /// Every command of src/lib.rs `with_commands` (a test holds the two and the capability
 /// together).
-const COMMANDS: [&str; 77] = [
+const COMMANDS: [&str; 78] = [
     "app_info",
     "take_handoff",
     "recent_safes",
@@ -87,6 +87,7 @@ const COMMANDS: [&str; 77] = [
     "set_sync_schedule",
     "sync_now",
     "sync_conflicts",
+    "clear_sync_conflicts",
     "export_sync_config",
     "read_sync_config",
     "join_safe",

@@ -95,8 +95,10 @@ pub enum ErrorKind {
     SyncTarget,
     /// No sync target is set up for this Safe.
     NoSyncTarget,
-    /// A sync configuration does not open with the password given, is damaged, or is not one.
+    /// A file is not a sync configuration, or is damaged (a wrong password is `wrongPassword`).
     BadSyncConfig,
+    /// The sync target serves another Safe: each Safe needs a target of its own.
+    ForeignTarget,
     /// This copy of the Safe disagrees with what it uploaded for sync (it was restored from an
     /// older state, or copied): it must join again as a new device.
     SyncDiverged,
@@ -739,6 +741,8 @@ pub enum ConflictKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncConflict {
+    /// When this device decided it.
+    pub at_ms: i64,
     pub kind: ConflictKind,
     /// What happened, in a sentence (the library's English).
     pub detail: String,

@@ -59,6 +59,7 @@ fn kind(kind: Library) -> ErrorKind {
         Library::ForeignBackup => ErrorKind::ForeignBackup,
         Library::NoSecureArea => ErrorKind::NoSecureArea,
         Library::SyncDiverged => ErrorKind::SyncDiverged,
+        Library::ForeignTarget => ErrorKind::ForeignTarget,
         _ => ErrorKind::Internal,
     }
 }
@@ -139,6 +140,8 @@ mod tests {
         assert_eq!(full.kind, ErrorKind::DiskFull);
         let config = AppError::from(arca_safe::Error::BadSyncConfig("is damaged".to_owned()));
         assert_eq!(config.kind, ErrorKind::BadSyncConfig);
+        let password = AppError::from(arca_safe::Error::WrongSyncConfigPassword);
+        assert_eq!(password.kind, ErrorKind::WrongPassword);
         let diverged = AppError::from(arca_safe::Error::SyncDiverged("restored".to_owned()));
         assert_eq!(diverged.kind, ErrorKind::SyncDiverged);
     }

@@ -687,7 +687,15 @@ fn two_copies_sync_through_a_folder_the_second_joined_from_the_exported_configur
     )
     .err()
     .unwrap_or_default();
-    assert_eq!(wrong["kind"], "badSyncConfig");
+    assert_eq!(wrong["kind"], "wrongPassword");
+    let not_one = call(
+        &main,
+        "read_sync_config",
+        json!({"path": source, "password": password}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(not_one["kind"], "badSyncConfig");
     let info = ok(
         &main,
         "read_sync_config",
@@ -784,6 +792,11 @@ fn two_copies_sync_through_a_folder_the_second_joined_from_the_exported_configur
         "{decided}"
     );
     assert!(decided["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    assert!(
+        decided["atMs"]
+            .as_i64()
+            .is_some_and(|ms| ms > 1_000_000_000_000)
+    );
     assert_eq!(
         status["lastRun"]["report"]["conflicts"]
             .as_array()
@@ -791,11 +804,35 @@ fn two_copies_sync_through_a_folder_the_second_joined_from_the_exported_configur
         conflicts.as_array().map(Vec::len),
         "{status}"
     );
+    // Seen: the list is cleared.
+    ok(&main, "clear_sync_conflicts", json!({}))?;
+    assert_eq!(ok(&main, "sync_conflicts", json!({}))?, json!([]));
     // Locked: nothing of the runs is kept in the window's reach.
     ok(&main, "lock_safe", json!({}))?;
     let locked = call(&main, "sync_status", json!({}))
         .err()
         .unwrap_or_default();
     assert_eq!(locked["kind"], "safeLocked");
+
+    // Another Safe cannot sync through that folder: the run fails and says why.
+    ok(
+        &main,
+        "create_safe",
+        json!({"parent": desk, "name": "Other", "password": password, "acceptWeak": false}),
+    )?;
+    ok(
+        &main,
+        "set_sync_target",
+        json!({"target": {"kind": "folder", "path": target}}),
+    )?;
+    let job = ok(&main, "sync_now", json!({}))?;
+    let job = wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["error"]["kind"], "foreignTarget", "{job}");
+    let status = ok(&main, "sync_status", json!({}))?;
+    assert_eq!(
+        status["lastRun"]["error"]["kind"], "foreignTarget",
+        "{status}"
+    );
     Ok(())
 }

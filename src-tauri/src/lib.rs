@@ -122,6 +122,7 @@ fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             sync_commands::set_sync_schedule,
             sync_commands::sync_now,
             sync_commands::sync_conflicts,
+            sync_commands::clear_sync_conflicts,
             sync_commands::export_sync_config,
             sync_commands::read_sync_config,
             sync_commands::join_safe,

@@ -103,7 +103,7 @@ pub fn target_dto(settings: &TargetSettings) -> SyncTarget {
             path: path.display().to_string(),
         },
         other => SyncTarget::Other {
-            description: other.open().describe(),
+            description: other.describe(),
         },
     }
 }
@@ -150,7 +150,7 @@ pub fn start(context: &SyncContext, safe: &Safe, automatic: bool) -> Result<Job,
     // Each run replaces the last one in the jobs panel: a schedule would fill it otherwise.
     context.jobs.forget_ended(JobKind::Sync);
     session.last_started = Some(Instant::now());
-    let title = target.open().describe();
+    let title = target.describe();
     let run = context.clone();
     let safe = safe.clone();
     let job = context
@@ -275,6 +275,7 @@ pub fn conflict_dto(safe: &Safe, conflict: &arca_safe::Conflict) -> SyncConflict
         })
     });
     SyncConflict {
+        at_ms: convert::ms(conflict.at),
         kind: conflict_kind(conflict.kind),
         detail: conflict.detail.clone(),
         item,

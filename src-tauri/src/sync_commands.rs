@@ -118,6 +118,13 @@ pub async fn sync_conflicts(state: State<'_, AppState>) -> Result<Vec<SyncConfli
     .await
 }
 
+/// Forgets what sync decided (the person has seen it).
+#[tauri::command]
+pub async fn clear_sync_conflicts(state: State<'_, AppState>) -> Result<()> {
+    let safe = state.safe()?;
+    blocking(move || Ok(safe.clear_sync_conflicts()?)).await
+}
+
 /// Writes the open Safe's sync configuration to `to`: its target and keys, sealed under the
 /// Safe Password, which is checked first (nothing is written when it is wrong).
 #[tauri::command]

@@ -174,11 +174,13 @@ export interface Backend {
   syncNow(): Promise<Job>;
   /** What sync decided for the person, newest first. */
   syncConflicts(): Promise<SyncConflict[]>;
+  /** Forgets what sync decided (the person has seen it). */
+  clearSyncConflicts(): Promise<void>;
   /** Writes the sync configuration (target and keys, sealed under the Safe Password) to `to`.
    * Fails with `wrongPassword` (nothing written) when the password is not the Safe's. */
   exportSyncConfig(password: string, comment: string, to: string): Promise<void>;
-  /** What the configuration file at `path` says; fails with `badSyncConfig` when the password does
-   * not open it (or it is none). */
+  /** What the configuration file at `path` says; fails with `wrongPassword` when the password does
+   * not open it, `badSyncConfig` when it is no sync configuration. */
   readSyncConfig(path: string, password: string): Promise<SyncConfigInfo>;
   /** Makes `<parent>/<name>.arca`, a new copy of the configuration's Safe on this device, syncing
    * through its target (or `targetHere`), opens it and starts its first run. */

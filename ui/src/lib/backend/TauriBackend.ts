@@ -110,6 +110,7 @@ export class TauriBackend implements Backend {
   setSyncSchedule = (everyMinutes: number | null) => call<SyncStatus>("set_sync_schedule", { everyMinutes });
   syncNow = () => call<Job>("sync_now");
   syncConflicts = () => call<SyncConflict[]>("sync_conflicts");
+  clearSyncConflicts = () => call<void>("clear_sync_conflicts");
   exportSyncConfig = (password: string, comment: string, to: string) =>
     call<void>("export_sync_config", { password, comment, to });
   readSyncConfig = (path: string, password: string) => call<SyncConfigInfo>("read_sync_config", { path, password });

@@ -11,7 +11,7 @@ retryAfterSeconds?: number,
  */
 typo?: RecoveryKeyTypo, };
 
-export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "notStoredYet" | "alreadyRunning" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "noSecureArea" | "waitingForSync" | "syncTarget" | "noSyncTarget" | "badSyncConfig" | "syncDiverged" | "internal";
+export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "notStoredYet" | "alreadyRunning" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "noSecureArea" | "waitingForSync" | "syncTarget" | "noSyncTarget" | "badSyncConfig" | "foreignTarget" | "syncDiverged" | "internal";
 
 export type RecoveryKeyTypo = { "kind": "length", found: number, expected: number, } | { "kind": "character", position: number, character: string, } | { "kind": "checksum" };
 
@@ -310,7 +310,11 @@ export type SyncTarget = { "kind": "folder", path: string, } | { "kind": "other"
 
 export type ConflictKind = "field" | "kept" | "moved" | "renamed" | "copy";
 
-export type SyncConflict = { kind: ConflictKind, 
+export type SyncConflict = { 
+/**
+ * When this device decided it.
+ */
+atMs: number, kind: ConflictKind, 
 /**
  * What happened, in a sentence (the library's English).
  */

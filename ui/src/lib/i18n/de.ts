@@ -41,7 +41,8 @@ export const de: Messages = {
     waitingForSync: "Diese Datei kommt noch von einem anderen Gerät. Sie lässt sich öffnen, sobald ein Abgleich sie gebracht hat.",
     syncTarget: "Der Sync-Ordner war nicht erreichbar. Liegt er auf einem USB-Stick oder einer Netzwerkfreigabe, schließen Sie ihn an und gleichen Sie noch einmal ab; nichts ging verloren.",
     noSyncTarget: "Dieser Safe wird noch nicht abgeglichen. Wählen Sie zuerst unter Einstellungen → Sync einen Sync-Ordner.",
-    badSyncConfig: "Diese Datei lässt sich mit diesem Passwort nicht öffnen, oder sie ist keine Arca-Sync-Konfiguration.",
+    badSyncConfig: "Diese Datei ist keine Arca-Sync-Konfiguration, oder sie ist beschädigt.",
+    foreignTarget: "Dieser Sync-Ordner gehört zu einem anderen Safe. Wählen Sie für diesen Safe einen eigenen Ordner.",
     syncDiverged: "Diese Kopie des Safes wurde nach einem Abgleich aus einem älteren Stand wiederhergestellt und kann daher nicht mehr abgleichen. Fügen Sie den Safe über eine Sync-Konfiguration als neues Gerät wieder hinzu; dabei wird nichts überschrieben.",
     internal: "In Arca ist etwas schiefgegangen.",
   },
@@ -605,5 +606,8 @@ export const de: Messages = {
     showLabel: "„{{name}}“ im Safe anzeigen",
     inTrash: "im Papierkorb",
     gone: "Nicht mehr im Safe",
+    decided: "Entschieden {{when}}",
+    clear: "Liste leeren",
+    cleared: "Die Liste der Entscheidungen wurde geleert",
   },
 };

@@ -40,7 +40,8 @@ export const en = {
     waitingForSync: "Waiting for this file from another device. It opens once a sync brings it.",
     syncTarget: "The sync folder could not be reached. If it is on a USB stick or a network share, connect it and sync again; nothing was lost.",
     noSyncTarget: "This Safe does not sync yet. Choose a sync folder in Settings → Sync first.",
-    badSyncConfig: "This file does not open with that password, or it is not an Arca sync configuration.",
+    badSyncConfig: "This file is not an Arca sync configuration, or it is damaged.",
+    foreignTarget: "This sync folder belongs to another Safe. Choose a folder of its own for this Safe.",
     syncDiverged: "This copy of the Safe was restored from an older state after it had synced, so it cannot sync any more. Join the Safe again from a sync configuration as a new device; nothing is overwritten.",
     internal: "Something went wrong inside Arca.",
   },
@@ -604,6 +605,9 @@ export const en = {
     showLabel: "Show “{{name}}” in the Safe",
     inTrash: "in the trash",
     gone: "No longer in the Safe",
+    decided: "Decided {{when}}",
+    clear: "Clear list",
+    cleared: "The list of decisions was cleared",
   },
 };
 

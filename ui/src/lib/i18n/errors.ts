@@ -36,6 +36,7 @@ export const ERROR_KEYS: Record<ErrorKind, string> = {
   syncTarget: "errors.syncTarget",
   noSyncTarget: "errors.noSyncTarget",
   badSyncConfig: "errors.badSyncConfig",
+  foreignTarget: "errors.foreignTarget",
   syncDiverged: "errors.syncDiverged",
   internal: "errors.internal",
 };

@@ -170,7 +170,7 @@ describe("sync", () => {
     expect(await within(form).findByText(config)).toBeInTheDocument();
     await fireEvent.input(within(form).getByLabelText("Safe Password"), { target: { value: "wrong" } });
     await fireEvent.click(open);
-    expect(await within(form).findByRole("alert")).toHaveTextContent("This file does not open with that password, or it is not an Arca sync configuration.");
+    expect(await within(form).findByRole("alert")).toHaveTextContent("That password is not right.");
 
     await fireEvent.input(within(form).getByLabelText("Safe Password"), { target: { value: "demo" } });
     await fireEvent.click(open);
@@ -248,10 +248,14 @@ describe("sync", () => {
     });
     expect(screen.queryByText(/The last sync decided/)).not.toBeInTheDocument();
 
-    // Also from the settings.
+    // Also from the settings; once seen, the list can be cleared.
     const settings = await openSyncSettings();
     await fireEvent.click(within(settings).getByRole("button", { name: "Review what sync decided…" }));
-    expect(await screen.findByRole("dialog", { name: "What sync decided" })).toBeInTheDocument();
+    const again = await screen.findByRole("dialog", { name: "What sync decided" });
+    expect(await within(again).findByText(/^Decided /)).toBeInTheDocument();
+    await fireEvent.click(within(again).getByRole("button", { name: "Clear list" }));
+    expect(await within(again).findByText("Sync has not had to decide anything.")).toBeInTheDocument();
+    expect(await backend.syncConflicts()).toEqual([]);
   });
 
   it("greys a file whose data has not come from another device yet and does not open it, unlike one being imported", async () => {

@@ -18,7 +18,7 @@ import { nameProblem } from "./names";
 import { keyTypo, normalise, randomKey } from "./recoveryKey";
 import { MemSafe, newItem, toRow, type MemItem } from "./safe";
 import { estimate } from "./strength";
-import { CopySync, MemTarget, runSync, settle, type Decision } from "./sync";
+import { CopySync, ForeignTarget, MemTarget, runSync, settle, type Decision } from "./sync";
 import { appsFor, imageDataUrl, pdfDataUrl, previewKindOf, textDataUrl, videoUrl, wavDataUrl } from "./samples";
 
 function fail(kind: AppError["kind"], message: string, extra: Partial<AppError> = {}): never {
@@ -1158,6 +1158,7 @@ export class MemoryBackend implements Backend {
   private decision(safe: MemSafe, decision: Decision): SyncConflict {
     const item = decision.item ? safe.items.get(decision.item) : undefined;
     return {
+      atMs: decision.at,
       kind: decision.kind,
       detail: decision.detail,
       item: item ? { id: item.id, parent: item.parent, name: item.name, path: safe.pathOf(item.id), kind: item.kind, inTrash: safe.inTrash(item) } : null,
@@ -1200,7 +1201,8 @@ export class MemoryBackend implements Backend {
         try {
           outcome = runSync(safe, copy, this.targetAt(path));
         } catch (cause) {
-          return { kind: "syncTarget", message: `the sync target ${path} ${(cause as Error).message}` };
+          if (cause instanceof ForeignTarget) return { kind: "foreignTarget", message: `the sync target ${path} is the sync target of another Safe` };
+          return { kind: "syncTarget", message: `the sync target ${path}: ${(cause as Error).message}` };
         }
         return null;
       },
@@ -1266,6 +1268,11 @@ export class MemoryBackend implements Backend {
     return this.copyOf(safe).conflicts.map((d) => this.decision(safe, d));
   }
 
+  async clearSyncConflicts(): Promise<void> {
+    await later(null);
+    this.copyOf(this.writable()).conflicts = [];
+  }
+
   async exportSyncConfig(password: string, comment: string, to: string): Promise<void> {
     await later(null);
     const safe = this.safe;
@@ -1287,7 +1294,7 @@ export class MemoryBackend implements Backend {
       fail("badSyncConfig", "the sync configuration is not a sync configuration");
     }
     if (config.format !== "arca-sync-config") fail("badSyncConfig", "the sync configuration is not a sync configuration");
-    if (config.password !== password) fail("badSyncConfig", "the sync configuration does not open with this password (wrong password, or the file is damaged)");
+    if (config.password !== password) fail("wrongPassword", "the sync configuration does not open with this password (wrong password, or the file is damaged)");
     return config;
   }
 

@@ -38,8 +38,12 @@ export class CopySync {
   conflicts: Decision[] = [];
 }
 
+/** The target serves another Safe. */
+export class ForeignTarget extends Error {}
+
 /** One decision of sync, about an item. */
 export interface Decision {
+  at: number;
   item: string | null;
   kind: ConflictKind;
   detail: string;
@@ -67,7 +71,7 @@ export function settle(safe: MemSafe, copy: CopySync): void {
 /** One run: receive what other copies sent, send what changed here, fetch data that arrived.
  * Throws the message of a target that serves another Safe. */
 export function runSync(safe: MemSafe, copy: CopySync, target: MemTarget): { report: SyncReport; decided: Decision[] } {
-  if (target.safeId && target.safeId !== safe.id) throw new Error("is the sync target of another Safe");
+  if (target.safeId && target.safeId !== safe.id) throw new ForeignTarget();
   target.safeId = safe.id;
   const report = emptyReport();
   const decided: Decision[] = [];
@@ -79,7 +83,7 @@ export function runSync(safe: MemSafe, copy: CopySync, target: MemTarget): { rep
     const localChanged = here ? copy.sent.get(id) !== fields(here) || copy.sentData.get(id) !== dataOf(here) : copy.sent.has(id);
     if (remoteChanged && remote) {
       if (localChanged && here && !remote.deleted) {
-        decided.push({ item: id, kind: "field", detail: `“${here.name}” was changed on two devices before they synced; the other device's version was kept.` });
+        decided.push({ at: Date.now(), item: id, kind: "field", detail: `“${here.name}” was changed on two devices before they synced; the other device's version was kept.` });
       }
       report.operationsReceived += 1;
       if (remote.deleted) {
