@@ -263,18 +263,34 @@ impl Replay<'_, '_> {
     }
 
     fn report_lost(&mut self, item: &Item, lost: &Lost) -> Result<()> {
-        let what = match lost.field {
-            "name" => "renamed",
-            "parent" => "moved",
-            "comment" => "given a comment",
-            "hmac_tag" => "edited",
-            "trashed_at" => "moved to or out of the trash",
-            _ => "marked or unmarked as favorite",
+        let other = lost
+            .loser
+            .fields
+            .get(lost.field)
+            .and_then(serde_json::Value::as_str);
+        let detail = match (lost.field, other) {
+            ("name", Some(other)) => format!(
+                "Renamed on two devices at once: “{}” was kept, “{other}” was not.",
+                item.name
+            ),
+            ("comment", Some(other)) => format!(
+                "The comment of “{}” was changed on two devices at once; the other comment was “{other}”.",
+                item.name
+            ),
+            (field, _) => {
+                let what = match field {
+                    "parent" => "moved to two different folders",
+                    "hmac_tag" => "edited",
+                    "trashed_at" => "moved to and out of the trash",
+                    _ => "marked and unmarked as a favorite",
+                };
+                format!(
+                    "“{}” was {what} on two devices at once; one change was kept, the same on every device.",
+                    item.name
+                )
+            }
         };
-        self.conflict(Some(item.id), "field", format!(
-            "“{}” was {what} on two devices at once; the change made on the device listed later in the Safe's sync order was kept.",
-            item.name
-        ))
+        self.conflict(Some(item.id), "field", detail)
     }
 
     /// Keeps this device's version of a file, outvoted by another device's, as a new item
