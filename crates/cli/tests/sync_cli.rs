@@ -211,7 +211,7 @@ fn what_two_devices_changed_differently_is_decided_and_listed() {
 
     let listed = ok(&[&"sync", &"conflicts", &fixture.b]);
     assert!(
-        listed.starts_with("field") && listed.contains("renamed on two devices"),
+        listed.starts_with("field") && listed.contains("Renamed on two devices"),
         "{listed}"
     );
     let listed: Value =
@@ -224,7 +224,7 @@ fn what_two_devices_changed_differently_is_decided_and_listed() {
     let names = |safe: &Path| ok(&[&"ls", &safe, &"/"]);
     assert_eq!(names(&fixture.a), names(&fixture.b));
     let on_a = ok(&[&"sync", &"conflicts", &fixture.a]);
-    assert!(on_a.contains("renamed on two devices"), "{on_a}");
+    assert!(on_a.contains("Renamed on two devices"), "{on_a}");
 }
 
 #[test]
