@@ -312,23 +312,7 @@ pub(crate) fn insert_item_row(db: &Connection, item: &Item, key: &str) -> Result
         "INSERT INTO items (id, parent, kind, name, name_key, size, created_at, modified_at,
             added_at, trashed_at, favorite, comment, content, hmac_tag, sha256)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
-            item.id,
-            item.parent,
-            item.kind.as_str(),
-            item.name,
-            key,
-            item.size,
-            item.created_at,
-            item.modified_at,
-            item.added_at,
-            item.trashed_at,
-            item.favorite,
-            item.comment,
-            item.content.as_str(),
-            item.hmac_tag,
-            item.sha256,
-        ],
+        item_row(item, &key),
     )?;
     execute_cached(
         db,
@@ -336,6 +320,29 @@ pub(crate) fn insert_item_row(db: &Connection, item: &Item, key: &str) -> Result
         params![item.name, item.comment],
     )?;
     Ok(())
+}
+
+/// An item's columns in table order (`id`, `parent`, `kind`, `name`, `name_key`, `size`,
+/// `created_at`, `modified_at`, `added_at`, `trashed_at`, `favorite`, `comment`, `content`,
+/// `hmac_tag`, `sha256`) as statement parameters ?1-?15, the name keyed under `key`.
+pub(crate) fn item_row<'a>(item: &'a Item, key: &'a &'a str) -> [&'a dyn rusqlite::ToSql; 15] {
+    [
+        &item.id,
+        &item.parent,
+        &item.kind,
+        &item.name,
+        key,
+        &item.size,
+        &item.created_at,
+        &item.modified_at,
+        &item.added_at,
+        &item.trashed_at,
+        &item.favorite,
+        &item.comment,
+        &item.content,
+        &item.hmac_tag,
+        &item.sha256,
+    ]
 }
 
 /// The device row of a new database.

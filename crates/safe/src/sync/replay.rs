@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::fold::{self, Lost};
 use super::ops::{self, Op, OrderKey};
-use crate::changes::{Change, ChangeSet, execute_cached, insert_item_row};
+use crate::changes::{Change, ChangeSet, execute_cached, insert_item_row, item_row};
 use crate::error::{Error, Result};
 use crate::item::{Content, Item, ItemUpdate, Kind, name_key};
 use crate::layout::Layout;
@@ -366,23 +366,7 @@ impl Replay<'_, '_> {
                 created_at = ?7, modified_at = ?8, added_at = ?9, trashed_at = ?10, favorite = ?11,
                 comment = ?12, content = ?13, hmac_tag = ?14, sha256 = ?15
              WHERE id = ?1",
-            params![
-                item.id,
-                item.parent,
-                item.kind.as_str(),
-                item.name,
-                key,
-                item.size,
-                item.created_at,
-                item.modified_at,
-                item.added_at,
-                item.trashed_at,
-                item.favorite,
-                item.comment,
-                item.content.as_str(),
-                item.hmac_tag,
-                item.sha256,
-            ],
+            item_row(item, &key.as_str()),
         )?;
         execute_cached(
             db,
