@@ -215,7 +215,20 @@ impl Open<'_> {
                 .push(Problem::InterruptedImport { job, files_left });
         }
 
-        let known: HashSet<Uuid> = files.iter().map(|item| item.id).collect();
+        let mut known: HashSet<Uuid> = files.iter().map(|item| item.id).collect();
+        // A Safe that syncs keeps a deleted file's data until every device has seen the
+        // delete (sync removes it then): not an orphan.
+        if crate::sync::syncs(self.db())? {
+            let kept: Vec<Uuid> = self
+                .db()
+                .prepare(
+                    "SELECT DISTINCT entity_id FROM operations
+                     WHERE entity = 'item' AND action = 'delete'",
+                )?
+                .query_map([], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            known.extend(kept);
+        }
         let mut orphans = Vec::new();
         let mut temporaries = Vec::new();
         // A kill while a key file or the manifest is replaced leaves its temporary beside it.

@@ -336,8 +336,13 @@ impl Open<'_> {
             changes.apply(Change::DeleteTag { id })?;
         }
         changes.commit()?;
-        for item in doomed.iter().filter(|item| item.kind == Kind::File) {
-            let _ = fs::remove_file(self.layout().data_file(item.id));
+        // A Safe that syncs keeps the data files until every device has seen the delete: one
+        // that changed a file meanwhile keeps it (in the trash), and may need its data from
+        // here. Sync removes them then.
+        if !crate::sync::syncs(self.db())? {
+            for item in doomed.iter().filter(|item| item.kind == Kind::File) {
+                let _ = fs::remove_file(self.layout().data_file(item.id));
+            }
         }
         Ok(doomed.len())
     }

@@ -995,3 +995,57 @@ fn a_read_only_target_still_brings_the_other_devices_changes() {
     sync(a);
     assert_eq!(a.safe.children(None, false).unwrap().len(), 2);
 }
+
+#[test]
+fn a_file_deleted_for_good_but_changed_elsewhere_comes_back_with_its_newest_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, target) = devices(dir.path(), 2);
+    let [a, b] = &devices[..] else { unreachable!() };
+    let doc = add_file(a, None, "doc.txt", b"first version");
+    settle(&devices);
+    // Offline on A: a new version, then deleted for good. Meanwhile B comments on it.
+    let source = a.sources.join("new");
+    fs::write(&source, b"second version").unwrap();
+    a.safe.replace_content(doc, &source).unwrap();
+    a.safe.trash(doc).unwrap();
+    a.safe.empty_trash().unwrap();
+    b.safe.set_comment(doc, "still needed?").unwrap();
+    settle(&devices);
+    for device in &devices {
+        let kept = item(&device.safe, doc);
+        eprintln!(
+            "DBG {:?} {:?} exists {}",
+            kept.content,
+            kept.hmac_tag.map(|t| t[0]),
+            device.safe.layout().data_file(doc).exists()
+        );
+        assert!(kept.trashed_at.is_some(), "kept, in the trash");
+        assert_eq!(kept.comment, "still needed?");
+        assert_eq!(&*device.safe.read(doc).unwrap(), b"second version");
+        let check = device
+            .safe
+            .check(false, false, &JobControl::new(), &mut |_| {})
+            .unwrap();
+        assert!(check.is_clean(), "{:?}", check.problems);
+    }
+    assert_eq!(snapshot(&a.safe), snapshot(&b.safe));
+
+    // Deleted for good again, with nothing changed elsewhere: once both devices have seen the
+    // delete, its data leaves the target and both devices.
+    a.safe.empty_trash().unwrap();
+    settle(&devices);
+    sync(a);
+    for device in &devices {
+        assert!(device.safe.item(doc).is_err());
+        assert!(
+            !device.safe.layout().data_file(doc).exists(),
+            "the data file is gone"
+        );
+    }
+    assert!(
+        !walk(&target.join("files"))
+            .iter()
+            .any(|path| path.to_string_lossy().contains(&doc.to_string())),
+        "its data left the target"
+    );
+}

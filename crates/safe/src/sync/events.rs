@@ -84,13 +84,7 @@ pub(crate) fn seal(keys: &SafeKeys, range: Range, ops: Vec<Op>) -> Result<Vec<u8
     let json = zeroize::Zeroizing::new(
         serde_json::to_vec(&file).map_err(|error| Error::DamagedDatabase(error.to_string()))?,
     );
-    let event_keys = keys.derived_keys(KeyPurpose::SyncEvents);
-    let mut encryptor =
-        Encryptor::new(Credentials::Keys(&event_keys), Vec::new()).map_err(Error::Crypto)?;
-    encryptor
-        .write_all(&json)
-        .map_err(|error| Error::Crypto(error.into()))?;
-    Ok(encryptor.finish().map_err(Error::Crypto)?.0)
+    seal_bytes(keys, &json)
 }
 
 /// Opens the file the target holds under `range`'s name. The error says what is wrong with it.
@@ -135,6 +129,75 @@ pub(crate) fn open(
         return Err("holds operations that do not match its range".to_owned());
     }
     Ok(file.ops)
+}
+
+/// What one device had applied at its last sync: `acks/<device UUID>.ack`, sealed like event
+/// files. Data a delete leaves behind goes only once every device acknowledged the delete.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ack {
+    format: String,
+    version: u64,
+    safe: Uuid,
+    device: Uuid,
+    clock: crate::changes::Clock,
+}
+
+const ACK_FORMAT: &str = "arca-sync-ack";
+
+pub(crate) fn ack_name(device: Uuid) -> String {
+    format!("acks/{device}.ack")
+}
+
+/// The device an acknowledgement's name stands for.
+pub(crate) fn parse_ack_name(name: &str) -> Option<Uuid> {
+    let device = Uuid::try_parse(name.strip_prefix("acks/")?.strip_suffix(".ack")?).ok()?;
+    (ack_name(device) == name).then_some(device)
+}
+
+pub(crate) fn seal_ack(
+    keys: &SafeKeys,
+    device: Uuid,
+    clock: crate::changes::Clock,
+) -> Result<Vec<u8>> {
+    let ack = Ack {
+        format: ACK_FORMAT.to_owned(),
+        version: FORMAT_VERSION,
+        safe: keys.safe_id(),
+        device,
+        clock,
+    };
+    let json =
+        serde_json::to_vec(&ack).map_err(|error| Error::DamagedDatabase(error.to_string()))?;
+    seal_bytes(keys, &json)
+}
+
+/// The clock in `device`'s acknowledgement, if it is authentic and its own.
+pub(crate) fn open_ack(
+    keys: &SafeKeys,
+    device: Uuid,
+    sealed: &[u8],
+) -> Option<crate::changes::Clock> {
+    let event_keys = keys.derived_keys(KeyPurpose::SyncEvents);
+    let json = decrypt(
+        Credentials::Keys(&event_keys),
+        sealed,
+        CleartextBuffer::new(),
+    )
+    .ok()?;
+    let ack: Ack = serde_json::from_slice(&json).ok()?;
+    (ack.format == ACK_FORMAT && ack.safe == keys.safe_id() && ack.device == device)
+        .then_some(ack.clock)
+}
+
+fn seal_bytes(keys: &SafeKeys, cleartext: &[u8]) -> Result<Vec<u8>> {
+    let event_keys = keys.derived_keys(KeyPurpose::SyncEvents);
+    let mut encryptor =
+        Encryptor::new(Credentials::Keys(&event_keys), Vec::new()).map_err(Error::Crypto)?;
+    encryptor
+        .write_all(cleartext)
+        .map_err(|error| Error::Crypto(arca_cryptor::Error::Io(error)))?;
+    Ok(encryptor.finish().map_err(Error::Crypto)?.0)
 }
 
 #[cfg(test)]

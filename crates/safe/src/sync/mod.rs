@@ -105,6 +105,16 @@ fn is_read_only(error: &io::Error) -> bool {
     )
 }
 
+/// Whether this copy syncs (has a target): deleted files' data then waits for every device.
+pub(crate) fn syncs(db: &rusqlite::Connection) -> Result<bool> {
+    Ok(db
+        .query_row("SELECT 1 FROM sync_target WHERE singleton = 1", [], |_| {
+            Ok(())
+        })
+        .optional()?
+        .is_some())
+}
+
 /// A temporary data file beside the store's, named so that `check` knows it.
 pub(crate) fn temporary_data_file(layout: &Layout, id: Uuid, purpose: &str) -> PathBuf {
     let path = layout.data_file(id);
@@ -204,7 +214,8 @@ impl Open<'_> {
         // stick) still brings the other devices' changes.
         let sent = self
             .send_files(target, &mut on_target, control, &mut report)
-            .and_then(|()| self.send_events(target, &mut report));
+            .and_then(|()| self.send_events(target, control, &mut report))
+            .and_then(|()| self.acknowledge(target));
         let writable = match sent {
             Err(Error::SyncTarget { error, .. }) if is_read_only(&error) => {
                 report.problems.push(format!(
@@ -419,15 +430,17 @@ impl Open<'_> {
         let mut changes = self.changes()?;
         let replayed = replay::replay(&mut changes, &layout, &ready)?;
         changes.commit()?;
-        for id in replayed.deleted_files {
-            let _ = fs::remove_file(layout.data_file(id));
-        }
         report.conflicts.extend(replayed.conflicts);
         Ok(ready.len() as u64)
     }
 
     /// Uploads this device's operations the target lacks (also ones it lost or rolled back).
-    fn send_events(&mut self, target: &dyn Target, report: &mut SyncReport) -> Result<()> {
+    fn send_events(
+        &mut self,
+        target: &dyn Target,
+        control: &JobControl,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         let reach = |error: io::Error| Error::SyncTarget {
             target: target.describe(),
             error,
@@ -452,14 +465,23 @@ impl Open<'_> {
             next = next.max(end + 1);
         }
         gaps.push((next, last));
-        for (from, to) in gaps {
-            let mut first = from;
-            while first <= to {
-                let range = Range {
-                    device: me,
-                    first,
-                    last: (first + events::OPS_PER_FILE - 1).min(to),
-                };
+        let ranges: Vec<Range> = gaps
+            .into_iter()
+            .flat_map(|(from, to)| {
+                (from..=to)
+                    .step_by(events::OPS_PER_FILE as usize)
+                    .map(move |first| Range {
+                        device: me,
+                        first,
+                        last: (first + events::OPS_PER_FILE - 1).min(to),
+                    })
+            })
+            .collect();
+        // Sealed a few files ahead of the uploads, which run in parallel: memory stays
+        // bounded whatever the history's length.
+        for batch in ranges.chunks(2 * transfer::TRANSFERS) {
+            let mut sealed = Vec::with_capacity(batch.len());
+            for &range in batch {
                 let ops = ops::of_device(self.db(), me, range.first, range.last)?;
                 if ops.len() as u64 != range.last - range.first + 1 {
                     return Err(Error::DamagedDatabase(format!(
@@ -467,11 +489,24 @@ impl Open<'_> {
                         range.first, range.last
                     )));
                 }
-                report.operations_sent += ops.len() as u64;
-                let sealed = events::seal(self.keys(), range, ops)?;
-                target.put(&range.name(), &sealed).map_err(reach)?;
-                arca_cryptor::crash_point("sync: events uploaded");
-                first = range.last + 1;
+                sealed.push((range, events::seal(self.keys(), range, ops)?));
+            }
+            let stopped = transfer::in_parallel(
+                sealed,
+                control,
+                |(range, bytes)| {
+                    target.put(&range.name(), &bytes).map_err(reach)?;
+                    arca_cryptor::crash_point("sync: events uploaded");
+                    Ok(range.last - range.first + 1)
+                },
+                |count| {
+                    report.operations_sent += count;
+                    Ok(())
+                },
+            )?;
+            if stopped {
+                report.stopped = true;
+                return Ok(());
             }
         }
         self.db().execute(
@@ -495,7 +530,7 @@ impl Open<'_> {
             .prepare("SELECT id, hmac_tag FROM items WHERE kind = 'file'")?
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut seen_by_all: Option<Clock> = None;
+        let deleted = self.deleted_everywhere(self.acknowledgements(target)?)?;
         for &(id, tag) in on_target {
             let superseded = match current.get(&id) {
                 Some(Some(now)) if *now == tag => false,
@@ -503,22 +538,7 @@ impl Open<'_> {
                     let now_there = now.is_some_and(|now| on_target.contains(&(id, now)));
                     now_there && self.recorded_versions(id)?.contains(&tag)
                 }
-                None => {
-                    // Deleted for good, and every device has seen the delete: none can still
-                    // bring the file back by a change made without knowing of it (and then
-                    // need its data, which the deleting device no longer has).
-                    let seen_by_all = match &seen_by_all {
-                        Some(clock) => clock,
-                        None => seen_by_all.insert(ops::seen_by_every_device(self.db())?),
-                    };
-                    let all = ops::on_entity(self.db(), "item", id)?;
-                    let stable = all.iter().filter(|op| op.action == "delete").any(|delete| {
-                        seen_by_all
-                            .get(&delete.device)
-                            .is_some_and(|seq| *seq >= delete.seq)
-                    });
-                    stable && fold::item(self.db(), id, &HashSet::new())?.value.is_none()
-                }
+                None => deleted.contains(&id),
             };
             if superseded {
                 target
@@ -531,7 +551,84 @@ impl Open<'_> {
                 report.files_removed += 1;
             }
         }
+        for id in deleted {
+            let _ = fs::remove_file(self.layout().data_file(id));
+        }
         Ok(())
+    }
+
+    /// Files deleted for good whose delete every device writing to the Safe has seen: none can
+    /// still bring one back by a change made without knowing of it (and then need its data,
+    /// which only this device or the target may still hold).
+    fn deleted_everywhere(&self, acknowledged: Vec<(Uuid, Clock)>) -> Result<HashSet<Uuid>> {
+        let candidates: Vec<Uuid> = self
+            .db()
+            .prepare(
+                "SELECT DISTINCT entity_id FROM operations
+                 WHERE entity = 'item' AND action = 'delete'
+                   AND entity_id NOT IN (SELECT id FROM items)",
+            )?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if candidates.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let seen_by_all = ops::seen_by_every_device(self.db(), acknowledged)?;
+        let mut deleted = HashSet::new();
+        for id in candidates {
+            let all = ops::on_entity(self.db(), "item", id)?;
+            let stable = all.iter().filter(|op| op.action == "delete").any(|delete| {
+                seen_by_all
+                    .get(&delete.device)
+                    .is_some_and(|seq| *seq >= delete.seq)
+            });
+            if stable && fold::item(self.db(), id, &HashSet::new())?.value.is_none() {
+                deleted.insert(id);
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Every device's acknowledgement on the target (those that do not open are left out: they
+    /// can only delay a removal).
+    fn acknowledgements(&self, target: &dyn Target) -> Result<Vec<(Uuid, Clock)>> {
+        let reach = |error: io::Error| Error::SyncTarget {
+            target: target.describe(),
+            error,
+        };
+        let (_, here) = self.clock()?;
+        let mut acknowledged = Vec::new();
+        for name in target.list("acks/").map_err(reach)? {
+            let Some(device) = events::parse_ack_name(&name) else {
+                continue;
+            };
+            let sealed = match target.get(&name, 1 << 20) {
+                Ok(sealed) => sealed,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(reach(error)),
+            };
+            // Counted only once this copy holds every operation the device had made by then:
+            // otherwise a change it made (to a file it may need back) is still on its way.
+            if let Some(clock) = events::open_ack(self.keys(), device, &sealed)
+                && clock.get(&device).copied().unwrap_or(0)
+                    <= here.get(&device).copied().unwrap_or(0)
+            {
+                acknowledged.push((device, clock));
+            }
+        }
+        Ok(acknowledged)
+    }
+
+    /// Tells the other devices what this one has applied.
+    fn acknowledge(&self, target: &dyn Target) -> Result<()> {
+        let (me, clock) = self.clock()?;
+        let sealed = events::seal_ack(self.keys(), me, clock)?;
+        target
+            .put(&events::ack_name(me), &sealed)
+            .map_err(|error| Error::SyncTarget {
+                target: target.describe(),
+                error,
+            })
     }
 
     fn recorded_versions(&self, id: Uuid) -> Result<HashSet<[u8; 32]>> {

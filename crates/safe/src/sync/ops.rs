@@ -145,32 +145,45 @@ pub(crate) fn of_device(db: &Connection, device: Uuid, first: u64, last: u64) ->
     Ok(ops)
 }
 
-/// For each device, the highest of its operations that every device writing to this Safe
-/// has seen, as far as this copy knows: the element-wise minimum of each device's latest clock.
-pub(crate) fn seen_by_every_device(db: &Connection) -> Result<Clock> {
-    let latest: Vec<String> = db
+/// For each device, the highest of its operations that every device of this Safe has seen, as
+/// far as this copy knows: the element-wise minimum of each device's latest clock, from its
+/// latest operation or its acknowledgement (`acknowledged`, one per device that synced).
+pub(crate) fn seen_by_every_device(
+    db: &Connection,
+    acknowledged: Vec<(Uuid, Clock)>,
+) -> Result<Clock> {
+    let latest: Vec<(Uuid, String)> = db
         .prepare(
-            "SELECT clock FROM operations AS op
+            "SELECT device_id, clock FROM operations AS op
              WHERE seq = (SELECT max(seq) FROM operations WHERE device_id = op.device_id)",
         )?
-        .query_map([], |row| row.get(0))?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut clocks = Vec::with_capacity(latest.len());
-    for text in latest {
-        clocks.push(
-            serde_json::from_str::<Clock>(&text)
-                .map_err(|error| Error::DamagedDatabase(format!("operation clock: {error}")))?,
-        );
+    let mut knows: std::collections::BTreeMap<Uuid, Clock> = std::collections::BTreeMap::new();
+    let mut merge = |device: Uuid, clock: Clock| {
+        let known = knows.entry(device).or_default();
+        for (other, seq) in clock {
+            let entry = known.entry(other).or_insert(0);
+            *entry = (*entry).max(seq);
+        }
+    };
+    for (device, text) in latest {
+        let clock = serde_json::from_str::<Clock>(&text)
+            .map_err(|error| Error::DamagedDatabase(format!("operation clock: {error}")))?;
+        merge(device, clock);
     }
-    let devices: std::collections::BTreeSet<Uuid> = clocks
-        .iter()
+    for (device, clock) in acknowledged {
+        merge(device, clock);
+    }
+    let devices: std::collections::BTreeSet<Uuid> = knows
+        .values()
         .flat_map(|clock| clock.keys().copied())
         .collect();
     Ok(devices
         .into_iter()
         .map(|device| {
-            let seen = clocks
-                .iter()
+            let seen = knows
+                .values()
                 .map(|clock| clock.get(&device).copied().unwrap_or(0))
                 .min()
                 .unwrap_or(0);

@@ -44,8 +44,6 @@ pub struct Conflict {
 #[derive(Debug, Default)]
 pub(crate) struct Replayed {
     pub(crate) conflicts: Vec<Conflict>,
-    /// Files deleted by another device: their data files go once the change set is committed.
-    pub(crate) deleted_files: Vec<Uuid>,
 }
 
 /// Records `new` (ready: every operation they depend on is applied) and brings the tables to
@@ -245,7 +243,7 @@ impl Replay<'_, '_> {
                     item.name
                 ))?;
             }
-            item.content = local_content(&item, old.as_ref());
+            item.content = local_content(&item, old.as_ref(), self.layout)?;
             if self.write_row(&item, old.is_some())? {
                 parked_items.push((folded.placement, id));
             }
@@ -338,9 +336,6 @@ impl Replay<'_, '_> {
             [old.id],
         )?;
         execute_cached(db, "DELETE FROM items WHERE id = ?1", [old.id])?;
-        if old.kind == Kind::File {
-            self.replayed.deleted_files.push(old.id);
-        }
         Ok(())
     }
 
@@ -552,17 +547,27 @@ impl Replay<'_, '_> {
 }
 
 /// A file's content state on this device: present only if this device holds the data file the
-/// operations name; otherwise it waits for that file to come down.
-fn local_content(item: &Item, old: Option<&Item>) -> Content {
+/// operations name (in the row, or kept after a delete this item has now outlived); otherwise
+/// it waits for that file to come down.
+fn local_content(item: &Item, old: Option<&Item>, layout: &Layout) -> Result<Content> {
     if item.kind == Kind::Folder {
-        return Content::None;
+        return Ok(Content::None);
     }
-    let here = old.is_some_and(|old| {
-        old.content == Content::Present && old.hmac_tag.is_some() && old.hmac_tag == item.hmac_tag
-    });
-    match item.content {
+    let here = match old {
+        Some(old) => {
+            old.content == Content::Present
+                && old.hmac_tag.is_some()
+                && old.hmac_tag == item.hmac_tag
+        }
+        None => item.hmac_tag.is_some_and(|tag| {
+            std::fs::File::open(layout.data_file(item.id))
+                .and_then(|mut file| crate::data_file::trailing_tag(&mut file))
+                .is_ok_and(|found| found == tag)
+        }),
+    };
+    Ok(match item.content {
         _ if here => Content::Present,
         Content::Present => Content::Pending,
         other => other,
-    }
+    })
 }

@@ -1,4 +1,4 @@
-//! Data files up to the target and down from it, several at once: object stores answer each
+//! Objects up to the target and down from it, several at once: object stores answer each
 //! request after a round trip, and a replicated store writes each object on several nodes, so
 //! one transfer at a time leaves the link and the disks mostly idle.
 
@@ -22,7 +22,7 @@ use crate::layout::Layout;
 use crate::safe::Open;
 
 /// Transfers at once (as `rclone`'s default `--transfers`).
-const TRANSFERS: usize = 4;
+pub(super) const TRANSFERS: usize = 4;
 
 /// A file waiting for its data: item, tag, cleartext SHA-256, size.
 type Awaited = (Uuid, [u8; 32], Option<[u8; 32]>, u64);
@@ -40,7 +40,7 @@ enum Download {
 /// Runs `work` over `jobs` on up to [`TRANSFERS`] threads and hands each result to `done` on
 /// the calling thread as it comes (the database stays on this thread). After the first error,
 /// or when `control` says stop, no new job starts. Returns whether it was stopped.
-fn in_parallel<J: Send, R: Send>(
+pub(super) fn in_parallel<J: Send, R: Send>(
     jobs: Vec<J>,
     control: &JobControl,
     work: impl Fn(J) -> Result<R> + Sync,
