@@ -2,6 +2,9 @@
 
 -- Sync recomputes an item, tag or tag assignment from every operation on it.
 CREATE INDEX operations_entity ON operations (entity_id);
+-- Items deleted for good, whose data a synced Safe keeps until every device has seen the
+-- delete: looked up at every sync, so kept apart from the whole log.
+CREATE INDEX operations_item_deletes ON operations (entity_id) WHERE entity = 'item' AND action = 'delete';
 
 -- Where this copy of the Safe syncs to (one target): its kind ('folder') and its settings
 -- (JSON), set by this device only; they never leave it.
