@@ -46,13 +46,7 @@ impl<'c> ChangeSet<'c> {
     /// Starts a write transaction.
     pub(crate) fn begin(connection: &'c mut Connection) -> Result<Self> {
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (device_id, clock): (Uuid, String) = transaction.query_row(
-            "SELECT device_id, clock FROM device WHERE singleton = 1",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?;
-        let clock: Clock = serde_json::from_str(&clock)
-            .map_err(|error| Error::DamagedDatabase(format!("device clock: {error}")))?;
+        let (device_id, clock) = device_clock(&transaction)?;
         Ok(Self {
             transaction,
             device_id,
@@ -343,6 +337,18 @@ pub(crate) fn item_row<'a>(item: &'a Item, key: &'a &'a str) -> [&'a dyn rusqlit
         &item.hmac_tag,
         &item.sha256,
     ]
+}
+
+/// This copy's device UUID and vector clock.
+pub(crate) fn device_clock(db: &Connection) -> Result<(Uuid, Clock)> {
+    let (device_id, clock): (Uuid, String) = db.query_row(
+        "SELECT device_id, clock FROM device WHERE singleton = 1",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    let clock = serde_json::from_str(&clock)
+        .map_err(|error| Error::DamagedDatabase(format!("device clock: {error}")))?;
+    Ok((device_id, clock))
 }
 
 /// The device row of a new database.

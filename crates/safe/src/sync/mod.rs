@@ -308,14 +308,7 @@ impl Open<'_> {
     }
 
     fn clock(&self) -> Result<(Uuid, Clock)> {
-        let (device, clock): (Uuid, String) = self.db().query_row(
-            "SELECT device_id, clock FROM device WHERE singleton = 1",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?;
-        let clock = serde_json::from_str(&clock)
-            .map_err(|error| Error::DamagedDatabase(format!("device clock: {error}")))?;
-        Ok((device, clock))
+        crate::changes::device_clock(self.db())
     }
 
     fn sent_through(&self) -> Result<u64> {
@@ -349,9 +342,10 @@ impl Open<'_> {
         let applied = |device: &Uuid| clock.get(device).copied().unwrap_or(0);
         let mut waiting: BTreeMap<Uuid, BTreeMap<u64, Op>> = BTreeMap::new();
         for range in ranges {
+            // This device's own files are read past what this database uploaded: a copy restored
+            // from an older state finds there what it must not number again.
             let new = if range.device == me {
-                range.last > sent_through.max(applied(&me))
-                    || (range.last > sent_through && range.first <= applied(&me))
+                range.last > sent_through
             } else {
                 range.last > applied(&range.device)
             };
@@ -530,7 +524,7 @@ impl Open<'_> {
             .prepare("SELECT id, hmac_tag FROM items WHERE kind = 'file'")?
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let deleted = self.deleted_everywhere(self.acknowledgements(target)?)?;
+        let deleted = self.deleted_everywhere(target, on_target)?;
         for &(id, tag) in on_target {
             let superseded = match current.get(&id) {
                 Some(Some(now)) if *now == tag => false,
@@ -560,7 +554,13 @@ impl Open<'_> {
     /// Files deleted for good whose delete every device writing to the Safe has seen: none can
     /// still bring one back by a change made without knowing of it (and then need its data,
     /// which only this device or the target may still hold).
-    fn deleted_everywhere(&self, acknowledged: Vec<(Uuid, Clock)>) -> Result<HashSet<Uuid>> {
+    fn deleted_everywhere(
+        &self,
+        target: &dyn Target,
+        on_target: &HashSet<(Uuid, [u8; 32])>,
+    ) -> Result<HashSet<Uuid>> {
+        // Only files whose data is still somewhere: the others were removed by an earlier run.
+        let on_target: HashSet<Uuid> = on_target.iter().map(|(id, _)| *id).collect();
         let candidates: Vec<Uuid> = self
             .db()
             .prepare(
@@ -569,11 +569,16 @@ impl Open<'_> {
                    AND entity_id NOT IN (SELECT id FROM items)",
             )?
             .query_map([], |row| row.get(0))?
+            .filter(|id| {
+                id.as_ref().map_or(true, |id| {
+                    on_target.contains(id) || self.layout().data_file(*id).exists()
+                })
+            })
             .collect::<rusqlite::Result<_>>()?;
         if candidates.is_empty() {
             return Ok(HashSet::new());
         }
-        let seen_by_all = ops::seen_by_every_device(self.db(), acknowledged)?;
+        let seen_by_all = ops::seen_by_every_device(self.db(), self.acknowledgements(target)?)?;
         let mut deleted = HashSet::new();
         for id in candidates {
             let all = ops::on_entity(self.db(), "item", id)?;
