@@ -8,6 +8,7 @@
 //!   against the hashes [`ChunkHasher`] recorded when it was written.
 //! - PBKDF2-HMAC-SHA1 with an explicit [`Iterations`] count; a message's two keys are derived
 //!   in parallel.
+//! - A device's sync signing key ([`DeviceKey`], Ed25519).
 //! - The Safe Key File and Recovery Key File ([`SafeKeys`]), and [`RecoveryKey`]s.
 //! - Secret types ([`Password`], [`EncryptionKey`], [`HmacKey`], [`CipherKeys`]): zeroized on
 //!   drop, redacted in `Debug`, never `Clone`, `Serialize` or `PartialEq`.
@@ -22,6 +23,7 @@ mod crash_point;
 mod credentials;
 mod decrypt;
 mod decrypt_pipelined;
+mod device_key;
 mod durable;
 mod encrypt;
 mod error;
@@ -43,6 +45,7 @@ pub use crash_point::crash_points_passed;
 pub use credentials::Credentials;
 pub use decrypt::{Decryptor, decrypt, decrypt_with};
 pub use decrypt_pipelined::decrypt_pipelined;
+pub use device_key::{DeviceKey, DevicePublicKey, SIGNATURE_LEN};
 pub use durable::{
     AtomicFile, PARTIAL_EXPORT_SUFFIX, Prepared, is_partial_export, sync_parent_dir,
     write_atomically_deferred, write_atomically_private,

@@ -205,6 +205,10 @@ pub enum Error {
         /// The Safe it serves.
         safe: uuid::Uuid,
     },
+    /// This device may not do that among the Safe's synced devices: it was removed, it is not
+    /// approved yet, or the device named is not one of them. The text says which.
+    #[error("{0}")]
+    SyncDevice(String),
     /// A database operation failed.
     #[error("database error: {0}")]
     Database(rusqlite::Error),
@@ -293,6 +297,9 @@ pub enum ErrorKind {
     SyncDiverged,
     /// The sync target serves another Safe.
     ForeignTarget,
+    /// This device was removed from the Safe's sync, is not approved yet, or names a device
+    /// that is not one of the Safe's.
+    SyncDevice,
     /// Anything else.
     Internal,
 }
@@ -350,6 +357,7 @@ impl Error {
             Self::BadSyncConfig(_) => ErrorKind::InvalidInput,
             Self::WrongSyncConfigPassword => ErrorKind::WrongPassword,
             Self::ForeignSyncTarget { .. } => ErrorKind::ForeignTarget,
+            Self::SyncDevice(_) => ErrorKind::SyncDevice,
             Self::Database(error) => database_kind(error),
             Self::Crypto(Crypto::RecoveryKeyTypo(_)) => ErrorKind::RecoveryKeyTypo,
             Self::Crypto(Crypto::EmptyPassword) => ErrorKind::InvalidInput,

@@ -45,6 +45,7 @@ fn devices_on(dir: &Path, count: usize, settings: &TargetSettings) -> Vec<Device
     )
     .unwrap();
     first.set_sync_target(settings).unwrap();
+    first.sync(&JobControl::new()).unwrap();
     let config = first
         .export_sync_config(&password(), "for the laptop")
         .unwrap();
@@ -59,6 +60,7 @@ fn devices_on(dir: &Path, count: usize, settings: &TargetSettings) -> Vec<Device
         .unwrap();
         assert_eq!(info.comment, "for the laptop");
         assert_eq!(info.safe_id, devices[0].id());
+        pair(&devices[0], &safe);
         devices.push(safe);
     }
     devices
@@ -70,6 +72,23 @@ fn devices_on(dir: &Path, count: usize, settings: &TargetSettings) -> Vec<Device
             Device { safe, sources }
         })
         .collect()
+}
+
+/// `joined` asks to join; `approver` sees its request with the code `joined` shows, and
+/// approves it.
+fn pair(approver: &Safe, joined: &Safe) {
+    let asked = joined.sync(&JobControl::new()).unwrap();
+    let code = asked
+        .waiting_for_approval
+        .expect("a joined device waits for approval");
+    let seen = approver.sync(&JobControl::new()).unwrap();
+    let request = seen
+        .devices_asking
+        .iter()
+        .find(|device| device.code.as_deref() == Some(code.as_str()))
+        .expect("the approver sees the request");
+    approver.approve_device(request.id).unwrap();
+    approver.sync(&JobControl::new()).unwrap();
 }
 
 fn sync(device: &Device) -> SyncReport {
@@ -634,7 +653,11 @@ fn a_target_that_fails_loses_rolls_back_duplicates_or_injects_never_corrupts_a_s
     let c = a.safe.create_folder(None, "After the rollback").unwrap();
     sync(a);
     let events_a = |target: &Path| {
-        let mut files: Vec<PathBuf> = walk(&target.join("events")).into_iter().collect();
+        let mut files: Vec<PathBuf> = walk(
+            &target
+                .join("log")
+                .join(a.safe.sync_devices().unwrap()[0].id.to_string()),
+        );
         files.sort();
         files
     };
@@ -659,20 +682,28 @@ fn a_target_that_fails_loses_rolls_back_duplicates_or_injects_never_corrupts_a_s
         &bytes,
     )
     .unwrap();
+    let renamed = some_event.with_file_name("00000000000000000099-00000000000000000099.events");
+    fs::write(&renamed, &bytes).unwrap();
     let other_device = Uuid::new_v4();
     let injected = target.join(format!(
-        "events/{other_device}/00000000000000000001-00000000000000000001.events"
+        "log/{other_device}/00000000000000000001-00000000000000000001.events"
     ));
     fs::create_dir_all(injected.parent().unwrap()).unwrap();
     fs::write(&injected, &bytes).unwrap();
     let report = b.safe.sync(&JobControl::new()).unwrap();
-    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
-    assert!(
-        report.problems[0].contains("not what its name says"),
-        "{:?}",
-        report.problems
-    );
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    for expected in ["not what its name says", "never asked to join"] {
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|problem| problem.contains(expected)),
+            "{:?}",
+            report.problems
+        );
+    }
     fs::remove_file(&injected).unwrap();
+    fs::remove_file(&renamed).unwrap();
 
     // A data file swapped for another item's version, and one truncated: never taken.
     let file_a = add_file(a, None, "swap.txt", b"the real content");

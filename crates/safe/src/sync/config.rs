@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use arca_cryptor::{CleartextBuffer, Credentials, Encryptor, Password, decrypt};
+use arca_cryptor::{CleartextBuffer, Credentials, DevicePublicKey, Encryptor, Password, decrypt};
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -19,7 +19,8 @@ use crate::manifest::Manifest;
 use crate::safe::Safe;
 
 const FORMAT_NAME: &str = "arca-sync-config";
-const FORMAT_VERSION: u64 = 1;
+/// Version 2 names the devices the exporting device trusts (version 1 did not: it is refused).
+const FORMAT_VERSION: u64 = 2;
 /// Configurations are small; anything larger is not one.
 pub const MAX_SYNC_CONFIG_LEN: usize = 1024 * 1024;
 
@@ -115,6 +116,18 @@ struct Sealed {
     manifest: Manifest,
     /// The Safe Key File as stored (itself sealed under the Safe Password), hex.
     key_file: String,
+    /// The devices the exporting device trusts: the joining device trusts them too.
+    #[serde(default)]
+    devices: Vec<TrustedDevice>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustedDevice {
+    id: Uuid,
+    /// Its public key, hex; `null` for a device that synced before devices signed and has not
+    /// synced since (its first published key is taken).
+    key: Option<String>,
 }
 
 impl Safe {
@@ -176,6 +189,14 @@ impl Safe {
         let target = self.sync_target()?.ok_or_else(|| {
             Error::BadSyncConfig("cannot be made: choose a sync target first".to_owned())
         })?;
+        let devices = self
+            .trusted_devices()?
+            .into_iter()
+            .map(|(id, key)| TrustedDevice {
+                id,
+                key: key.map(|key| hex::encode(key.to_bytes())),
+            })
+            .collect();
         let key_file_path = self.layout().key_file();
         let key_file = std::fs::read(&key_file_path).map_err(Error::io(key_file_path))?;
         let manifest = Manifest::read(&self.layout().manifest())?;
@@ -188,6 +209,7 @@ impl Safe {
             comment: comment.to_owned(),
             key_file: hex::encode(key_file),
             manifest,
+            devices,
         };
         let json = Zeroizing::new(
             serde_json::to_vec(&sealed)
@@ -229,7 +251,42 @@ impl Safe {
         );
         let safe = Self::create_copy(path, sealed.manifest, &key_file, password)?;
         safe.set_sync_target(target_here.as_ref().unwrap_or(&info.target))?;
+        safe.writing(|open| {
+            for device in &sealed.devices {
+                let key = match &device.key {
+                    None => None,
+                    Some(text) => {
+                        let mut bytes = [0u8; 32];
+                        hex::decode_to_slice(text, &mut bytes).map_err(|_| {
+                            Error::BadSyncConfig("holds a damaged device key".to_owned())
+                        })?;
+                        Some(DevicePublicKey::from_bytes(bytes))
+                    }
+                };
+                super::devices::add_anchor(open.db(), device.id, key)?;
+            }
+            Ok(())
+        })?;
         Ok((safe, info))
+    }
+
+    /// The devices this copy trusts, for a sync configuration: only a device approved itself
+    /// may vouch for others.
+    fn trusted_devices(&self) -> Result<Vec<(Uuid, Option<DevicePublicKey>)>> {
+        self.reading(|open| {
+            let (me, _) = crate::changes::device_clock(open.db())?;
+            let not_yet = || {
+                Error::SyncDevice(
+                    "this device cannot add others before it is approved itself: sync it once, and approve it on a device already syncing this Safe if it asks".to_owned(),
+                )
+            };
+            let identity = super::devices::stored_identity(open.db(), me)?.ok_or_else(not_yet)?;
+            let trust = super::devices::Trust::load(open.db(), &identity, open.id(), &[])?;
+            if !super::devices::is_approved(&trust) {
+                return Err(not_yet());
+            }
+            Ok(super::devices::approved_keys(&trust))
+        })
     }
 }
 
@@ -290,6 +347,11 @@ fn parse(json: &[u8]) -> Result<(Sealed, SyncConfig)> {
             found: sealed.version,
             supported: FORMAT_VERSION,
         });
+    }
+    if sealed.version < FORMAT_VERSION || sealed.devices.is_empty() {
+        return Err(Error::BadSyncConfig(
+            "was exported by an earlier Arca, before devices approved each other: export it again on the other device".to_owned(),
+        ));
     }
     let info = SyncConfig {
         name: sealed.name.clone(),

@@ -8,15 +8,21 @@
 
 use std::io::Write;
 
-use arca_cryptor::{CleartextBuffer, Credentials, Encryptor, KeyPurpose, SafeKeys, decrypt};
+use arca_cryptor::{
+    CleartextBuffer, Credentials, DeviceKey, DevicePublicKey, Encryptor, KeyPurpose, SafeKeys,
+    decrypt,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::devices;
 use super::ops::Op;
 use crate::error::{Error, Result};
 
 pub(crate) const FORMAT_NAME: &str = "arca-sync-events";
-pub(crate) const FORMAT_VERSION: u64 = 1;
+pub(crate) const FORMAT_VERSION: u64 = 2;
+const EVENTS_LABEL: &str = "arca sync events v2";
+const ACK_LABEL: &str = "arca sync acknowledgement v2";
 /// Operations per file: small enough to read whole into memory (a few MB).
 pub(crate) const OPS_PER_FILE: u64 = 5_000;
 /// A larger file is not read: no honest device writes one.
@@ -45,7 +51,7 @@ pub(crate) struct Range {
 impl Range {
     pub(crate) fn name(&self) -> String {
         format!(
-            "events/{}/{:020}-{:020}.events",
+            "log/{}/{:020}-{:020}.events",
             self.device, self.first, self.last
         )
     }
@@ -53,7 +59,7 @@ impl Range {
     /// The range a target's object name stands for; `None` for anything else (a sync client's
     /// "conflicted copy", a temporary file, a name made up by the target).
     pub(crate) fn parse(name: &str) -> Option<Self> {
-        let rest = name.strip_prefix("events/")?;
+        let rest = name.strip_prefix("log/")?;
         let (device, file) = rest.split_once('/')?;
         let (first, last) = file.strip_suffix(".events")?.split_once('-')?;
         let number = |text: &str| {
@@ -71,7 +77,12 @@ impl Range {
 }
 
 /// Seals `ops` (one device's, in sequence, exactly `range`).
-pub(crate) fn seal(keys: &SafeKeys, range: Range, ops: Vec<Op>) -> Result<Vec<u8>> {
+pub(crate) fn seal(
+    keys: &SafeKeys,
+    signer: &DeviceKey,
+    range: Range,
+    ops: Vec<Op>,
+) -> Result<Vec<u8>> {
     let file = EventFile {
         format: FORMAT_NAME.to_owned(),
         version: FORMAT_VERSION,
@@ -84,7 +95,7 @@ pub(crate) fn seal(keys: &SafeKeys, range: Range, ops: Vec<Op>) -> Result<Vec<u8
     let json = zeroize::Zeroizing::new(
         serde_json::to_vec(&file).map_err(|error| Error::DamagedDatabase(error.to_string()))?,
     );
-    seal_bytes(keys, &json)
+    seal_bytes(keys, &devices::sign(signer, EVENTS_LABEL, &json))
 }
 
 /// Opens the file the target holds under `range`'s name. The error says what is wrong with it.
@@ -92,13 +103,17 @@ pub(crate) fn open(
     keys: &SafeKeys,
     range: Range,
     sealed: &[u8],
+    signer: &DevicePublicKey,
 ) -> std::result::Result<Vec<Op>, String> {
-    let event_keys = keys.derived_keys(KeyPurpose::SyncEvents);
-    let json = decrypt(Credentials::Keys(&event_keys), sealed, CleartextBuffer::new()).map_err(|_| {
+    let signed = open_bytes(keys, sealed).ok_or_else(|| {
         "does not decrypt with this Safe's sync keys (modified, truncated, or not written by a device of this Safe)"
             .to_owned()
     })?;
-    let file: EventFile = serde_json::from_slice(&json)
+    let json = devices::verified(&signed, EVENTS_LABEL, signer).ok_or_else(|| {
+        "is not signed by the device it belongs to (written by someone else with the Safe's keys)"
+            .to_owned()
+    })?;
+    let file: EventFile = serde_json::from_slice(json)
         .map_err(|error| format!("is not a readable event file ({error})"))?;
     if file.format != FORMAT_NAME {
         return Err(format!("is not an event file (format {:?})", file.format));
@@ -157,6 +172,7 @@ pub(crate) fn parse_ack_name(name: &str) -> Option<Uuid> {
 
 pub(crate) fn seal_ack(
     keys: &SafeKeys,
+    signer: &DeviceKey,
     device: Uuid,
     clock: crate::changes::Clock,
 ) -> Result<Vec<u8>> {
@@ -169,7 +185,7 @@ pub(crate) fn seal_ack(
     };
     let json =
         serde_json::to_vec(&ack).map_err(|error| Error::DamagedDatabase(error.to_string()))?;
-    seal_bytes(keys, &json)
+    seal_bytes(keys, &devices::sign(signer, ACK_LABEL, &json))
 }
 
 /// The clock in `device`'s acknowledgement, if it is authentic and its own.
@@ -177,20 +193,26 @@ pub(crate) fn open_ack(
     keys: &SafeKeys,
     device: Uuid,
     sealed: &[u8],
+    signer: &DevicePublicKey,
 ) -> Option<crate::changes::Clock> {
-    let event_keys = keys.derived_keys(KeyPurpose::SyncEvents);
-    let json = decrypt(
-        Credentials::Keys(&event_keys),
-        sealed,
-        CleartextBuffer::new(),
-    )
-    .ok()?;
-    let ack: Ack = serde_json::from_slice(&json).ok()?;
+    let signed = open_bytes(keys, sealed)?;
+    let ack: Ack = serde_json::from_slice(devices::verified(&signed, ACK_LABEL, signer)?).ok()?;
     (ack.format == ACK_FORMAT && ack.safe == keys.safe_id() && ack.device == device)
         .then_some(ack.clock)
 }
 
-fn seal_bytes(keys: &SafeKeys, cleartext: &[u8]) -> Result<Vec<u8>> {
+/// The cleartext of an object sealed for the target, if it authenticates.
+pub(crate) fn open_bytes(keys: &SafeKeys, sealed: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let event_keys = keys.derived_keys(KeyPurpose::SyncEvents);
+    decrypt(
+        Credentials::Keys(&event_keys),
+        sealed,
+        CleartextBuffer::new(),
+    )
+    .ok()
+}
+
+pub(crate) fn seal_bytes(keys: &SafeKeys, cleartext: &[u8]) -> Result<Vec<u8>> {
     let event_keys = keys.derived_keys(KeyPurpose::SyncEvents);
     let mut encryptor =
         Encryptor::new(Credentials::Keys(&event_keys), Vec::new()).map_err(Error::Crypto)?;
@@ -233,13 +255,14 @@ mod tests {
             name.replace(".events", " (conflicted copy).events"),
             name.replace("00001-", "1-"),
             format!("{name}.tmp"),
-            name.replace("events/", "events/../"),
+            name.replace("log/", "log/../"),
+            name.replace("log/", "events/"),
             format!(
-                "events/{}/00000000000000000005-00000000000000000001.events",
+                "log/{}/00000000000000000005-00000000000000000001.events",
                 range.device
             ),
             format!(
-                "events/{}/00000000000000000000-00000000000000000001.events",
+                "log/{}/00000000000000000000-00000000000000000001.events",
                 range.device
             ),
         ] {
@@ -250,14 +273,18 @@ mod tests {
     #[test]
     fn a_file_opens_only_as_what_it_is() {
         let keys = SafeKeys::generate(Uuid::new_v4()).unwrap();
+        let signer = DeviceKey::generate().unwrap();
         let device = Uuid::new_v4();
         let range = Range {
             device,
             first: 3,
             last: 4,
         };
-        let sealed = seal(&keys, range, vec![op(device, 3), op(device, 4)]).unwrap();
-        assert_eq!(open(&keys, range, &sealed).unwrap().len(), 2);
+        let sealed = seal(&keys, &signer, range, vec![op(device, 3), op(device, 4)]).unwrap();
+        assert_eq!(
+            open(&keys, range, &sealed, &signer.public()).unwrap().len(),
+            2
+        );
 
         // Renamed to another range or moved to another device's folder.
         let error = open(
@@ -268,6 +295,7 @@ mod tests {
                 ..range
             },
             &sealed,
+            &signer.public(),
         )
         .unwrap_err();
         assert!(error.contains("not what its name says"), "{error}");
@@ -278,6 +306,7 @@ mod tests {
                 ..range
             },
             &sealed,
+            &signer.public(),
         )
         .unwrap_err();
         assert!(error.contains("not what its name says"), "{error}");
@@ -288,24 +317,34 @@ mod tests {
             flipped
         }] {
             assert!(
-                open(&keys, range, &damaged)
+                open(&keys, range, &damaged, &signer.public())
                     .unwrap_err()
                     .contains("does not decrypt")
             );
         }
         let other = SafeKeys::generate(keys.safe_id()).unwrap();
         assert!(
-            open(&other, range, &sealed)
+            open(&other, range, &sealed, &signer.public())
                 .unwrap_err()
                 .contains("does not decrypt")
         );
+        // Sealed with the Safe's keys by someone else than the device whose folder it is in.
+        let impostor = DeviceKey::generate().unwrap();
+        let forged = seal(&keys, &impostor, range, vec![op(device, 3), op(device, 4)]).unwrap();
+        let error = open(&keys, range, &forged, &signer.public()).unwrap_err();
+        assert!(error.contains("not signed by the device"), "{error}");
+        // An acknowledgement opens only with its device's key.
+        let ack = seal_ack(&keys, &signer, device, Clock::from([(device, 4)])).unwrap();
+        assert!(open_ack(&keys, device, &ack, &signer.public()).is_some());
+        assert!(open_ack(&keys, device, &ack, &impostor.public()).is_none());
+        assert!(open_ack(&keys, Uuid::new_v4(), &ack, &signer.public()).is_none());
         // A data file (sealed under the file keys) is not an event file, whatever it holds.
         let json = serde_json::to_vec(&serde_json::json!({"format": FORMAT_NAME})).unwrap();
         let mut encryptor = Encryptor::new(keys.data_credentials(), Vec::new()).unwrap();
         encryptor.write_all(&json).unwrap();
         let data_file = encryptor.finish().unwrap().0;
         assert!(
-            open(&keys, range, &data_file)
+            open(&keys, range, &data_file, &signer.public())
                 .unwrap_err()
                 .contains("does not decrypt")
         );
@@ -314,6 +353,7 @@ mod tests {
     #[test]
     fn ops_must_fill_the_range_and_count_themselves() {
         let keys = SafeKeys::generate(Uuid::new_v4()).unwrap();
+        let signer = DeviceKey::generate().unwrap();
         let device = Uuid::new_v4();
         let range = Range {
             device,
@@ -327,9 +367,9 @@ mod tests {
             vec![op(device, 1), op(device, 3)],
             vec![op(device, 1), lying],
         ] {
-            let sealed = seal(&keys, range, ops).unwrap();
+            let sealed = seal(&keys, &signer, range, ops).unwrap();
             assert!(
-                open(&keys, range, &sealed)
+                open(&keys, range, &sealed, &signer.public())
                     .unwrap_err()
                     .contains("do not match")
             );

@@ -9,6 +9,7 @@
 //! The key file never goes to the target: everything there is sealed under the Safe's keys.
 
 mod config;
+mod devices;
 mod events;
 mod fold;
 mod ops;
@@ -27,10 +28,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use config::{MAX_SYNC_CONFIG_LEN, SyncConfig, TargetSettings, read_sync_config};
+pub use devices::{DeviceState, SyncDevice};
 pub use replay::Conflict;
 pub use s3::{S3Settings, S3Target, Secret};
 pub use target::{FolderTarget, Target};
 
+use self::devices::{Identity, SignedRecord, Trust};
 use self::events::Range;
 use self::ops::Op;
 use crate::changes::Clock;
@@ -42,7 +45,8 @@ use crate::safe::{Open, Safe};
 /// The target's one cleartext object: which Safe it serves, so that two Safes never share one.
 const MARKER: &str = "arca-sync.json";
 const MARKER_FORMAT: &str = "arca-sync";
-const MARKER_VERSION: u64 = 1;
+/// Version 2: devices sign what they write (`log/`, `devices/`); version 1 targets are upgraded.
+const MARKER_VERSION: u64 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Marker {
@@ -79,6 +83,11 @@ pub struct SyncReport {
     pub problems: Vec<String>,
     /// The run was stopped (cancelled, or the Safe locked) before the end.
     pub stopped: bool,
+    /// This device's code while it waits to be approved by a device already syncing the Safe
+    /// (its changes reach no other device until then).
+    pub waiting_for_approval: Option<String>,
+    /// Devices asking to join, for this one to approve or refuse.
+    pub devices_asking: Vec<SyncDevice>,
 }
 
 /// A data file's name on the target: the item and the tag of this version, so that versions
@@ -179,6 +188,50 @@ impl Safe {
         })
     }
 
+    /// The devices syncing this Safe as this copy knows them (after its last sync): this one
+    /// first. Empty before this copy's first sync.
+    ///
+    /// # Errors
+    /// [`Error::SafeLocked`], database errors.
+    pub fn sync_devices(&self) -> Result<Vec<SyncDevice>> {
+        self.reading(|open| {
+            let (me, _) = open.clock()?;
+            let Some(identity) = devices::stored_identity(open.db(), me)? else {
+                return Ok(Vec::new());
+            };
+            Ok(Trust::load(open.db(), &identity, open.id(), &[])?.devices())
+        })
+    }
+
+    /// Approves a device that asked to join (after the person compared its code on both
+    /// screens): its changes are applied from the next sync on, here and on every device.
+    ///
+    /// # Errors
+    /// [`Error::SyncDevice`] when this device is not approved itself, `device` was removed or
+    /// has not asked; [`Error::ReadOnly`], [`Error::SafeLocked`], database errors.
+    pub fn approve_device(&self, device: Uuid) -> Result<()> {
+        self.writing(|open| {
+            let identity = open.identity()?;
+            devices::approve(open.db(), &identity, open.id(), device)
+        })
+    }
+
+    /// Removes a device (or refuses one asking to join): its changes that this copy has
+    /// applied stand, later ones are applied nowhere, and from the next sync on no device
+    /// accepts anything it writes. Devices only it had approved are approved again by this one.
+    ///
+    /// # Errors
+    /// [`Error::SyncDevice`] when this device is not approved, or `device` is this one or not
+    /// known; [`Error::ReadOnly`], [`Error::SafeLocked`], database errors.
+    pub fn remove_device(&self, device: Uuid) -> Result<()> {
+        self.writing(|open| {
+            let identity = open.identity()?;
+            let (_, clock) = open.clock()?;
+            let applied = clock.get(&device).copied().unwrap_or(0);
+            devices::remove(open.db(), &identity, open.id(), device, applied)
+        })
+    }
+
     /// Forgets the decisions listed by [`Safe::sync_conflicts`] (the person has seen them).
     ///
     /// # Errors
@@ -198,8 +251,10 @@ impl Open<'_> {
             target: target.describe(),
             error,
         };
-        self.claim(target)?;
-        let received = self.receive_events(target, &mut report)?;
+        let identity = self.identity()?;
+        self.claim(target, &identity)?;
+        let (trust, records) = self.read_devices(target, &identity, &mut report)?;
+        let received = self.receive_events(target, &trust, &mut report)?;
         if !control.proceed() {
             report.stopped = true;
             return Ok(report);
@@ -213,9 +268,10 @@ impl Open<'_> {
         // A target this device may read but not write (a read-only share, a write-protected
         // stick) still brings the other devices' changes.
         let sent = self
-            .send_files(target, &mut on_target, control, &mut report)
-            .and_then(|()| self.send_events(target, control, &mut report))
-            .and_then(|()| self.acknowledge(target));
+            .send_records(target, &records)
+            .and_then(|()| self.send_files(target, &mut on_target, control, &mut report))
+            .and_then(|()| self.send_events(target, &identity, control, &mut report))
+            .and_then(|()| self.acknowledge(target, &identity));
         let writable = match sent {
             Err(Error::SyncTarget { error, .. }) if is_read_only(&error) => {
                 report.problems.push(format!(
@@ -229,7 +285,7 @@ impl Open<'_> {
             self.receive_files(target, &on_target, control, &mut report)?;
         }
         if !report.stopped && writable {
-            self.prune(target, &on_target, &mut report)?;
+            self.prune(target, &trust, &on_target, &mut report)?;
         }
         report.operations_received = received;
         self.db().execute(
@@ -239,8 +295,9 @@ impl Open<'_> {
         Ok(report)
     }
 
-    /// Makes the target this Safe's, or refuses one that serves another Safe.
-    fn claim(&self, target: &dyn Target) -> Result<()> {
+    /// Makes the target this Safe's, or refuses one that serves another Safe. The device that
+    /// sets a target up trusts itself; a target of version 1 is upgraded.
+    fn claim(&self, target: &dyn Target, identity: &Identity) -> Result<()> {
         let reach = |error: io::Error| Error::SyncTarget {
             target: target.describe(),
             error,
@@ -272,6 +329,14 @@ impl Open<'_> {
                         safe: marker.safe,
                     });
                 }
+                if marker.version < MARKER_VERSION {
+                    // Devices still on version 1 then stop with "update Arca", instead of
+                    // writing unsigned changes nobody applies. A read-only target stays as is.
+                    match target.put(MARKER, &self.marker()?) {
+                        Err(error) if !is_read_only(&error) => return Err(reach(error)),
+                        _ => {}
+                    }
+                }
                 Ok(())
             }
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
@@ -294,17 +359,109 @@ impl Open<'_> {
                         ),
                     )));
                 }
-                let marker = Marker {
-                    format: MARKER_FORMAT.to_owned(),
-                    version: MARKER_VERSION,
-                    safe: self.id(),
-                };
-                let bytes = serde_json::to_vec_pretty(&marker)
-                    .map_err(|error| Error::DamagedDatabase(error.to_string()))?;
-                target.put(MARKER, &bytes).map_err(reach)
+                devices::add_anchor(self.db(), identity.id, Some(identity.key.public()))?;
+                target.put(MARKER, &self.marker()?).map_err(reach)
             }
             Err(error) => Err(reach(error)),
         }
+    }
+
+    fn marker(&self) -> Result<Vec<u8>> {
+        let marker = Marker {
+            format: MARKER_FORMAT.to_owned(),
+            version: MARKER_VERSION,
+            safe: self.id(),
+        };
+        serde_json::to_vec_pretty(&marker)
+            .map_err(|error| Error::DamagedDatabase(error.to_string()))
+    }
+
+    fn identity(&self) -> Result<Identity> {
+        let (me, _) = self.clock()?;
+        devices::identity(self.db(), self.id(), me)
+    }
+
+    /// Reads the device records this copy lacks, and works out which devices it trusts (see
+    /// [`devices`]). Returns the trust, and the names of the records on the target.
+    fn read_devices(
+        &mut self,
+        target: &dyn Target,
+        identity: &Identity,
+        report: &mut SyncReport,
+    ) -> Result<(Trust, HashSet<String>)> {
+        let reach = |error: io::Error| Error::SyncTarget {
+            target: target.describe(),
+            error,
+        };
+        let on_target: HashSet<String> = target
+            .list("devices/")
+            .map_err(reach)?
+            .into_iter()
+            .collect();
+        let kept: HashSet<String> = devices::stored(self.db(), self.id())?
+            .iter()
+            .map(SignedRecord::name)
+            .collect();
+        let mut read = Vec::new();
+        for name in on_target.iter().filter(|name| !kept.contains(*name)) {
+            let sealed = match target.get(name, devices::MAX_RECORD_LEN) {
+                Ok(sealed) => sealed,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) if error.kind() == io::ErrorKind::InvalidData => {
+                    report.problems.push(format!("{name}: {error}; ignored"));
+                    continue;
+                }
+                Err(error) => return Err(reach(error)),
+            };
+            match events::open_bytes(self.keys(), &sealed)
+                .and_then(|signed| SignedRecord::parse(self.id(), name, signed.to_vec()))
+            {
+                Some(record) => read.push(record),
+                None => report.problems.push(format!(
+                    "{name} is not a device record of this Safe (modified, truncated, or written elsewhere); ignored"
+                )),
+            }
+        }
+        let trust = Trust::load(self.db(), identity, self.id(), &read)?;
+        for record in read.iter().filter(|record| trust.counts(record)) {
+            devices::store(self.db(), record)?;
+        }
+        let this = trust.device(identity.id);
+        match this.state {
+            devices::DeviceState::Removed => {
+                return Err(Error::SyncDevice(format!(
+                    "this device was removed from the Safe's sync by {}: it keeps its copy of the Safe, but no longer syncs. To sync it again, join from a new sync configuration, as a new device",
+                    this.decided_by.as_deref().unwrap_or("another device")
+                )));
+            }
+            devices::DeviceState::Waiting => report.waiting_for_approval = this.code.clone(),
+            devices::DeviceState::Approved => {
+                report.devices_asking = trust
+                    .devices()
+                    .into_iter()
+                    .filter(|device| device.state == devices::DeviceState::Waiting)
+                    .collect();
+            }
+        }
+        Ok((trust, on_target))
+    }
+
+    /// Uploads the device records this copy keeps that the target lacks (new ones, and any
+    /// the target lost).
+    fn send_records(&self, target: &dyn Target, on_target: &HashSet<String>) -> Result<()> {
+        for record in devices::stored(self.db(), self.id())? {
+            let name = record.name();
+            if !on_target.contains(&name) {
+                let sealed = events::seal_bytes(self.keys(), record.signed())?;
+                target
+                    .put(&name, &sealed)
+                    .map_err(|error| Error::SyncTarget {
+                        target: target.describe(),
+                        error,
+                    })?;
+            }
+        }
+        Ok(())
     }
 
     fn clock(&self) -> Result<(Uuid, Clock)> {
@@ -325,7 +482,16 @@ impl Open<'_> {
 
     /// Reads every event file with operations this copy has not applied, and replays those
     /// whose causes are all here. Returns how many were applied.
-    fn receive_events(&mut self, target: &dyn Target, report: &mut SyncReport) -> Result<u64> {
+    ///
+    /// Only operations of devices `trust` approves count, each file signed by its device; of a
+    /// removed device, those before its removal. Its later ones applied here before this copy
+    /// learnt of the removal are taken back.
+    fn receive_events(
+        &mut self,
+        target: &dyn Target,
+        trust: &Trust,
+        report: &mut SyncReport,
+    ) -> Result<u64> {
         let reach = |error: io::Error| Error::SyncTarget {
             target: target.describe(),
             error,
@@ -333,7 +499,7 @@ impl Open<'_> {
         let (me, clock) = self.clock()?;
         let sent_through = self.sent_through()?;
         let mut ranges: Vec<Range> = target
-            .list("events/")
+            .list("log/")
             .map_err(reach)?
             .iter()
             .filter_map(|name| Range::parse(name))
@@ -353,6 +519,17 @@ impl Open<'_> {
                 continue;
             }
             let name = range.name();
+            let Some(signer) = trust.key(range.device) else {
+                report.problems.push(format!(
+                    "{name}: written by a device that never asked to join this Safe; ignored"
+                ));
+                continue;
+            };
+            // A device waiting for approval, or removed: its later changes wait, or never count.
+            let limit = trust.limit(range.device).unwrap_or(u64::MAX);
+            if range.first > limit {
+                continue;
+            }
             let sealed = match target.get(&name, events::MAX_FILE_LEN) {
                 Ok(sealed) => sealed,
                 Err(error)
@@ -366,14 +543,14 @@ impl Open<'_> {
                 }
                 Err(error) => return Err(reach(error)),
             };
-            let ops = match events::open(self.keys(), range, &sealed) {
+            let ops = match events::open(self.keys(), range, &sealed, signer) {
                 Ok(ops) => ops,
                 Err(reason) => {
                     report.problems.push(format!("{name} {reason}; ignored"));
                     continue;
                 }
             };
-            for op in ops {
+            for op in ops.into_iter().filter(|op| op.seq <= limit) {
                 if op.seq <= applied(&op.device) {
                     if op.device == me && ops::op_id(self.db(), me, op.seq)? != Some(op.op) {
                         return Err(Error::SyncDiverged(format!(
@@ -392,7 +569,9 @@ impl Open<'_> {
                     .or_insert(op);
             }
         }
-        // Causal order: an operation waits until every operation it had seen is applied here.
+        // Causal order: an operation waits until every operation it had seen is applied here
+        // (of a removed device, only those that stand).
+        let removed: HashMap<Uuid, u64> = trust.removed().collect();
         let mut done = clock.clone();
         let mut ready = Vec::new();
         loop {
@@ -402,7 +581,8 @@ impl Open<'_> {
                     let op = entry.get();
                     let next = done.get(device).copied().unwrap_or(0) + 1;
                     let causes_here = op.clock.iter().all(|(other, seq)| {
-                        other == device || done.get(other).copied().unwrap_or(0) >= *seq
+                        let needed = removed.get(other).map_or(*seq, |cut| (*seq).min(*cut));
+                        other == device || done.get(other).copied().unwrap_or(0) >= needed
                     });
                     if op.seq != next || !causes_here {
                         break;
@@ -417,12 +597,27 @@ impl Open<'_> {
             }
         }
         report.operations_waiting = waiting.values().map(|queue| queue.len() as u64).sum();
-        if ready.is_empty() {
+        let mut withdrawn = Vec::new();
+        for (device, applied) in &clock {
+            if let Some(limit) = trust.limit(*device)
+                && *device != me
+                && *applied > limit
+            {
+                withdrawn.extend(ops::of_device(self.db(), *device, limit + 1, *applied)?);
+            }
+        }
+        if ready.is_empty() && withdrawn.is_empty() {
             return Ok(0);
+        }
+        if !withdrawn.is_empty() {
+            report.problems.push(format!(
+                "{} changes made by removed devices after their removal were taken back",
+                withdrawn.len()
+            ));
         }
         let layout = self.layout().clone();
         let mut changes = self.changes()?;
-        let replayed = replay::replay(&mut changes, &layout, &ready)?;
+        let replayed = replay::replay(&mut changes, &layout, &ready, &withdrawn)?;
         changes.commit()?;
         report.conflicts.extend(replayed.conflicts);
         Ok(ready.len() as u64)
@@ -432,6 +627,7 @@ impl Open<'_> {
     fn send_events(
         &mut self,
         target: &dyn Target,
+        identity: &Identity,
         control: &JobControl,
         report: &mut SyncReport,
     ) -> Result<()> {
@@ -442,7 +638,7 @@ impl Open<'_> {
         let (me, clock) = self.clock()?;
         let last = clock.get(&me).copied().unwrap_or(0);
         let mut covered: Vec<(u64, u64)> = target
-            .list(&format!("events/{me}/"))
+            .list(&format!("log/{me}/"))
             .map_err(reach)?
             .iter()
             .filter_map(|name| Range::parse(name))
@@ -483,7 +679,7 @@ impl Open<'_> {
                         range.first, range.last
                     )));
                 }
-                sealed.push((range, events::seal(self.keys(), range, ops)?));
+                sealed.push((range, events::seal(self.keys(), &identity.key, range, ops)?));
             }
             let stopped = transfer::in_parallel(
                 sealed,
@@ -516,6 +712,7 @@ impl Open<'_> {
     fn prune(
         &mut self,
         target: &dyn Target,
+        trust: &Trust,
         on_target: &HashSet<(Uuid, [u8; 32])>,
         report: &mut SyncReport,
     ) -> Result<()> {
@@ -524,7 +721,7 @@ impl Open<'_> {
             .prepare("SELECT id, hmac_tag FROM items WHERE kind = 'file'")?
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let deleted = self.deleted_everywhere(target, on_target)?;
+        let deleted = self.deleted_everywhere(target, trust, on_target)?;
         for &(id, tag) in on_target {
             let superseded = match current.get(&id) {
                 Some(Some(now)) if *now == tag => false,
@@ -557,6 +754,7 @@ impl Open<'_> {
     fn deleted_everywhere(
         &self,
         target: &dyn Target,
+        trust: &Trust,
         on_target: &HashSet<(Uuid, [u8; 32])>,
     ) -> Result<HashSet<Uuid>> {
         // Only files whose data is still somewhere: the others were removed by an earlier run.
@@ -578,7 +776,10 @@ impl Open<'_> {
         if candidates.is_empty() {
             return Ok(HashSet::new());
         }
-        let seen_by_all = ops::seen_by_every_device(self.db(), self.acknowledgements(target)?)?;
+        // A removed device no longer holds anything back.
+        let removed: HashSet<Uuid> = trust.removed().map(|(device, _)| device).collect();
+        let seen_by_all =
+            ops::seen_by_every_device(self.db(), self.acknowledgements(target, trust)?, &removed)?;
         let mut deleted = HashSet::new();
         for id in candidates {
             let all = ops::on_entity(self.db(), "item", id)?;
@@ -594,9 +795,9 @@ impl Open<'_> {
         Ok(deleted)
     }
 
-    /// Every device's acknowledgement on the target (those that do not open are left out: they
-    /// can only delay a removal).
-    fn acknowledgements(&self, target: &dyn Target) -> Result<Vec<(Uuid, Clock)>> {
+    /// Every approved device's acknowledgement on the target (those that do not open, or are
+    /// not signed by their device, are left out: they can only delay a removal).
+    fn acknowledgements(&self, target: &dyn Target, trust: &Trust) -> Result<Vec<(Uuid, Clock)>> {
         let reach = |error: io::Error| Error::SyncTarget {
             target: target.describe(),
             error,
@@ -607,6 +808,9 @@ impl Open<'_> {
             let Some(device) = events::parse_ack_name(&name) else {
                 continue;
             };
+            let Some(key) = trust.key(device).filter(|_| trust.limit(device).is_none()) else {
+                continue;
+            };
             let sealed = match target.get(&name, 1 << 20) {
                 Ok(sealed) => sealed,
                 Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
@@ -614,7 +818,7 @@ impl Open<'_> {
             };
             // Counted only once this copy holds every operation the device had made by then:
             // otherwise a change it made (to a file it may need back) is still on its way.
-            if let Some(clock) = events::open_ack(self.keys(), device, &sealed)
+            if let Some(clock) = events::open_ack(self.keys(), device, &sealed, key)
                 && clock.get(&device).copied().unwrap_or(0)
                     <= here.get(&device).copied().unwrap_or(0)
             {
@@ -625,9 +829,9 @@ impl Open<'_> {
     }
 
     /// Tells the other devices what this one has applied.
-    fn acknowledge(&self, target: &dyn Target) -> Result<()> {
+    fn acknowledge(&self, target: &dyn Target, identity: &Identity) -> Result<()> {
         let (me, clock) = self.clock()?;
-        let sealed = events::seal_ack(self.keys(), me, clock)?;
+        let sealed = events::seal_ack(self.keys(), &identity.key, me, clock)?;
         target
             .put(&events::ack_name(me), &sealed)
             .map_err(|error| Error::SyncTarget {

@@ -151,6 +151,7 @@ pub(crate) fn of_device(db: &Connection, device: Uuid, first: u64, last: u64) ->
 pub(crate) fn seen_by_every_device(
     db: &Connection,
     acknowledged: Vec<(Uuid, Clock)>,
+    removed: &std::collections::HashSet<Uuid>,
 ) -> Result<Clock> {
     let latest: Vec<(Uuid, String)> = db
         .prepare(
@@ -161,6 +162,9 @@ pub(crate) fn seen_by_every_device(
         .collect::<rusqlite::Result<_>>()?;
     let mut knows: std::collections::BTreeMap<Uuid, Clock> = std::collections::BTreeMap::new();
     let mut merge = |device: Uuid, clock: Clock| {
+        if removed.contains(&device) {
+            return;
+        }
         let known = knows.entry(device).or_default();
         for (other, seq) in clock {
             let entry = known.entry(other).or_insert(0);
@@ -199,6 +203,16 @@ pub(crate) fn op_id(db: &Connection, device: Uuid, seq: u64) -> Result<Option<Uu
         .prepare_cached("SELECT op_id FROM operations WHERE device_id = ?1 AND seq = ?2")?
         .query_row(params![device, seq], |row| row.get(0))
         .optional()?)
+}
+
+/// Takes an operation of a removed device out of this Safe's log.
+pub(crate) fn forget(db: &Connection, op: &Op) -> Result<()> {
+    execute_cached(
+        db,
+        "DELETE FROM operations WHERE device_id = ?1 AND seq = ?2",
+        params![op.device, op.seq],
+    )?;
+    Ok(())
 }
 
 /// Records another device's operation in this Safe's log.

@@ -46,17 +46,28 @@ pub(crate) struct Replayed {
     pub(crate) conflicts: Vec<Conflict>,
 }
 
-/// Records `new` (ready: every operation they depend on is applied) and brings the tables to
-/// what every operation now says.
-pub(crate) fn replay(changes: &mut ChangeSet<'_>, layout: &Layout, new: &[Op]) -> Result<Replayed> {
+/// Records `new` (ready: every operation they depend on is applied), forgets `withdrawn` (made
+/// by removed devices after their removal), and brings the tables to what every operation now
+/// says.
+pub(crate) fn replay(
+    changes: &mut ChangeSet<'_>,
+    layout: &Layout,
+    new: &[Op],
+    withdrawn: &[Op],
+) -> Result<Replayed> {
     let db = changes.reader();
     // Rows are written one by one; a child may briefly point at a parent written after it.
     db.pragma_update(None, "defer_foreign_keys", true)?;
     let mut items = BTreeSet::new();
     let mut tags = BTreeSet::new();
     let mut assignment_items = BTreeSet::new();
+    for op in withdrawn {
+        ops::forget(db, op)?;
+    }
     for op in new {
         ops::store(db, op)?;
+    }
+    for op in new.iter().chain(withdrawn) {
         match op.entity.as_str() {
             "item" => items.insert(op.id),
             "tag" => tags.insert(op.id),
