@@ -57,7 +57,7 @@ EXIT_OK, EXIT_ITEMS, EXIT_USAGE, EXIT_AUTH, EXIT_FORMAT, EXIT_IO = 0, 1, 2, 3, 4
 # What this reader was written for (README.md, "Versions"). Anything higher is refused.
 SAFE_VERSION = 1
 KEY_PAYLOAD_VERSION = 1
-DB_SCHEMA_VERSIONS = (1, 2, 3)
+DB_SCHEMA_VERSIONS = (1, 2, 3, 4)
 BACKUP_VERSIONS = (1, 2)
 ITEM_DOC_VERSION = 1
 INDEX_DOC_VERSION = 1

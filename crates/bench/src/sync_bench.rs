@@ -77,12 +77,12 @@ pub fn run(options: &Options) -> Result<()> {
 
 fn run_target(root: &Path, safe: &Safe, name: &str, settings: &TargetSettings) -> Result<()> {
     safe.set_sync_target(settings)?;
+    settle(&[])?;
+    let (up, up_time) = timed(|| sync(safe))?;
+    // Device B joins from A's configuration (A may vouch for others once it has synced).
     let config = safe.export_sync_config(&password(), "")?;
     let joined = root.join(format!("B-{}.arca", name.split(' ').next().unwrap_or(name)));
     let (second, _) = Safe::join(&joined, &config, &password(), None)?;
-
-    settle(&[])?;
-    let (up, up_time) = timed(|| sync(safe))?;
     settle(&[])?;
     let (down, down_time) = timed(|| sync(&second))?;
     // One change: an item renamed (a new name each run, as both targets share the Safe).

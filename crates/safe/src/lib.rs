@@ -70,8 +70,8 @@ pub use search::{SearchHit, SearchQuery};
 pub use secure_area::{EditRecord, Leftover, SecureArea, default_base, sweep_leftovers};
 pub use strength::{MIN_SCORE, Strength, password_strength};
 pub use sync::{
-    Conflict, FolderTarget, MAX_SYNC_CONFIG_LEN, S3Settings, S3Target, Secret, SyncConfig,
-    SyncReport, Target, TargetSettings, read_sync_config,
+    Conflict, DeviceState, FolderTarget, MAX_SYNC_CONFIG_LEN, S3Settings, S3Target, Secret,
+    SyncConfig, SyncDevice, SyncReport, Target, TargetSettings, read_sync_config,
 };
 pub use tags::TagCount;
 pub use time::UtcTime;

@@ -1080,3 +1080,190 @@ fn a_file_deleted_for_good_but_changed_elsewhere_comes_back_with_its_newest_cont
         "its data left the target"
     );
 }
+
+/// A Safe set up on A, and a copy joined on another device from A's configuration, not yet
+/// approved.
+fn founder_and_joined(dir: &Path) -> (Device, Device) {
+    let target = TargetSettings::Folder {
+        path: dir.join("target"),
+    };
+    let mut devices = devices_on(dir, 1, &target);
+    let a = devices.remove(0);
+    let config = a.safe.export_sync_config(&password(), "").unwrap();
+    let (safe, _) = Safe::join(&dir.join("joined.arca"), &config, &password(), None).unwrap();
+    let sources = dir.join("sources-joined");
+    fs::create_dir_all(&sources).unwrap();
+    (a, Device { safe, sources })
+}
+
+fn state_of(safe: &Safe, id: Uuid) -> arca_safe::DeviceState {
+    safe.sync_devices()
+        .unwrap()
+        .into_iter()
+        .find(|device| device.id == id)
+        .map(|device| device.state)
+        .unwrap()
+}
+
+fn this_device(safe: &Safe) -> arca_safe::SyncDevice {
+    let devices = safe.sync_devices().unwrap();
+    assert!(devices[0].this_device);
+    devices[0].clone()
+}
+
+#[test]
+fn a_joined_device_receives_at_once_but_its_changes_wait_for_its_approval() {
+    use arca_safe::DeviceState;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = founder_and_joined(dir.path());
+    let from_a = add_file(&a, None, "from A.txt", b"A's");
+    sync(&a);
+
+    let asked = sync(&b);
+    let code = asked.waiting_for_approval.clone().expect("B waits");
+    assert_eq!(this_device(&b.safe).code.as_deref(), Some(code.as_str()));
+    assert_eq!(
+        &*b.safe.read(from_a).unwrap(),
+        b"A's",
+        "B receives before approval"
+    );
+    let from_b = b.safe.create_folder(None, "From B").unwrap();
+    sync(&b);
+    // Nothing B writes counts before a trusted device approved it, and B cannot vouch for others.
+    let error = b.safe.export_sync_config(&password(), "").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::SyncDevice, "{error}");
+
+    let seen = sync(&a);
+    assert_eq!(seen.devices_asking.len(), 1);
+    let asking = &seen.devices_asking[0];
+    assert_eq!(
+        asking.code.as_deref(),
+        Some(code.as_str()),
+        "both screens show one code"
+    );
+    assert_eq!(asking.state, DeviceState::Waiting);
+    assert!(
+        a.safe.item(from_b).is_err(),
+        "B's change waits for its approval"
+    );
+
+    a.safe.approve_device(asking.id).unwrap();
+    sync(&a);
+    let approved = sync(&b);
+    assert_eq!(approved.waiting_for_approval, None);
+    sync(&a);
+    assert_eq!(item(&a.safe, from_b).name, "From B");
+    assert_eq!(state_of(&a.safe, asking.id), DeviceState::Approved);
+    let b_seen_by_b = this_device(&b.safe);
+    assert_eq!(b_seen_by_b.state, DeviceState::Approved);
+    assert_eq!(
+        b_seen_by_b.decided_by.as_deref(),
+        Some(this_device(&a.safe).name.as_str())
+    );
+    assert_eq!(snapshot(&a.safe), snapshot(&b.safe));
+}
+
+#[test]
+fn a_removed_device_is_cut_off_and_its_later_changes_are_taken_back_everywhere() {
+    use arca_safe::DeviceState;
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, _) = devices(dir.path(), 3);
+    let [a, b, c] = &devices[..] else {
+        unreachable!()
+    };
+    let before = c.safe.create_folder(None, "Before the removal").unwrap();
+    settle(&devices);
+    // C (a stolen laptop, say) goes on writing; B applies it before it hears of the removal.
+    let after = c.safe.create_folder(None, "After the removal").unwrap();
+    let renamed = c.safe.rename(before, "Renamed by the thief");
+    renamed.unwrap();
+    sync(c);
+    sync(b);
+    assert_eq!(item(&b.safe, after).name, "After the removal");
+    let c_id = this_device(&c.safe).id;
+    a.safe.remove_device(c_id).unwrap();
+    sync(a);
+
+    let report = b.safe.sync(&JobControl::new()).unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.contains("taken back")),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        b.safe.item(after).is_err(),
+        "C's change after its removal is undone"
+    );
+    assert_eq!(item(&b.safe, before).name, "Before the removal");
+    assert_eq!(state_of(&b.safe, c_id), DeviceState::Removed);
+
+    let error = c.safe.sync(&JobControl::new()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::SyncDevice, "{error}");
+    assert!(error.to_string().contains("removed"), "{error}");
+    assert_eq!(
+        item(&c.safe, after).name,
+        "After the removal",
+        "C keeps its copy"
+    );
+
+    settle(&devices[..2]);
+    assert_eq!(snapshot(&a.safe), snapshot(&b.safe));
+    // A removed device cannot come back by approval, and cannot be removed twice.
+    let error = a.safe.approve_device(c_id).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::SyncDevice, "{error}");
+    a.safe.remove_device(c_id).unwrap();
+    let error = a.safe.remove_device(this_device(&a.safe).id).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::SyncDevice, "{error}");
+    let error = a.safe.approve_device(Uuid::new_v4()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::SyncDevice, "{error}");
+}
+
+#[test]
+fn removing_a_device_keeps_the_devices_it_approved_and_refusing_one_keeps_it_out() {
+    use arca_safe::DeviceState;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = founder_and_joined(dir.path());
+    pair(&a.safe, &b.safe);
+    // C joins from B's configuration and is approved by B alone.
+    sync(&b);
+    let config = b.safe.export_sync_config(&password(), "").unwrap();
+    let (c, _) = Safe::join(&dir.path().join("c.arca"), &config, &password(), None).unwrap();
+    pair(&b.safe, &c);
+    let c_id = this_device(&c).id;
+    sync(&a);
+    assert_eq!(state_of(&a.safe, c_id), DeviceState::Approved);
+
+    a.safe.remove_device(this_device(&b.safe).id).unwrap();
+    sync(&a);
+    let from_c = c.create_folder(None, "C still counts").unwrap();
+    c.sync(&JobControl::new()).unwrap();
+    sync(&a);
+    assert_eq!(state_of(&a.safe, c_id), DeviceState::Approved);
+    assert_eq!(item(&a.safe, from_c).name, "C still counts");
+
+    // A device asking to join that nobody recognises is refused: nothing it writes counts.
+    let config = a.safe.export_sync_config(&password(), "").unwrap();
+    let (stranger, _) = Safe::join(
+        &dir.path().join("stranger.arca"),
+        &config,
+        &password(),
+        None,
+    )
+    .unwrap();
+    stranger.create_folder(None, "Let me in").unwrap();
+    stranger.sync(&JobControl::new()).unwrap();
+    let asking = sync(&a).devices_asking;
+    assert_eq!(asking.len(), 1);
+    a.safe.remove_device(asking[0].id).unwrap();
+    sync(&a);
+    assert_eq!(state_of(&a.safe, asking[0].id), DeviceState::Removed);
+    let error = stranger.sync(&JobControl::new()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::SyncDevice, "{error}");
+    assert!(
+        a.safe
+            .children(None, false)
+            .unwrap()
+            .iter()
+            .all(|i| i.name != "Let me in")
+    );
+}

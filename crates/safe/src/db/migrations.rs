@@ -125,4 +125,39 @@ mod tests {
             .unwrap();
         assert_eq!(left, 0);
     }
+
+    #[test]
+    fn a_copy_that_synced_before_devices_signed_trusts_the_devices_it_held_operations_of() {
+        let migrated = |synced: bool| {
+            let mut db = Connection::open_in_memory().unwrap();
+            for migration in &MIGRATIONS[..3] {
+                db.execute_batch(migration).unwrap();
+            }
+            db.pragma_update(None, "user_version", 3).unwrap();
+            db.execute_batch(
+                "INSERT INTO device VALUES (1, x'0a', '{}');
+                 INSERT INTO operations VALUES
+                     (x'0a', 1, x'01', '{}', 0, 'item', x'f1', 'insert', '{}'),
+                     (x'0b', 1, x'02', '{}', 0, 'item', x'f2', 'insert', '{}'),
+                     (x'0b', 2, x'03', '{}', 0, 'item', x'f2', 'delete', '{}');",
+            )
+            .unwrap();
+            if synced {
+                db.execute("INSERT INTO sync_target VALUES (1, 'folder', '{}', 5)", [])
+                    .unwrap();
+            }
+            migrate(&mut db).unwrap();
+            db.prepare("SELECT device FROM sync_anchors ORDER BY device")
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<Vec<Vec<u8>>>>()
+                .unwrap()
+        };
+        assert_eq!(migrated(true), [vec![0x0a], vec![0x0b]]);
+        assert!(
+            migrated(false).is_empty(),
+            "a Safe that never synced trusts nobody yet"
+        );
+    }
 }

@@ -862,6 +862,22 @@ mod tests {
     }
 
     #[test]
+    fn a_device_that_synced_before_devices_signed_is_trusted_with_the_key_it_publishes_first() {
+        let (a, b, c) = (device(), device(), device());
+        let anchors = [(a.id, Some(a.key.public())), (b.id, None)];
+        let view = Trust::compute(a.id, a.key.public(), &anchors, &[]);
+        assert_eq!(view.limit(b.id), None);
+        assert_eq!(view.key(b.id), None);
+        let view = Trust::compute(a.id, a.key.public(), &anchors, &[request(&b), request(&c)]);
+        assert_eq!(view.key(b.id), Some(&b.key.public()));
+        assert_eq!(
+            view.limit(c.id),
+            Some(0),
+            "a new device still needs approval"
+        );
+    }
+
+    #[test]
     fn records_parse_only_under_their_own_name_and_safe() {
         let b = device();
         let record = request(&b);

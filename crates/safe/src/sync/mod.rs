@@ -271,7 +271,8 @@ impl Open<'_> {
             .send_records(target, &records)
             .and_then(|()| self.send_files(target, &mut on_target, control, &mut report))
             .and_then(|()| self.send_events(target, &identity, control, &mut report))
-            .and_then(|()| self.acknowledge(target, &identity));
+            .and_then(|()| self.acknowledge(target, &identity))
+            .and_then(|()| remove_unsigned_history(target, identity.id));
         let writable = match sent {
             Err(Error::SyncTarget { error, .. }) if is_read_only(&error) => {
                 report.problems.push(format!(
@@ -855,6 +856,19 @@ impl Open<'_> {
         }
         Ok(tags)
     }
+}
+
+/// Removes this device's event files of target version 1 (unsigned, under `events/`) once its
+/// history is on the target signed: no device reads them any more.
+fn remove_unsigned_history(target: &dyn Target, me: Uuid) -> Result<()> {
+    let reach = |error: io::Error| Error::SyncTarget {
+        target: target.describe(),
+        error,
+    };
+    for name in target.list(&format!("events/{me}/")).map_err(reach)? {
+        target.delete(&name).map_err(reach)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
