@@ -31,10 +31,13 @@ pub enum Exit {
     TryLater,
     /// Another program is writing to the Safe or backup.
     InUse,
+    /// This device may not do that among the Safe's synced devices: it was removed, it is not
+    /// approved yet, or the device named is not one of them.
+    Device,
 }
 
 /// Every exit code with its meaning; `arca --help` prints this table.
-const TABLE: [(u8, &str); 13] = [
+const TABLE: [(u8, &str); 14] = [
     (0, "success"),
     (
         1,
@@ -108,6 +111,13 @@ const TABLE: [(u8, &str); 13] = [
         12,
         "in use: another program is writing to the Safe (or the backup); the error names it",
     ),
+    (
+        13,
+        "device: this device may not do that among the devices syncing the Safe. It was removed \
+         from the Safe's sync (it keeps its copy but no longer syncs), or it is not approved yet \
+         (it cannot approve or remove devices, nor export a sync configuration, until a device \
+         already syncing approves it), or the device named is not one of the Safe's",
+    ),
 ];
 
 impl Exit {
@@ -126,6 +136,7 @@ impl Exit {
             Self::Incomplete => 10,
             Self::TryLater => 11,
             Self::InUse => 12,
+            Self::Device => 13,
         }
     }
 }
@@ -183,6 +194,13 @@ impl Failure {
         self
     }
 
+    /// The same failure with `first` said before its advice.
+    #[must_use]
+    pub fn with_hint_first(mut self, first: &str) -> Self {
+        self.hint = format!("{first}; {}", self.hint);
+        self
+    }
+
     /// A usage failure with a message.
     pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self::new(Exit::Usage, anyhow::Error::msg(message.into()), hint)
@@ -215,10 +233,11 @@ mod tests {
             Exit::Incomplete,
             Exit::TryLater,
             Exit::InUse,
+            Exit::Device,
         ] {
             assert!(TABLE.iter().any(|(code, _)| *code == exit.code()));
         }
         let codes: Vec<u8> = TABLE.iter().map(|(code, _)| *code).collect();
-        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     }
 }

@@ -107,7 +107,7 @@ enum Command {
     /// Restore a backup into a new Safe, or chosen items into the Safe backed up
     Restore(backup::RestoreArgs),
     /// Sync a Safe with its other devices through a folder (USB drive, share, cloud folder),
-    /// or list what sync decided
+    /// list what sync decided, or approve and remove the devices that sync it
     ///
     /// Each run sends this device's changes and the files the target lacks, and brings the
     /// other devices' changes and files. What two devices changed differently is decided by
@@ -115,14 +115,17 @@ enum Command {
     /// Objects on the target that a run refuses (damaged, modified, or not this Safe's) are
     /// warnings on standard error and leave the exit status at 0, like the files `arca backup`
     /// leaves out: nothing of them was taken into the Safe, and the next run tries again.
-    /// Another device joins with `arca sync-config export` here and `arca join` there.
+    /// Another device joins with `arca sync-config export` here and `arca join` there; once it
+    /// has synced, it waits until a device already syncing approves it (`arca sync approve`,
+    /// after comparing the code both show).
     Sync(sync::SyncArgs),
     /// Export the sync configuration another device joins with, or show what one holds
     SyncConfig {
         #[command(subcommand)]
         command: sync_config::SyncConfigCommand,
     },
-    /// Make this device's copy of a Safe from a sync configuration, and sync it
+    /// Make this device's copy of a Safe from a sync configuration, and sync it (its own changes
+    /// reach the other devices once one of them approves it)
     Join(sync_config::JoinArgs),
     /// Encrypt and decrypt single files in the RNCryptor v3 data format.
     Rncryptor {

@@ -145,11 +145,11 @@ fn documented_codes() -> BTreeMap<i32, String> {
 }
 
 #[test]
-fn help_lists_codes_0_to_12_each_explained_in_whole_sentences() {
+fn help_lists_codes_0_to_13_each_explained_in_whole_sentences() {
     let codes = documented_codes();
     assert_eq!(
         codes.keys().copied().collect::<Vec<_>>(),
-        (0..=12).collect::<Vec<_>>()
+        (0..=13).collect::<Vec<_>>()
     );
     for (code, text) in &codes {
         assert!(text.len() > 6, "{code}: {text:?}");
@@ -160,6 +160,7 @@ fn help_lists_codes_0_to_12_each_explained_in_whole_sentences() {
     }
     assert!(codes[&11].contains("try later"), "{:?}", codes[&11]);
     assert!(codes[&12].contains("in use"), "{:?}", codes[&12]);
+    assert!(codes[&13].contains("not approved yet"), "{:?}", codes[&13]);
     assert!(
         codes[&2].contains("empty"),
         "an empty password is a usage error"
@@ -427,6 +428,34 @@ fn every_documented_exit_code_has_a_case_that_produces_it() {
     );
     expect(12, "the Safe in use", output);
     drop(holder);
+
+    // 13: device — a copy that joined cannot export a sync configuration before a device
+    // already syncing approves it.
+    let target = fixture.path("sync target");
+    let config = fixture.path("vault.arca-sync");
+    let joined = fixture.path("joined");
+    for args in [
+        vec![&"sync" as &dyn AsRef<OsStr>, safe, &"--to", &target],
+        vec![&"sync-config", &"export", safe, &"--out", &config],
+        vec![&"join", &config, &joined],
+    ] {
+        let output = fixture.run(&args, PASSWORD);
+        assert!(output.status.success(), "{}", describe(&output));
+    }
+    expect(
+        13,
+        "a device not approved yet",
+        fixture.run(
+            &[
+                &"sync-config",
+                &"export",
+                &joined,
+                &"--out",
+                &fixture.path("again.arca-sync"),
+            ],
+            PASSWORD,
+        ),
+    );
 
     if skipped_general {
         produced.insert(1, "skipped: no C compiler".to_owned());

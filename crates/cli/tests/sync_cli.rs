@@ -1,6 +1,9 @@
-//! `arca sync`, `arca sync conflicts`, `arca sync-config export|show` and `arca join`, run as
-//! a user would on two devices (two Safes in one temporary folder, one sync target folder):
-//! output, exit codes, and what ends up on disk.
+//! `arca sync`, `arca sync conflicts|devices|approve|remove`, `arca sync-config export|show`
+//! and `arca join`, run as a user would on several devices (Safes in one temporary folder, one
+//! sync target folder): output, exit codes, and what ends up on disk.
+//!
+//! The devices all run on this computer, so they share its name: the tests name them by id or
+//! code, and use the shared name where a name that names several is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::ffi::OsStr;
@@ -22,6 +25,7 @@ const AUTHENTICATION: i32 = 3;
 const IO: i32 = 5;
 const NOT_FOUND: i32 = 6;
 const CLASH: i32 = 7;
+const DEVICE: i32 = 13;
 
 /// The `arca` binary, with a state folder of its own for each run: the back-off after wrong
 /// passwords never slows down another test.
@@ -129,6 +133,30 @@ impl Fixture {
     fn sync(&self, safe: &Path) -> Value {
         serde_json::from_str(&ok(&[&"sync", &safe, &"--json"])).unwrap()
     }
+
+    /// `arca sync devices SAFE --json`.
+    fn devices(&self, safe: &Path) -> Vec<Value> {
+        serde_json::from_str::<Value>(&ok(&[&"sync", &"devices", &safe, &"--json"]))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// The device `safe` is, as it lists itself.
+    fn this_device(&self, safe: &Path) -> Value {
+        let devices = self.devices(safe);
+        assert_eq!(devices[0]["thisDevice"], true, "{devices:?}");
+        devices[0].clone()
+    }
+
+    /// `safe` joins from the configuration (A shared it before), then A syncs and approves it.
+    fn pair(&self, safe: &Path) {
+        ok(&[&"join", &self.config, &safe]);
+        let id = self.this_device(safe)["id"].as_str().unwrap().to_owned();
+        ok(&[&"sync", &self.a]);
+        ok(&[&"sync", &"approve", &self.a, &id, &"--yes"]);
+    }
 }
 
 #[test]
@@ -178,11 +206,22 @@ fn a_file_imported_on_one_device_is_read_on_the_other_and_back() {
     assert_eq!(fixture.cat(&fixture.b, "/a.txt"), b"made on A\n");
     assert_eq!(fixture.id(&fixture.b), id);
 
+    // B waits to be approved; A approves it.
+    assert!(joined["sync"]["waitingForApproval"].is_string(), "{joined}");
+    let b_id = fixture.this_device(&fixture.b)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let asking = fixture.sync(&fixture.a);
+    assert_eq!(asking["devicesAsking"][0]["id"], b_id.as_str(), "{asking}");
+    ok(&[&"sync", &"approve", &fixture.a, &b_id, &"--yes"]);
+
     // And back: B's file reaches A.
     fixture.import(&fixture.b, "b.txt", b"made on B\n");
     let sent = fixture.sync(&fixture.b);
     assert_eq!(sent["filesSent"], 1, "{sent}");
     assert!(sent["operationsSent"].as_u64().unwrap() >= 1, "{sent}");
+    assert_eq!(sent["waitingForApproval"], Value::Null, "{sent}");
     let received = fixture.sync(&fixture.a);
     assert_eq!(received["filesReceived"], 1, "{received}");
     assert_eq!(received["conflicts"], Value::Array(Vec::new()));
@@ -202,7 +241,7 @@ fn a_file_imported_on_one_device_is_read_on_the_other_and_back() {
 fn what_two_devices_changed_differently_is_decided_and_listed() {
     let fixture = Fixture::new();
     fixture.share();
-    ok(&[&"join", &fixture.config, &fixture.b]);
+    fixture.pair(&fixture.b);
     ok(&[&"mv", &fixture.a, &"/a.txt", &"/from-a.txt"]);
     ok(&[&"mv", &fixture.b, &"/a.txt", &"/from-b.txt"]);
     ok(&[&"sync", &fixture.a]);
@@ -448,4 +487,259 @@ fn a_tampered_file_on_the_target_is_a_warning_and_is_not_taken() {
         checked.contains("no problems") && checked.contains("1 file wait"),
         "{checked}"
     );
+}
+
+/// The other device of `devices` with `id`.
+fn device<'a>(devices: &'a [Value], id: &str) -> &'a Value {
+    devices
+        .iter()
+        .find(|device| device["id"] == id)
+        .unwrap_or_else(|| panic!("no device {id} in {devices:?}"))
+}
+
+#[test]
+fn a_joined_device_waits_until_a_device_already_syncing_approves_it() {
+    let fixture = Fixture::new();
+    fixture.share();
+
+    // Joining says that the device waits, with its code, and how to approve it elsewhere.
+    let joined = ok(&[&"join", &fixture.config, &fixture.b]);
+    let b = fixture.this_device(&fixture.b);
+    let (b_id, code) = (b["id"].as_str().unwrap(), b["code"].as_str().unwrap());
+    assert_eq!(b["state"], "waiting", "{b}");
+    assert!(
+        joined.contains(&format!(
+            "this device waits to be approved, with the code {code}"
+        )) && joined.contains(&format!("arca sync approve SAFE {code}")),
+        "{joined}"
+    );
+    // It already has everything, but cannot vouch for other devices yet.
+    assert_eq!(fixture.cat(&fixture.b, "/a.txt"), b"made on A\n");
+    run(
+        &[
+            &"sync-config",
+            &"export",
+            &fixture.b,
+            &"--out",
+            &fixture.path("from-b.arca-sync"),
+        ],
+        PASSWORD,
+    )
+    .code(DEVICE)
+    .stderr(contains("before it is approved"));
+
+    // What B changes meanwhile waits on the target: A does not apply it.
+    fixture.import(&fixture.b, "b.txt", b"made on B while waiting\n");
+    let waiting = ok(&[&"sync", &fixture.b]);
+    assert!(waiting.contains("waits to be approved"), "{waiting}");
+    let asked = ok(&[&"sync", &fixture.a]);
+    let short = &b_id.replace('-', "")[..8];
+    let a_path = fixture.a.display();
+    assert!(
+        asked.contains(&format!("asks to join this Safe with the code {code}"))
+            && asked.contains(&format!("`arca sync approve {a_path} {short}`"))
+            && asked.contains(&format!("`arca sync remove {a_path} {short}`")),
+        "{asked}"
+    );
+    run(&[&"cat", &fixture.a, &"/b.txt"], PASSWORD).code(NOT_FOUND);
+    let listed = ok(&[&"sync", &"devices", &fixture.a]);
+    let row = listed.lines().find(|line| line.starts_with(short)).unwrap();
+    assert!(
+        row.contains(code) && row.contains("asks to join"),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("this device, approved"),
+        "{listed}"
+    );
+
+    // Approved by its code, as typed from the other screen: its waiting changes arrive with
+    // the sync the approval runs.
+    let typed = code.to_lowercase().replace('-', " ");
+    let approved: Value = serde_json::from_str(&ok(&[
+        &"sync", &"approve", &fixture.a, &typed, &"--yes", &"--json",
+    ]))
+    .unwrap();
+    assert_eq!(approved["device"]["id"], b_id, "{approved}");
+    assert_eq!(approved["device"]["state"], "approved", "{approved}");
+    assert_eq!(approved["sync"]["filesReceived"], 1, "{approved}");
+    assert_eq!(
+        fixture.cat(&fixture.a, "/b.txt"),
+        b"made on B while waiting\n"
+    );
+    // Approving again changes nothing.
+    let again = ok(&[&"sync", &"approve", &fixture.a, &short, &"--yes"]);
+    assert!(again.contains("is approved already"), "{again}");
+
+    // B learns of it at its next sync; from then on its changes flow at once.
+    let a_name = fixture.this_device(&fixture.a)["name"].clone();
+    let synced = fixture.sync(&fixture.b);
+    assert_eq!(synced["waitingForApproval"], Value::Null, "{synced}");
+    let b = fixture.this_device(&fixture.b);
+    assert_eq!(b["state"], "approved", "{b}");
+    assert_eq!(b["decidedBy"], a_name, "{b}");
+    fixture.import(&fixture.b, "c.txt", b"made on B, approved\n");
+    ok(&[&"sync", &fixture.b]);
+    ok(&[&"sync", &fixture.a]);
+    assert_eq!(fixture.cat(&fixture.a, "/c.txt"), b"made on B, approved\n");
+}
+
+#[test]
+fn a_device_is_named_by_id_code_or_name_and_a_name_of_several_is_refused() {
+    let fixture = Fixture::new();
+    fixture.share();
+    let c = fixture.path("C.arca");
+    ok(&[&"join", &fixture.config, &fixture.b]);
+    ok(&[&"join", &fixture.config, &c]);
+    ok(&[&"sync", &fixture.a]);
+    // All three run on this computer: they share its name.
+    let name = fixture.this_device(&fixture.a)["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (b_id, c_id) = (
+        fixture.this_device(&fixture.b)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        fixture.this_device(&c)["id"].as_str().unwrap().to_owned(),
+    );
+    let ambiguous = run(
+        &[&"sync", &"approve", &fixture.a, &name, &"--yes"],
+        PASSWORD,
+    )
+    .code(USAGE);
+    let text = stderr(&ambiguous);
+    assert!(
+        text.contains(&format!("\"{name}\" names 3 devices"))
+            && text.contains(&b_id.replace('-', "")[..8])
+            && text.contains(&c_id.replace('-', "")[..8])
+            && text.contains("its first characters are enough"),
+        "{text}"
+    );
+    run(
+        &[&"sync", &"approve", &fixture.a, &"no-such-device", &"--yes"],
+        PASSWORD,
+    )
+    .code(DEVICE)
+    .stderr(
+        contains("no device of this Safe has the id, code or name \"no-such-device\"")
+            .and(contains("asks to join")),
+    );
+    let devices = fixture.devices(&fixture.a);
+    assert!(devices.iter().skip(1).all(|d| d["state"] == "waiting"));
+
+    // The full id names one; then the name names the only one still asking.
+    ok(&[&"sync", &"approve", &fixture.a, &b_id, &"--yes"]);
+    let approved = ok(&[&"sync", &"approve", &fixture.a, &name, &"--yes"]);
+    assert!(approved.contains(&c_id.replace('-', "")[..8]), "{approved}");
+    let devices = fixture.devices(&fixture.a);
+    assert_eq!(device(&devices, &b_id)["state"], "approved");
+    assert_eq!(device(&devices, &c_id)["state"], "approved");
+}
+
+#[test]
+fn a_removed_device_is_told_so_when_it_syncs_and_its_later_changes_count_nowhere() {
+    let fixture = Fixture::new();
+    fixture.share();
+    fixture.pair(&fixture.b);
+    fixture.import(&fixture.b, "before.txt", b"made on B before its removal\n");
+    ok(&[&"sync", &fixture.b]);
+    // What A has applied when it removes B stands.
+    ok(&[&"sync", &fixture.a]);
+    let b_id = fixture.this_device(&fixture.b)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Removing is confirmed on a terminal; a script says --yes.
+    run(&[&"sync", &"remove", &fixture.a, &b_id], PASSWORD)
+        .code(USAGE)
+        .stderr(contains("confirm").and(contains("--yes")));
+    assert_eq!(
+        device(&fixture.devices(&fixture.a), &b_id)["state"],
+        "approved"
+    );
+    // A device cannot remove itself.
+    let a_id = fixture.this_device(&fixture.a)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run(&[&"sync", &"remove", &fixture.a, &a_id, &"--yes"], PASSWORD)
+        .code(DEVICE)
+        .stderr(contains("cannot remove itself"));
+
+    let removed = ok(&[&"sync", &"remove", &fixture.a, &b_id, &"--yes"]);
+    assert!(
+        removed.contains("its changes from now on are undone on every device"),
+        "{removed}"
+    );
+    // What it made before stays; it can no longer sync.
+    assert_eq!(
+        fixture.cat(&fixture.a, "/before.txt"),
+        b"made on B before its removal\n"
+    );
+    fixture.import(&fixture.b, "after.txt", b"made on B after its removal\n");
+    let a_name = fixture.this_device(&fixture.a)["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run(&[&"sync", &fixture.b], PASSWORD).code(DEVICE).stderr(
+        contains(format!(
+            "this device was removed from the Safe's sync by {a_name}"
+        ))
+        .and(contains("as a new device")),
+    );
+    ok(&[&"sync", &fixture.a]);
+    run(&[&"cat", &fixture.a, &"/after.txt"], PASSWORD).code(NOT_FOUND);
+    let listed = ok(&[&"sync", &"devices", &fixture.a]);
+    let row = listed
+        .lines()
+        .find(|line| line.starts_with(&b_id.replace('-', "")[..8]))
+        .unwrap();
+    assert!(
+        row.contains("removed") && row.contains(&format!("{a_name} (")),
+        "{listed}"
+    );
+    // Removed for good: it is not approved again.
+    run(
+        &[&"sync", &"approve", &fixture.a, &b_id, &"--yes"],
+        PASSWORD,
+    )
+    .code(DEVICE)
+    .stderr(contains("was removed"));
+    let again = ok(&[&"sync", &"remove", &fixture.a, &b_id, &"--yes"]);
+    assert!(again.contains("was removed already"), "{again}");
+}
+
+#[test]
+fn a_device_asking_to_join_can_be_refused() {
+    let fixture = Fixture::new();
+    fixture.share();
+    ok(&[&"join", &fixture.config, &fixture.b]);
+    fixture.import(&fixture.b, "b.txt", b"from a device nobody approved\n");
+    ok(&[&"sync", &fixture.b]);
+    ok(&[&"sync", &fixture.a]);
+    let b_id = fixture.this_device(&fixture.b)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = ok(&[&"sync", &"remove", &fixture.a, &b_id, &"--yes"]);
+    assert!(refused.contains("refused"), "{refused}");
+    run(&[&"sync", &fixture.b], PASSWORD)
+        .code(DEVICE)
+        .stderr(contains("was removed"));
+    run(&[&"cat", &fixture.a, &"/b.txt"], PASSWORD).code(NOT_FOUND);
+    // Before its first sync, a Safe knows no devices.
+    let other = fixture.path("Other.arca");
+    fixture.create(&other);
+    let none = ok(&[&"sync", &"devices", &other]);
+    assert!(none.contains("knows no devices"), "{none}");
+    run(&[&"sync", &"approve", &other, &"x", &"--yes"], PASSWORD)
+        .code(DEVICE)
+        .stderr(contains("has not synced on this device yet"));
 }

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod check;
 pub mod create;
+pub mod devices;
 pub mod edit;
 pub mod items;
 pub mod output;
@@ -295,6 +296,7 @@ fn classify(error: &Error) -> (Exit, &'static str) {
              FILE NEW_SAFE` for a new copy; move across what was made only here since (export, \
              then import)",
         ),
+        ErrorKind::SyncDevice => (Exit::Device, devices::DEVICE_HINT),
         ErrorKind::InvalidInput if matches!(error, Error::BadSyncConfig(_)) => (
             Exit::Usage,
             "give the file `arca sync-config export` wrote on a device of the Safe (export a \

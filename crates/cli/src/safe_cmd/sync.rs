@@ -1,8 +1,9 @@
 //! Sync between devices: `arca sync SAFE [--to FOLDER]` (one run, with the sync target set
-//! first if given) and `arca sync conflicts SAFE` (what sync decided for the person).
+//! first if given), `arca sync conflicts SAFE` (what sync decided for the person), and the
+//! devices syncing the Safe (`arca sync devices|approve|remove`, in [`super::devices`]).
 //!
-//! `arca sync` takes either SAFE or the `conflicts` subcommand; a Safe folder literally named
-//! `conflicts` is given as `./conflicts`.
+//! `arca sync` takes either SAFE or a subcommand; a Safe folder literally named like one
+//! (`conflicts`, `devices`, `approve`, `remove`) is given as `./conflicts`.
 //!
 //! Objects on the target that a run refuses (damaged, modified, not this Safe's) are warnings,
 //! not failures, like the files `arca backup` leaves out: they are about the target, nothing of
@@ -18,6 +19,7 @@ use clap::{Args, Subcommand};
 use uuid::Uuid;
 
 use crate::exit::{Exit, Failure};
+use crate::safe_cmd::devices::{self, DecideArgs, Decision, DevicesArgs};
 use crate::safe_cmd::output::{self, count, human_size};
 use crate::safe_cmd::{SafeArg, fail, quoted};
 
@@ -32,7 +34,7 @@ const TARGET_MARKER: &str = "arca-sync.json";
 /// A marker is a line of JSON; the library reads no more than this of it either.
 const MARKER_MAX_LEN: u64 = 4096;
 
-/// `arca sync SAFE [--to FOLDER]` or `arca sync conflicts SAFE`.
+/// `arca sync SAFE [--to FOLDER]`, or one of its subcommands.
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct SyncArgs {
@@ -49,13 +51,30 @@ pub enum SyncCommand {
     /// List what sync decided for you, newest first (a field changed on two devices, a
     /// deleted item kept, a name given twice, a conflicted copy)
     Conflicts(ConflictsArgs),
+    /// List the devices syncing the Safe as this one knows them (after its last sync): each
+    /// with its id, name, code and state, and which device approved or removed it
+    Devices(DevicesArgs),
+    /// Approve a device that asks to join (asks to confirm, showing its code): from its next
+    /// sync on, its changes reach every device. A sync follows at once, to tell the others
+    ///
+    /// Approve only a device you added yourself, after checking that it shows the same code
+    /// as `arca sync SAFE` shows here for it (DEVICE may be that code).
+    Approve(DecideArgs),
+    /// Remove a device, or refuse one that asks to join (asks to confirm): its changes from
+    /// now on are undone on every device and it no longer syncs. A sync follows at once, to
+    /// tell the others
+    ///
+    /// The device keeps its copy of the Safe, and the Safe's keys: it could still read what is
+    /// synced later. A removed device joins again only as a new device, from a new sync
+    /// configuration. A device cannot remove itself.
+    Remove(DecideArgs),
 }
 
 /// `arca sync SAFE [--to FOLDER]`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// The Safe: the folder that holds safe.json (one named "conflicts" is given as
-    /// ./conflicts)
+    /// The Safe: the folder that holds safe.json (one named like a subcommand, e.g.
+    /// "devices", is given as ./devices)
     #[arg(value_name = "SAFE", required = true)]
     safe: Option<PathBuf>,
 
@@ -89,6 +108,9 @@ pub struct ConflictsArgs {
 pub fn sync(args: SyncArgs) -> Result<(), Failure> {
     match args.command {
         Some(SyncCommand::Conflicts(conflicts_args)) => conflicts(conflicts_args),
+        Some(SyncCommand::Devices(devices_args)) => devices::devices(devices_args),
+        Some(SyncCommand::Approve(decide_args)) => devices::decide(decide_args, Decision::Approve),
+        Some(SyncCommand::Remove(decide_args)) => devices::decide(decide_args, Decision::Remove),
         None => run(args.run),
     }
 }
@@ -97,7 +119,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let Some(path) = args.safe else {
         return Err(Failure::usage(
             "give the Safe to sync",
-            "run `arca sync SAFE [--to FOLDER]`, or `arca sync conflicts SAFE`",
+            "run `arca sync SAFE [--to FOLDER]`, or `arca sync conflicts|devices SAFE`",
         ));
     };
     let safe_arg = SafeArg {
@@ -150,7 +172,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 
 /// The target stored for the Safe, which must be reachable: a folder target whose drive is not
 /// connected would otherwise be made anew, empty, where the drive is mounted.
-fn reachable(settings: TargetSettings, safe_arg: &SafeArg) -> Result<TargetSettings, Failure> {
+pub fn reachable(settings: TargetSettings, safe_arg: &SafeArg) -> Result<TargetSettings, Failure> {
     if let TargetSettings::Folder { path } = &settings
         && !path.is_dir()
     {
@@ -294,6 +316,7 @@ pub fn describe_report(
     for conflict in &report.conflicts {
         text.push_str(&format!("conflict: {}\n", describe_conflict(conflict)));
     }
+    text.push_str(&devices::describe_report(report, safe_arg));
     text
 }
 
