@@ -720,6 +720,11 @@ impl<'s> Open<'s> {
     pub(crate) fn core(&self) -> &'s Core {
         self.core
     }
+
+    /// The session's keys, for use while a change set holds the database.
+    pub(crate) fn session_keys(&self) -> &'s SafeKeys {
+        &self.session.keys
+    }
 }
 
 impl Open<'_> {

@@ -557,6 +557,51 @@ fn converge(dir: &Path, settings: &TargetSettings, seed: u64, steps: usize) {
     for device in &devices[1..] {
         assert_eq!(snapshot(&device.safe), first, "seed {seed}");
     }
+
+    // The history so far goes into a baseline; the devices edit on; a fourth device joins and
+    // starts from the baseline, then everyone edits on.
+    let target = settings.open().unwrap();
+    let made = devices[0]
+        .safe
+        .sync_and_consolidate(target.as_ref())
+        .unwrap();
+    assert!(made.baseline_made > 0, "seed {seed}");
+    let mut edit = |devices: &[Device], count: usize| {
+        for _ in 0..count {
+            let device = &devices[rng.below(devices.len())];
+            if rng.below(4) == 0 {
+                sync(device);
+            } else {
+                random_edit(device, &mut rng, &mut counter);
+            }
+        }
+    };
+    edit(&devices, steps / 2);
+    let config = devices[0].safe.export_sync_config(&password(), "").unwrap();
+    let (late, _) = Safe::join(&dir.join("late.arca"), &config, &password(), None).unwrap();
+    let first_run = late.sync(&JobControl::new()).unwrap();
+    assert!(
+        first_run.operations_from_baseline > 0,
+        "seed {seed}: {first_run:?}"
+    );
+    pair(&devices[0].safe, &late);
+    let sources = dir.join("sources-late");
+    fs::create_dir_all(&sources).unwrap();
+    let mut devices = devices;
+    devices.push(Device {
+        safe: late,
+        sources,
+    });
+    edit(&devices, steps / 2);
+    settle(&devices);
+    let first = snapshot(&devices[0].safe);
+    for device in &devices[1..] {
+        assert_eq!(
+            snapshot(&device.safe),
+            first,
+            "seed {seed} after the baseline"
+        );
+    }
 }
 
 /// A folder target that misbehaves on purpose.
@@ -1266,4 +1311,58 @@ fn removing_a_device_keeps_the_devices_it_approved_and_refusing_one_keeps_it_out
             .iter()
             .all(|i| i.name != "Let me in")
     );
+}
+
+#[test]
+fn a_new_device_starts_from_the_baseline_and_a_tampered_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, target_path) = devices(dir.path(), 2);
+    let [a, b] = &devices[..] else { unreachable!() };
+    let folder = a.safe.create_folder(None, "Renamed often").unwrap();
+    for round in 0..10 {
+        a.safe.rename(folder, &format!("Name {round}")).unwrap();
+    }
+    settle(&devices);
+    let target = FolderTarget::new(&target_path);
+    let made = a.safe.sync_and_consolidate(&target).unwrap();
+    assert_eq!(
+        made.baseline_made, 2,
+        "the folder's insert and its last name"
+    );
+    b.safe.rename(folder, "After the baseline").unwrap();
+    sync(b);
+
+    let config = a.safe.export_sync_config(&password(), "").unwrap();
+    let join = |name: &str| {
+        Safe::join(&dir.path().join(name), &config, &password(), None)
+            .unwrap()
+            .0
+    };
+    let fresh = join("fresh.arca");
+    let report = fresh.sync(&JobControl::new()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.operations_from_baseline, 2);
+    assert_eq!(item(&fresh, folder).name, "After the baseline");
+
+    // A part swapped or damaged: the baseline is refused, and the event files serve.
+    let part = walk(&target_path.join("baseline"))
+        .into_iter()
+        .find(|path| path.to_string_lossy().contains("part-"))
+        .unwrap();
+    let mut bytes = fs::read(&part).unwrap();
+    bytes[100] ^= 1;
+    fs::write(&part, &bytes).unwrap();
+    let other = join("other.arca");
+    let report = other.sync(&JobControl::new()).unwrap();
+    assert_eq!(report.operations_from_baseline, 0);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("not the one its index lists")),
+        "{:?}",
+        report.problems
+    );
+    assert_eq!(item(&other, folder).name, "After the baseline");
+    assert_eq!(snapshot(&other), snapshot(&fresh));
 }

@@ -489,6 +489,11 @@ impl Trust {
         self.keys.get(&device)
     }
 
+    /// The devices approved (this one included, once approved).
+    pub(crate) fn approved(&self) -> Vec<Uuid> {
+        self.approved.iter().copied().collect()
+    }
+
     pub(crate) fn removed(&self) -> impl Iterator<Item = (Uuid, u64)> + '_ {
         self.removed.iter().map(|(device, cut)| (*device, *cut))
     }

@@ -8,6 +8,7 @@
 //!
 //! The key file never goes to the target: everything there is sealed under the Safe's keys.
 
+mod baseline;
 mod config;
 mod devices;
 mod events;
@@ -65,6 +66,11 @@ pub struct SyncReport {
     pub operations_received: u64,
     /// Operations downloaded that wait for others they depend on (not on the target yet).
     pub operations_waiting: u64,
+    /// Operations taken from the target's baseline (a new device's first run), not replayed
+    /// from event files.
+    pub operations_from_baseline: u64,
+    /// Operations this run compacted into a new baseline on the target (0 when none was due).
+    pub baseline_made: u64,
     /// Data files uploaded, and their bytes.
     pub files_sent: u64,
     /// Bytes of the data files uploaded.
@@ -155,7 +161,15 @@ impl Safe {
     /// state after it had synced; [`Error::NewerFormat`] for a target written by a newer Arca;
     /// [`Error::ReadOnly`], [`Error::SafeLocked`], database and storage errors.
     pub fn sync_with(&self, target: &dyn Target, control: &JobControl) -> Result<SyncReport> {
-        self.job(control, true, |open| open.sync(target, control))
+        self.job(control, true, |open| open.sync(target, control, false))
+    }
+
+    /// [`Safe::sync_with`], then a baseline of what every device has applied, however little
+    /// that is (a run makes one by itself only every [`baseline::BASELINE_EVERY`] operations).
+    #[doc(hidden)]
+    pub fn sync_and_consolidate(&self, target: &dyn Target) -> Result<SyncReport> {
+        let control = JobControl::new();
+        self.job(&control, true, |open| open.sync(target, &control, true))
     }
 
     /// What sync decided for the person, newest first.
@@ -245,7 +259,12 @@ impl Safe {
 }
 
 impl Open<'_> {
-    fn sync(&mut self, target: &dyn Target, control: &JobControl) -> Result<SyncReport> {
+    fn sync(
+        &mut self,
+        target: &dyn Target,
+        control: &JobControl,
+        consolidate: bool,
+    ) -> Result<SyncReport> {
         let mut report = SyncReport::default();
         let reach = |error: io::Error| Error::SyncTarget {
             target: target.describe(),
@@ -254,6 +273,7 @@ impl Open<'_> {
         let identity = self.identity()?;
         self.claim(target, &identity)?;
         let (trust, records) = self.read_devices(target, &identity, &mut report)?;
+        self.receive_baseline(target, &trust, &mut report)?;
         let received = self.receive_events(target, &trust, &mut report)?;
         if !control.proceed() {
             report.stopped = true;
@@ -272,7 +292,8 @@ impl Open<'_> {
             .and_then(|()| self.send_files(target, &mut on_target, control, &mut report))
             .and_then(|()| self.send_events(target, &identity, control, &mut report))
             .and_then(|()| self.acknowledge(target, &identity))
-            .and_then(|()| remove_unsigned_history(target, identity.id));
+            .and_then(|()| remove_unsigned_history(target, identity.id))
+            .and_then(|()| self.consolidate(target, &trust, &identity, consolidate, &mut report));
         let writable = match sent {
             Err(Error::SyncTarget { error, .. }) if is_read_only(&error) => {
                 report.problems.push(format!(
@@ -445,6 +466,113 @@ impl Open<'_> {
             }
         }
         Ok((trust, on_target))
+    }
+
+    /// A copy that has applied nothing from other devices yet starts from the newest baseline
+    /// it trusts (a baseline refused is reported, and the next one or the event files serve).
+    fn receive_baseline(
+        &mut self,
+        target: &dyn Target,
+        trust: &Trust,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let reach = |error: io::Error| Error::SyncTarget {
+            target: target.describe(),
+            error,
+        };
+        let (me, clock) = self.clock()?;
+        if clock.iter().any(|(device, seq)| *device != me && *seq > 0) {
+            return Ok(());
+        }
+        for name in baseline::on_target(target).map_err(reach)? {
+            let opened = match baseline::open(target, self.keys(), trust, name).map_err(reach)? {
+                Ok(opened) => opened,
+                Err(reason) => {
+                    report.problems.push(format!("{name} {reason}; ignored"));
+                    continue;
+                }
+            };
+            let layout = self.layout().clone();
+            let keys = self.session_keys();
+            let mut changes = self.changes()?;
+            let mut touched = replay::Touched::default();
+            let mut count = 0;
+            let mut refused = None;
+            'parts: for number in 0..opened.parts() {
+                match baseline::read_part(target, keys, &opened, number).map_err(reach)? {
+                    Ok(ops) => {
+                        for op in ops {
+                            if trust.limit(op.device).is_some_and(|limit| op.seq > limit) {
+                                continue;
+                            }
+                            ops::store(changes.reader(), &op)?;
+                            touched.add(&op);
+                            count += 1;
+                        }
+                    }
+                    Err(reason) => {
+                        refused = Some(reason);
+                        break 'parts;
+                    }
+                }
+            }
+            if let Some(reason) = refused {
+                // Dropping the change set rolls back what this baseline stored.
+                drop(changes);
+                report.problems.push(format!("{name}: {reason}; ignored"));
+                continue;
+            }
+            for (device, seq) in &opened.clock {
+                let limit = trust.limit(*device).unwrap_or(u64::MAX);
+                changes.observe(*device, (*seq).min(limit));
+            }
+            replay::refold(&mut changes, &layout, touched, &HashSet::new())?;
+            changes.commit()?;
+            report.operations_from_baseline = count;
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    /// Makes a baseline of what every approved device has applied once enough of it is in
+    /// none (or at once, if `now`), and removes the ones this device made before.
+    fn consolidate(
+        &mut self,
+        target: &dyn Target,
+        trust: &Trust,
+        identity: &Identity,
+        now: bool,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let reach = |error: io::Error| Error::SyncTarget {
+            target: target.describe(),
+            error,
+        };
+        let existing = baseline::on_target(target).map_err(reach)?;
+        let (me, clock) = self.clock()?;
+        let mut knows =
+            ops::what_each_device_knows(self.db(), self.acknowledgements(target, trust)?)?;
+        knows.insert(me, clock);
+        let approved = trust.approved();
+        let mut covered = baseline::covered_by_all(&approved, &knows);
+        for (device, cut) in trust.removed() {
+            if let Some(seq) = covered.get_mut(&device) {
+                *seq = (*seq).min(cut);
+            }
+        }
+        let newest = existing.first().map_or(0, |name| name.sum);
+        let due = baseline::sum(&covered) >= newest.saturating_add(baseline::BASELINE_EVERY);
+        if !(due || now && baseline::sum(&covered) > newest) {
+            return Ok(());
+        }
+        let (made, operations) = baseline::make(self.db(), self.keys(), identity, covered, target)?;
+        report.baseline_made = operations;
+        for old in existing {
+            if old != made && baseline::made_by(&old, identity.id) {
+                baseline::remove(target, old).map_err(reach)?;
+            }
+        }
+        Ok(())
     }
 
     /// Uploads the device records this copy keeps that the target lacks (new ones, and any

@@ -2,6 +2,7 @@
 //! puts them in.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use rusqlite::{Connection, Row, params};
 use serde::{Deserialize, Serialize};
@@ -153,32 +154,8 @@ pub(crate) fn seen_by_every_device(
     acknowledged: Vec<(Uuid, Clock)>,
     removed: &std::collections::HashSet<Uuid>,
 ) -> Result<Clock> {
-    let latest: Vec<(Uuid, String)> = db
-        .prepare(
-            "SELECT device_id, clock FROM operations AS op
-             WHERE seq = (SELECT max(seq) FROM operations WHERE device_id = op.device_id)",
-        )?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut knows: std::collections::BTreeMap<Uuid, Clock> = std::collections::BTreeMap::new();
-    let mut merge = |device: Uuid, clock: Clock| {
-        if removed.contains(&device) {
-            return;
-        }
-        let known = knows.entry(device).or_default();
-        for (other, seq) in clock {
-            let entry = known.entry(other).or_insert(0);
-            *entry = (*entry).max(seq);
-        }
-    };
-    for (device, text) in latest {
-        let clock = serde_json::from_str::<Clock>(&text)
-            .map_err(|error| Error::DamagedDatabase(format!("operation clock: {error}")))?;
-        merge(device, clock);
-    }
-    for (device, clock) in acknowledged {
-        merge(device, clock);
-    }
+    let mut knows = what_each_device_knows(db, acknowledged)?;
+    knows.retain(|device, _| !removed.contains(device));
     let devices: std::collections::BTreeSet<Uuid> = knows
         .values()
         .flat_map(|clock| clock.keys().copied())
@@ -194,6 +171,67 @@ pub(crate) fn seen_by_every_device(
             (device, seen)
         })
         .collect())
+}
+
+/// For each device, what it had applied as far as this copy can tell: the clock of its latest
+/// operation here, merged with its acknowledgement in `acknowledged`.
+pub(crate) fn what_each_device_knows(
+    db: &Connection,
+    acknowledged: Vec<(Uuid, Clock)>,
+) -> Result<BTreeMap<Uuid, Clock>> {
+    let latest: Vec<(Uuid, String)> = db
+        .prepare(
+            "SELECT device_id, clock FROM operations AS op
+             WHERE seq = (SELECT max(seq) FROM operations WHERE device_id = op.device_id)",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut knows: BTreeMap<Uuid, Clock> = BTreeMap::new();
+    let mut merge = |device: Uuid, clock: Clock| {
+        let known = knows.entry(device).or_default();
+        for (other, seq) in clock {
+            let entry = known.entry(other).or_insert(0);
+            *entry = (*entry).max(seq);
+        }
+    };
+    for (device, text) in latest {
+        let clock = serde_json::from_str::<Clock>(&text)
+            .map_err(|error| Error::DamagedDatabase(format!("operation clock: {error}")))?;
+        merge(device, clock);
+    }
+    for (device, clock) in acknowledged {
+        merge(device, clock);
+    }
+    Ok(knows)
+}
+
+/// Every operation in the log, one entity at a time (items, then tag assignments by item, then
+/// tags), each entity's in order; memory holds one entity's operations at a time.
+pub(crate) fn by_entity(
+    db: &Connection,
+    mut each: impl FnMut(Vec<Op>) -> Result<()>,
+) -> Result<()> {
+    let mut statement = db.prepare(&format!(
+        "SELECT {OP_COLUMNS} FROM operations ORDER BY entity, entity_id"
+    ))?;
+    let mut rows = statement.query([])?;
+    let mut group: Vec<Op> = Vec::new();
+    while let Some(row) = rows.next()? {
+        let op = parse(from_row(row)?)?;
+        if group
+            .first()
+            .is_some_and(|first| (first.entity.as_str(), first.id) != (op.entity.as_str(), op.id))
+        {
+            group.sort_by(by_order);
+            each(std::mem::take(&mut group))?;
+        }
+        group.push(op);
+    }
+    if !group.is_empty() {
+        group.sort_by(by_order);
+        each(group)?;
+    }
+    Ok(())
 }
 
 /// The operation id this Safe holds for `device`'s `seq`, if any.

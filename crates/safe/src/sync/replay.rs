@@ -56,11 +56,7 @@ pub(crate) fn replay(
     withdrawn: &[Op],
 ) -> Result<Replayed> {
     let db = changes.reader();
-    // Rows are written one by one; a child may briefly point at a parent written after it.
-    db.pragma_update(None, "defer_foreign_keys", true)?;
-    let mut items = BTreeSet::new();
-    let mut tags = BTreeSet::new();
-    let mut assignment_items = BTreeSet::new();
+    let mut touched = Touched::default();
     for op in withdrawn {
         ops::forget(db, op)?;
     }
@@ -68,16 +64,50 @@ pub(crate) fn replay(
         ops::store(db, op)?;
     }
     for op in new.iter().chain(withdrawn) {
-        match op.entity.as_str() {
-            "item" => items.insert(op.id),
-            "tag" => tags.insert(op.id),
-            _ => assignment_items.insert(op.id),
-        };
+        touched.add(op);
     }
     for op in new {
         changes.observe(op.device, op.seq);
     }
     let fresh: HashSet<(Uuid, u64)> = new.iter().map(|op| (op.device, op.seq)).collect();
+    refold(changes, layout, touched, &fresh)
+}
+
+/// The entities whose operations changed.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    items: BTreeSet<Uuid>,
+    tags: BTreeSet<Uuid>,
+    assignment_items: BTreeSet<Uuid>,
+}
+
+impl Touched {
+    pub(crate) fn add(&mut self, op: &Op) {
+        match op.entity.as_str() {
+            "item" => self.items.insert(op.id),
+            "tag" => self.tags.insert(op.id),
+            _ => self.assignment_items.insert(op.id),
+        };
+    }
+}
+
+/// Brings the `touched` entities' rows to what their operations (already in the log) say.
+/// `fresh` holds the operations new to this copy whose concurrent losers are shown.
+pub(crate) fn refold(
+    changes: &mut ChangeSet<'_>,
+    layout: &Layout,
+    touched: Touched,
+    fresh: &HashSet<(Uuid, u64)>,
+) -> Result<Replayed> {
+    let Touched {
+        items,
+        tags,
+        mut assignment_items,
+    } = touched;
+    // Rows are written one by one; a child may briefly point at a parent written after it.
+    changes
+        .reader()
+        .pragma_update(None, "defer_foreign_keys", true)?;
     let mut replayed = Replayed::default();
     let mut replay = Replay {
         changes,
@@ -85,7 +115,7 @@ pub(crate) fn replay(
         replayed: &mut replayed,
     };
     replay.tags(&tags)?;
-    let Placed { live, parked } = replay.items(&items, &fresh)?;
+    let Placed { live, parked } = replay.items(&items, fresh)?;
     let moved = replay.rehome(&live)?;
     replay.names(parked.into_iter().chain(moved).collect())?;
     assignment_items.extend(items.iter().copied());
