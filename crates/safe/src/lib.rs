@@ -71,7 +71,7 @@ pub use secure_area::{EditRecord, Leftover, SecureArea, default_base, sweep_left
 pub use strength::{MIN_SCORE, Strength, password_strength};
 pub use sync::{
     Conflict, DeviceState, FolderTarget, MAX_SYNC_CONFIG_LEN, S3Settings, S3Target, Secret,
-    SyncConfig, SyncDevice, SyncReport, Target, TargetSettings, read_sync_config,
+    SyncConfig, SyncDevice, SyncReport, Target, TargetSettings, read_sync_config, sync_config_text,
 };
 pub use tags::TagCount;
 pub use time::UtcTime;

@@ -1366,3 +1366,48 @@ fn a_new_device_starts_from_the_baseline_and_a_tampered_one_is_refused() {
     assert_eq!(item(&other, folder).name, "After the baseline");
     assert_eq!(snapshot(&other), snapshot(&fresh));
 }
+
+#[test]
+fn a_sync_configuration_as_text_fits_a_qr_code_and_joins_like_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, _) = devices(dir.path(), 2);
+    let config = devices[0]
+        .safe
+        .export_sync_config(&password(), "scan me on the laptop")
+        .unwrap();
+    let text = arca_safe::sync_config_text(&config).unwrap();
+    // QR codes hold 3,391 characters of this alphabet at medium error correction.
+    println!("{} characters", text.len());
+    assert!(text.len() <= 3_391, "{}", text.len());
+    assert!(
+        text.bytes().all(|byte| byte.is_ascii_digit()
+            || byte.is_ascii_uppercase()
+            || b":-".contains(&byte))
+    );
+    let (joined, info) = Safe::join(
+        &dir.path().join("from-text.arca"),
+        text.as_bytes(),
+        &password(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(info.comment, "scan me on the laptop");
+    assert!(
+        sync(&Device {
+            safe: joined,
+            sources: dir.path().to_owned()
+        })
+        .waiting_for_approval
+        .is_some()
+    );
+    let damaged = text.replacen(":2:", ":x:", 1);
+    let Err(error) = Safe::join(
+        &dir.path().join("bad.arca"),
+        damaged.as_bytes(),
+        &password(),
+        None,
+    ) else {
+        panic!("a damaged configuration joins");
+    };
+    assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
+}

@@ -298,12 +298,51 @@ pub fn read_sync_config(config: &[u8], password: &Password) -> Result<SyncConfig
     open_config(config, password).map(|(_, info)| info)
 }
 
-fn open_config(config: &[u8], password: &Password) -> Result<(Sealed, SyncConfig)> {
+/// How a sync configuration written as text begins.
+const TEXT_PREFIX: &str = "ARCA-SYNC-CONFIG:";
+
+/// A sync configuration, as [`Safe::export_sync_config`] writes it, as one line of the
+/// characters a QR code holds most densely (digits, capitals, `:` and `-`):
+/// `ARCA-SYNC-CONFIG:<version>:<iterations>:<sealed, hex>`. [`Safe::join`] takes either form.
+///
+/// # Errors
+/// [`Error::BadSyncConfig`] when `config` is not a sync configuration.
+pub fn sync_config_text(config: &[u8]) -> Result<String> {
+    let envelope = envelope(config)?;
+    Ok(format!(
+        "{TEXT_PREFIX}{}:{}:{}",
+        envelope.version,
+        envelope.iterations,
+        envelope.sealed.to_ascii_uppercase()
+    ))
+}
+
+fn envelope(config: &[u8]) -> Result<Envelope> {
     if config.len() > MAX_SYNC_CONFIG_LEN {
         return Err(Error::BadSyncConfig("is too large to be one".to_owned()));
     }
     let not_one = || Error::BadSyncConfig("is not a sync configuration".to_owned());
-    let envelope: Envelope = serde_json::from_slice(config).map_err(|_| not_one())?;
+    let text = std::str::from_utf8(config).ok().map(str::trim);
+    if let Some(rest) = text.and_then(|text| text.strip_prefix(TEXT_PREFIX)) {
+        let mut fields = rest.splitn(3, ':');
+        let (Some(version), Some(iterations), Some(sealed)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            return Err(not_one());
+        };
+        return Ok(Envelope {
+            format: FORMAT_NAME.to_owned(),
+            version: version.parse().map_err(|_| not_one())?,
+            iterations: iterations.parse().map_err(|_| not_one())?,
+            sealed: sealed.to_ascii_lowercase(),
+        });
+    }
+    serde_json::from_slice(config).map_err(|_| not_one())
+}
+
+fn open_config(config: &[u8], password: &Password) -> Result<(Sealed, SyncConfig)> {
+    let not_one = || Error::BadSyncConfig("is not a sync configuration".to_owned());
+    let envelope = envelope(config)?;
     if envelope.format != FORMAT_NAME {
         return Err(not_one());
     }

@@ -28,7 +28,9 @@ use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use config::{MAX_SYNC_CONFIG_LEN, SyncConfig, TargetSettings, read_sync_config};
+pub use config::{
+    MAX_SYNC_CONFIG_LEN, SyncConfig, TargetSettings, read_sync_config, sync_config_text,
+};
 pub use devices::{DeviceState, SyncDevice};
 pub use replay::Conflict;
 pub use s3::{S3Settings, S3Target, Secret};
