@@ -1411,3 +1411,37 @@ fn a_sync_configuration_as_text_fits_a_qr_code_and_joins_like_the_file() {
     };
     assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
 }
+
+#[test]
+fn a_sync_tells_how_far_it_has_got() {
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, _) = devices(dir.path(), 2);
+    let [a, b] = &devices[..] else { unreachable!() };
+    for index in 0..3 {
+        add_file(
+            a,
+            None,
+            &format!("{index}.bin"),
+            &vec![index as u8; 100_000],
+        );
+    }
+    sync(a);
+    let mut seen = Vec::new();
+    let report = b
+        .safe
+        .sync_observed(&JobControl::new(), &mut |event| {
+            if let arca_safe::JobEvent::Progress(progress) = event {
+                seen.push(progress.clone());
+            }
+        })
+        .unwrap();
+    assert_eq!(report.files_received, 3);
+    let last = seen.last().unwrap();
+    assert_eq!(last.phase, arca_safe::Phase::Finished);
+    assert_eq!((last.files_done, last.files_total), (3, 3));
+    assert_eq!((last.bytes_done, last.bytes_total), (300_000, 300_000));
+    assert!(
+        seen.iter()
+            .any(|progress| progress.phase == arca_safe::Phase::Copying)
+    );
+}

@@ -41,7 +41,7 @@ use self::events::Range;
 use self::ops::Op;
 use crate::changes::Clock;
 use crate::error::{Error, Result};
-use crate::job::JobControl;
+use crate::job::{JobControl, JobEvent, Observer, Phase, Progress, Reporter};
 use crate::layout::Layout;
 use crate::safe::{Open, Safe};
 
@@ -149,10 +149,27 @@ impl Safe {
     /// [`Error::InvalidInput`]-kind [`Error::BadSyncConfig`] when no target is set; as
     /// [`Safe::sync_with`].
     pub fn sync(&self, control: &JobControl) -> Result<SyncReport> {
+        self.sync_observed(control, &mut |_| {})
+    }
+
+    /// [`Safe::sync`], telling `observer` how far it has got: the changes replayed
+    /// ([`Phase::Recording`]), then the data files moved up and down ([`Phase::Copying`]).
+    ///
+    /// # Errors
+    /// As [`Safe::sync`].
+    pub fn sync_observed(
+        &self,
+        control: &JobControl,
+        observer: Observer<'_>,
+    ) -> Result<SyncReport> {
         let settings = self.sync_target()?.ok_or_else(|| {
             Error::BadSyncConfig("is not set up: choose a sync target first".to_owned())
         })?;
-        self.sync_with(settings.open()?.as_ref(), control)
+        let target = settings.open()?;
+        let mut reporter = Reporter::new(observer, Progress::new(0, 0));
+        self.job(control, true, |open| {
+            open.sync(target.as_ref(), control, false, &mut reporter)
+        })
     }
 
     /// Syncs with `target`: see the module documentation.
@@ -163,7 +180,11 @@ impl Safe {
     /// state after it had synced; [`Error::NewerFormat`] for a target written by a newer Arca;
     /// [`Error::ReadOnly`], [`Error::SafeLocked`], database and storage errors.
     pub fn sync_with(&self, target: &dyn Target, control: &JobControl) -> Result<SyncReport> {
-        self.job(control, true, |open| open.sync(target, control, false))
+        let mut ignore = |_: JobEvent<'_>| {};
+        let mut reporter = Reporter::new(&mut ignore, Progress::new(0, 0));
+        self.job(control, true, |open| {
+            open.sync(target, control, false, &mut reporter)
+        })
     }
 
     /// [`Safe::sync_with`], then a baseline of what every device has applied, however little
@@ -171,7 +192,11 @@ impl Safe {
     #[doc(hidden)]
     pub fn sync_and_consolidate(&self, target: &dyn Target) -> Result<SyncReport> {
         let control = JobControl::new();
-        self.job(&control, true, |open| open.sync(target, &control, true))
+        let mut ignore = |_: JobEvent<'_>| {};
+        let mut reporter = Reporter::new(&mut ignore, Progress::new(0, 0));
+        self.job(&control, true, |open| {
+            open.sync(target, &control, true, &mut reporter)
+        })
     }
 
     /// What sync decided for the person, newest first.
@@ -266,6 +291,7 @@ impl Open<'_> {
         target: &dyn Target,
         control: &JobControl,
         consolidate: bool,
+        reporter: &mut Reporter<'_>,
     ) -> Result<SyncReport> {
         let mut report = SyncReport::default();
         let reach = |error: io::Error| Error::SyncTarget {
@@ -273,6 +299,7 @@ impl Open<'_> {
             error,
         };
         let identity = self.identity()?;
+        reporter.phase(Phase::Recording);
         self.claim(target, &identity)?;
         let (trust, records) = self.read_devices(target, &identity, &mut report)?;
         self.receive_baseline(target, &trust, &mut report)?;
@@ -291,7 +318,10 @@ impl Open<'_> {
         // stick) still brings the other devices' changes.
         let sent = self
             .send_records(target, &records)
-            .and_then(|()| self.send_files(target, &mut on_target, control, &mut report))
+            .and_then(|()| {
+                reporter.phase(Phase::Copying);
+                self.send_files(target, &mut on_target, control, &mut report, reporter)
+            })
             .and_then(|()| self.send_events(target, &identity, control, &mut report))
             .and_then(|()| self.acknowledge(target, &identity))
             .and_then(|()| remove_unsigned_history(target, identity.id))
@@ -306,12 +336,13 @@ impl Open<'_> {
             other => other.map(|()| true)?,
         };
         if !report.stopped {
-            self.receive_files(target, &on_target, control, &mut report)?;
+            self.receive_files(target, &on_target, control, &mut report, reporter)?;
         }
         if !report.stopped && writable {
             self.prune(target, &trust, &on_target, &mut report)?;
         }
         report.operations_received = received;
+        reporter.phase(Phase::Finished);
         self.db().execute(
             "UPDATE sync_target SET last_run = ?1 WHERE singleton = 1",
             [crate::time::now_ns()],

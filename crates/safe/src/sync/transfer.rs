@@ -17,7 +17,7 @@ use super::target::Target;
 use super::{SyncReport, data_name, temporary_data_file};
 use crate::data_file::{CheckSink, data_file_len, trailing_tag};
 use crate::error::{Error, Result};
-use crate::job::JobControl;
+use crate::job::{JobControl, Reporter};
 use crate::layout::Layout;
 use crate::safe::Open;
 
@@ -93,6 +93,7 @@ impl Open<'_> {
         on_target: &mut HashSet<(Uuid, [u8; 32])>,
         control: &JobControl,
         report: &mut SyncReport,
+        reporter: &mut Reporter<'_>,
     ) -> Result<()> {
         let missing: Vec<(Uuid, [u8; 32], u64)> = self
             .db()
@@ -107,6 +108,9 @@ impl Open<'_> {
             })
             .collect::<rusqlite::Result<_>>()?;
         let layout = self.layout().clone();
+        reporter.progress.files_total += missing.len() as u64;
+        reporter.progress.bytes_total += missing.iter().map(|(.., size)| *size).sum::<u64>();
+        reporter.report(true);
         let stopped = in_parallel(
             missing,
             control,
@@ -124,11 +128,14 @@ impl Open<'_> {
                 Ok(Some((id, tag, size)))
             },
             |sent| {
+                reporter.progress.files_done += 1;
                 if let Some((id, tag, size)) = sent {
                     on_target.insert((id, tag));
                     report.files_sent += 1;
                     report.bytes_sent += data_file_len(size);
+                    reporter.progress.bytes_done += size;
                 }
+                reporter.report(false);
                 Ok(())
             },
         )?;
@@ -144,6 +151,7 @@ impl Open<'_> {
         on_target: &HashSet<(Uuid, [u8; 32])>,
         control: &JobControl,
         report: &mut SyncReport,
+        reporter: &mut Reporter<'_>,
     ) -> Result<()> {
         let waiting: Vec<Awaited> = self
             .db()
@@ -159,6 +167,9 @@ impl Open<'_> {
             .into_iter()
             .partition(|(id, tag, ..)| on_target.contains(&(*id, *tag)));
         report.files_waiting += absent.len() as u64;
+        reporter.progress.files_total += there.len() as u64;
+        reporter.progress.bytes_total += there.iter().map(|(.., size)| *size).sum::<u64>();
+        reporter.report(true);
         self.layout().prepare_shards().map_err(Error::store(None))?;
         let (keys, layout) = (self.keys(), self.layout().clone());
         let db = self.db();
@@ -166,7 +177,10 @@ impl Open<'_> {
             there,
             control,
             |awaited| Ok((awaited, download(target, keys, &layout, awaited)?)),
-            |((id, tag, ..), outcome)| {
+            |((id, tag, _, size), outcome)| {
+                reporter.progress.files_done += 1;
+                reporter.progress.bytes_done += size;
+                reporter.report(false);
                 match outcome {
                     Download::Taken(received) => {
                         // The file's arrival is this device's business, not a change to the Safe.
