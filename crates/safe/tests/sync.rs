@@ -1173,19 +1173,32 @@ fn a_joined_device_receives_at_once_but_its_changes_wait_for_its_approval() {
         "B receives before approval"
     );
     let from_b = b.safe.create_folder(None, "From B").unwrap();
+    let source = b.sources.join("edit");
+    fs::write(&source, b"B's edit").unwrap();
+    b.safe.replace_content(from_a, &source).unwrap();
     sync(&b);
-    // Nothing B writes counts before a trusted device approved it, and B cannot vouch for others.
+    // Nothing B writes counts before a trusted device approved it, and B cannot vouch for others
+    // nor remove from the target the version it replaced, which is still everyone else's.
+    let another = Safe::join(
+        &dir.path().join("another.arca"),
+        &a.safe.export_sync_config(&password(), "").unwrap(),
+        &password(),
+        None,
+    )
+    .unwrap()
+    .0;
+    another.sync(&JobControl::new()).unwrap();
+    assert_eq!(&*another.read(from_a).unwrap(), b"A's");
     let error = b.safe.export_sync_config(&password(), "").unwrap_err();
     assert_eq!(error.kind(), ErrorKind::SyncDevice, "{error}");
 
     let seen = sync(&a);
-    assert_eq!(seen.devices_asking.len(), 1);
-    let asking = &seen.devices_asking[0];
-    assert_eq!(
-        asking.code.as_deref(),
-        Some(code.as_str()),
-        "both screens show one code"
-    );
+    assert_eq!(seen.devices_asking.len(), 2, "B and another");
+    let asking = seen
+        .devices_asking
+        .iter()
+        .find(|device| device.code.as_deref() == Some(code.as_str()))
+        .expect("both screens show one code");
     assert_eq!(asking.state, DeviceState::Waiting);
     assert!(
         a.safe.item(from_b).is_err(),
@@ -1198,6 +1211,7 @@ fn a_joined_device_receives_at_once_but_its_changes_wait_for_its_approval() {
     assert_eq!(approved.waiting_for_approval, None);
     sync(&a);
     assert_eq!(item(&a.safe, from_b).name, "From B");
+    assert_eq!(&*a.safe.read(from_a).unwrap(), b"B's edit");
     assert_eq!(state_of(&a.safe, asking.id), DeviceState::Approved);
     let b_seen_by_b = this_device(&b.safe);
     assert_eq!(b_seen_by_b.state, DeviceState::Approved);

@@ -338,7 +338,11 @@ impl Open<'_> {
         if !report.stopped {
             self.receive_files(target, &on_target, control, &mut report, reporter)?;
         }
-        if !report.stopped && writable {
+        // A device waiting for approval has changes nobody applies yet: what it would call
+        // replaced may still be another device's current version.
+        // A device waiting for approval has changes nobody applies yet: what it would call
+        // replaced may still be another device's current version.
+        if !report.stopped && writable && devices::is_approved(&trust) {
             self.prune(target, &trust, &on_target, &mut report)?;
         }
         report.operations_received = received;
@@ -577,6 +581,9 @@ impl Open<'_> {
         now: bool,
         report: &mut SyncReport,
     ) -> Result<()> {
+        if !devices::is_approved(trust) {
+            return Ok(());
+        }
         let reach = |error: io::Error| Error::SyncTarget {
             target: target.describe(),
             error,
