@@ -403,7 +403,7 @@ impl Trust {
             }
         }
         let anchored: BTreeSet<Uuid> = anchors.iter().map(|(device, _)| *device).collect();
-        let everyone = trust.approve_from(&anchored, &sorted, &BTreeMap::new());
+        let (everyone, _) = trust.approve_from(&anchored, &sorted, &BTreeMap::new());
         for record in sorted.iter().filter(|r| r.record.kind == Kind::Removal) {
             let signer = record.record.signer;
             if everyone.contains(&signer)
@@ -423,18 +423,21 @@ impl Trust {
             }
         }
         let removed = trust.removed.clone();
-        trust.approved = trust.approve_from(&anchored, &sorted, &removed);
+        let (approved, approvers) = trust.approve_from(&anchored, &sorted, &removed);
+        trust.approved = approved;
+        trust.decided.extend(approvers);
         trust
     }
 
     /// The devices trusted from `anchors` through approvals, leaving out `removed` devices and
-    /// what they signed.
+    /// what they signed; and who approved each (signer, time).
     fn approve_from(
         &mut self,
         anchors: &BTreeSet<Uuid>,
         records: &[&SignedRecord],
         removed: &BTreeMap<Uuid, u64>,
-    ) -> BTreeSet<Uuid> {
+    ) -> (BTreeSet<Uuid>, HashMap<Uuid, (Uuid, i64)>) {
+        let mut approvers = HashMap::new();
         let mut approved: BTreeSet<Uuid> = anchors
             .iter()
             .filter(|device| !removed.contains_key(device))
@@ -458,9 +461,7 @@ impl Trust {
                 self.valid.insert(record.name());
                 if approved.insert(device) {
                     self.keys.insert(device, key);
-                    self.decided
-                        .entry(device)
-                        .or_insert((signer, record.record.at));
+                    approvers.insert(device, (signer, record.record.at));
                     if let Some(name) = &record.record.name {
                         self.names.entry(device).or_insert_with(|| name.clone());
                     }
@@ -468,7 +469,7 @@ impl Trust {
                 }
             }
             if !more {
-                return approved;
+                return (approved, approvers);
             }
         }
     }
