@@ -743,3 +743,117 @@ fn a_device_asking_to_join_can_be_refused() {
         .code(DEVICE)
         .stderr(contains("has not synced on this device yet"));
 }
+
+#[test]
+fn a_device_joins_from_a_picture_of_the_qr_code() {
+    let fixture = Fixture::new();
+    ok(&[&"sync", &fixture.a, &"--to", &fixture.target]);
+    let picture = fixture.path("config.png");
+    ok(&[&"sync-config", &"export", &fixture.a, &"--qr", &picture]);
+    assert!(!fixture.config.exists());
+    let mode = fs::metadata(&picture).unwrap().permissions();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o077, 0);
+    ok(&[&"join", &picture, &fixture.b]);
+    assert_eq!(fixture.cat(&fixture.b, "/a.txt"), b"made on A\n");
+
+    // The wrong kind of image, and a picture without the code, are named as such.
+    let failed = run(
+        &[
+            &"sync-config",
+            &"export",
+            &fixture.a,
+            &"--qr",
+            &fixture.path("config.gif"),
+        ],
+        PASSWORD,
+    )
+    .failure()
+    .code(USAGE);
+    assert!(
+        stderr(&failed).contains(".svg or .png"),
+        "{}",
+        stderr(&failed)
+    );
+    let blank = fixture.path("blank.png");
+    fs::write(&blank, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let failed = run(&[&"join", &blank, &fixture.path("C.arca")], PASSWORD)
+        .failure()
+        .code(USAGE);
+    assert!(
+        stderr(&failed).contains("is an image"),
+        "{}",
+        stderr(&failed)
+    );
+    assert!(!fixture.path("C.arca").exists());
+}
+
+#[path = "../../safe/tests/common/garage.rs"]
+#[allow(dead_code)]
+mod garage;
+
+#[test]
+fn a_bucket_is_set_up_from_the_command_line() {
+    let Some(cluster) = garage::Cluster::start_or_skip(1) else {
+        return;
+    };
+    let arca_safe::TargetSettings::S3(settings) = cluster.settings("cli") else {
+        unreachable!()
+    };
+    let fixture = Fixture::new();
+    let to = "s3://arca/holiday";
+    let bucket_run = |extra: &[&str], secret: Option<&str>| {
+        let mut command = arca();
+        command.args(["sync"]).arg(&fixture.a).args(extra);
+        command.env_remove("AWS_SECRET_ACCESS_KEY");
+        if let Some(secret) = secret {
+            command.env("AWS_SECRET_ACCESS_KEY", secret);
+        }
+        command
+            .arg("--password-stdin")
+            .write_stdin(PASSWORD)
+            .assert()
+    };
+    let with_bucket = [
+        "--to",
+        to,
+        "--endpoint",
+        &settings.endpoint,
+        "--region",
+        "garage",
+        "--access-key-id",
+        &settings.access_key_id,
+    ];
+    // No endpoint, a bad bucket name: said before anything is asked.
+    let failed = bucket_run(&["--to", to], None).failure().code(USAGE);
+    assert!(
+        stderr(&failed).contains("--endpoint"),
+        "{}",
+        stderr(&failed)
+    );
+    let failed = bucket_run(&["--to", "s3://No_Such"], None)
+        .failure()
+        .code(USAGE);
+    assert!(
+        stderr(&failed).contains("not a bucket name"),
+        "{}",
+        stderr(&failed)
+    );
+    // Without the secret and without a terminal: the prompt is refused, nothing is set.
+    bucket_run(&with_bucket, None).failure().code(USAGE);
+
+    let first = bucket_run(&with_bucket, Some(settings.secret_access_key.expose())).success();
+    let said = stderr(&first);
+    assert!(said.contains("s3://arca/holiday"), "{said}");
+    assert!(!said.contains(settings.secret_access_key.expose()));
+    // Later runs use the stored bucket and secret.
+    ok(&[&"sync", &fixture.a]);
+    ok(&[
+        &"sync-config",
+        &"export",
+        &fixture.a,
+        &"--out",
+        &fixture.config,
+    ]);
+    ok(&[&"join", &fixture.config, &fixture.b]);
+    assert_eq!(fixture.cat(&fixture.b, "/a.txt"), b"made on A\n");
+}

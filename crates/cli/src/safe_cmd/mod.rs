@@ -8,6 +8,7 @@ pub mod devices;
 pub mod edit;
 pub mod items;
 pub mod output;
+pub mod qr;
 pub mod search;
 pub mod security;
 pub mod sync;

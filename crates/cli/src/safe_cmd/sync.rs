@@ -14,7 +14,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use arca_safe::{Conflict, JobControl, Safe, SyncReport, TargetSettings, escape_for_display};
+use arca_safe::{
+    Conflict, JobControl, S3Settings, Safe, Secret, SyncReport, TargetSettings, escape_for_display,
+};
 use clap::{Args, Subcommand};
 use uuid::Uuid;
 
@@ -79,9 +81,26 @@ pub struct RunArgs {
     safe: Option<PathBuf>,
 
     /// Sync with this folder from now on (created if missing; otherwise empty, or the sync
-    /// target of this Safe). Without it, the folder given last time is used
-    #[arg(long, value_name = "FOLDER")]
+    /// target of this Safe), or with a bucket: s3://BUCKET[/PREFIX] with --endpoint. Without
+    /// it, the target given last time is used
+    #[arg(long, value_name = "FOLDER|s3://BUCKET[/PREFIX]")]
     to: Option<PathBuf>,
+
+    /// For --to s3://…: the S3 service's address, e.g. https://s3.eu-central-1.amazonaws.com
+    /// or http://nas.local:3900 (default: $AWS_ENDPOINT_URL)
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+
+    /// For --to s3://…: the bucket's region (default: $AWS_REGION, else us-east-1; Garage's
+    /// is "garage")
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+
+    /// For --to s3://…: the access key's id (default: $AWS_ACCESS_KEY_ID). Its secret is read
+    /// from $AWS_SECRET_ACCESS_KEY, or asked for on the terminal; it is kept only in the
+    /// Safe's encrypted database
+    #[arg(long, value_name = "ID")]
+    access_key_id: Option<String>,
 
     /// Read the Safe Password from standard input (all of it, minus one trailing line break)
     /// instead of asking on the terminal
@@ -116,7 +135,7 @@ pub fn sync(args: SyncArgs) -> Result<(), Failure> {
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
-    let Some(path) = args.safe else {
+    let Some(path) = args.safe.clone() else {
         return Err(Failure::usage(
             "give the Safe to sync",
             "run `arca sync SAFE [--to FOLDER]`, or `arca sync conflicts|devices SAFE`",
@@ -127,6 +146,18 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         password_stdin: args.password_stdin,
     };
     let manifest = safe_arg.check_manifest()?;
+    if let Some(location) = args
+        .to
+        .as_deref()
+        .and_then(Path::to_str)
+        .and_then(|to| to.strip_prefix("s3://"))
+    {
+        let bucket = BucketArgs::check(location, &args)?;
+        let safe = safe_arg.open()?;
+        let settings = bucket.settings_for(&safe, &safe_arg)?;
+        let report = run_sync(&safe, &safe_arg, &settings)?;
+        return print_report(&report, &safe_arg, &settings, args.json);
+    }
     // A wrong FOLDER is said before the password is typed.
     let to = args
         .to
@@ -168,6 +199,122 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     };
     let report = run_sync(&safe, &safe_arg, &settings)?;
     print_report(&report, &safe_arg, &settings, args.json)
+}
+
+/// A bucket given with `--to s3://BUCKET[/PREFIX]`, checked before the password is asked for.
+struct BucketArgs {
+    endpoint: String,
+    region: String,
+    bucket: String,
+    prefix: String,
+    access_key_id: String,
+}
+
+impl BucketArgs {
+    fn check(location: &str, args: &RunArgs) -> Result<Self, Failure> {
+        let from_env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+        let valid_bucket = (3..=63).contains(&bucket.len())
+            && bucket.bytes().all(|byte| {
+                byte.is_ascii_lowercase() || byte.is_ascii_digit() || b".-".contains(&byte)
+            });
+        if !valid_bucket {
+            return Err(Failure::usage(
+                format!("--to s3://{location}: {bucket:?} is not a bucket name"),
+                "give s3://BUCKET or s3://BUCKET/PREFIX (bucket names are 3 to 63 lower-case \
+                 letters, digits, dots and hyphens)",
+            ));
+        }
+        let Some(endpoint) = args
+            .endpoint
+            .clone()
+            .or_else(|| from_env("AWS_ENDPOINT_URL"))
+        else {
+            return Err(Failure::usage(
+                "a bucket needs the address of its S3 service",
+                "pass --endpoint URL (e.g. https://s3.eu-central-1.amazonaws.com, or your \
+                 Garage or MinIO address), or set AWS_ENDPOINT_URL",
+            ));
+        };
+        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+            return Err(Failure::usage(
+                format!("--endpoint {endpoint:?} is not an http:// or https:// address"),
+                "give the S3 service's address, e.g. https://s3.eu-central-1.amazonaws.com",
+            ));
+        }
+        let Some(access_key_id) = args
+            .access_key_id
+            .clone()
+            .or_else(|| from_env("AWS_ACCESS_KEY_ID"))
+        else {
+            return Err(Failure::usage(
+                "a bucket needs an access key",
+                "pass --access-key-id ID (or set AWS_ACCESS_KEY_ID); its secret is read from \
+                 AWS_SECRET_ACCESS_KEY, or asked for on the terminal",
+            ));
+        };
+        Ok(Self {
+            endpoint,
+            region: args
+                .region
+                .clone()
+                .or_else(|| from_env("AWS_REGION"))
+                .or_else(|| from_env("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".to_owned()),
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+            access_key_id,
+        })
+    }
+
+    /// The settings to sync with: the stored ones if they name this bucket and key (the
+    /// secret is not asked for again), otherwise new ones, set as the Safe's target.
+    fn settings_for(self, safe: &Safe, safe_arg: &SafeArg) -> Result<TargetSettings, Failure> {
+        let stored = safe.sync_target().map_err(fail(format!(
+            "cannot read the sync target of the Safe {}",
+            safe_arg.name()
+        )))?;
+        let secret_given = std::env::var("AWS_SECRET_ACCESS_KEY")
+            .ok()
+            .filter(|secret| !secret.is_empty());
+        if let Some(TargetSettings::S3(settings)) = &stored
+            && secret_given.is_none()
+            && (
+                &settings.endpoint,
+                &settings.region,
+                &settings.bucket,
+                &settings.access_key_id,
+            ) == (
+                &self.endpoint,
+                &self.region,
+                &self.bucket,
+                &self.access_key_id,
+            )
+            && settings.prefix.trim_matches('/') == self.prefix
+        {
+            return Ok(TargetSettings::S3(settings.clone()));
+        }
+        let secret = match secret_given {
+            Some(secret) => Secret::new(secret),
+            None => {
+                let typed = crate::secret_input::prompt(&format!(
+                    "Secret access key of {} for s3://{}: ",
+                    self.access_key_id, self.bucket
+                ))?;
+                Secret::new(typed.expose_for_strength_meter().to_owned())
+            }
+        };
+        let settings = TargetSettings::S3(S3Settings {
+            endpoint: self.endpoint,
+            region: self.region,
+            bucket: self.bucket,
+            prefix: self.prefix,
+            access_key_id: self.access_key_id,
+            secret_access_key: secret,
+        });
+        set_target(safe, safe_arg, stored.as_ref(), &settings)?;
+        Ok(settings)
+    }
 }
 
 /// The target stored for the Safe, which must be reachable: a folder target whose drive is not

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::exit::{Exit, Failure};
 use crate::safe_cmd::output::{self, utc};
 use crate::safe_cmd::sync::{self as sync_cmd, Need, TargetFolder, describe_target, target_json};
-use crate::safe_cmd::{SafeArg, ask_password, fail, quoted};
+use crate::safe_cmd::{SafeArg, ask_password, fail, qr, quoted};
 
 /// `arca sync-config …`.
 #[derive(Subcommand)]
@@ -47,8 +47,13 @@ pub struct ExportArgs {
     safe: SafeArg,
 
     /// The file to write (readable by you only)
-    #[arg(long, value_name = "FILE")]
-    out: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "qr")]
+    out: Option<PathBuf>,
+
+    /// Also (or instead) write it as a QR code: an image, FILE.svg or FILE.png (readable by
+    /// you only). `arca join` takes a photo or screenshot of it (PNG or JPEG) as CONFIG
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
+    qr: Option<PathBuf>,
 
     /// A note for whoever joins with it, e.g. which device it is for
     #[arg(
@@ -118,7 +123,10 @@ pub fn sync_config(command: SyncConfigCommand) -> Result<(), Failure> {
 
 fn export(args: ExportArgs) -> Result<(), Failure> {
     args.safe.check_manifest()?;
-    check_out(&args.out, args.force)?;
+    for out in args.out.iter().chain(&args.qr) {
+        check_out(out, args.force)?;
+    }
+    let qr_format = args.qr.as_deref().map(qr::Format::of).transpose()?;
     let password = args.safe.password()?;
     let safe = args.safe.open_as(&password, arca_safe::OpenMode::Read)?;
     let context = || {
@@ -140,31 +148,50 @@ fn export(args: ExportArgs) -> Result<(), Failure> {
             ),
         ));
     };
-    refuse_out_on_target(&args.out, &target)?;
+    for out in args.out.iter().chain(&args.qr) {
+        refuse_out_on_target(out, &target)?;
+    }
     // Checks the password again, as every security setting does: the file carries the keys.
     let bytes = safe
         .export_sync_config(&password, &args.comment)
         .map_err(fail(context()))?;
-    arca_cryptor::write_atomically_private(&args.out, &bytes).map_err(|error| {
-        Failure::new(
-            Exit::Io,
-            anyhow::Error::new(error).context(format!("cannot write {}", quoted(&args.out))),
-            "check that the folder is writable (and that the disk is not full); nothing was \
-             written",
-        )
-    })?;
-    output::summary(&format!(
-        "wrote the sync configuration of the Safe {} (sync target {}) to {}\n",
-        args.safe.name(),
-        describe_target(&target),
-        quoted(&args.out)
-    ))?;
+    let mut written = Vec::new();
+    if let Some(out) = &args.out {
+        write_private(out, &bytes)?;
+        written.push(out);
+    }
+    if let (Some(out), Some(format)) = (&args.qr, qr_format) {
+        let text = arca_safe::sync_config_text(&bytes).map_err(fail(context()))?;
+        write_private(out, &qr::image(&text, format)?)?;
+        written.push(out);
+    }
+    for out in &written {
+        output::summary(&format!(
+            "wrote the sync configuration of the Safe {} (sync target {}) to {}\n",
+            args.safe.name(),
+            describe_target(&target),
+            quoted(out)
+        ))?;
+    }
     note!(
         "it opens with the Safe Password and holds the Safe's keys: carry it to the other device \
          yourself, run `arca join {} NEW_SAFE` there, then delete it",
-        args.out.display()
+        written
+            .first()
+            .map_or(String::new(), |out| out.display().to_string())
     );
     Ok(())
+}
+
+fn write_private(out: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    arca_cryptor::write_atomically_private(out, bytes).map_err(|error| {
+        Failure::new(
+            Exit::Io,
+            anyhow::Error::new(error).context(format!("cannot write {}", quoted(out))),
+            "check that the folder is writable (and that the disk is not full); nothing was \
+             written",
+        )
+    })
 }
 
 /// Refuses an OUT that is a folder, in a missing folder, or (without `--force`) exists.
@@ -254,7 +281,7 @@ fn show(args: ShowArgs) -> Result<(), Failure> {
 }
 
 /// Reads a configuration file whole (up to the library's limit, so a wrong path to a large
-/// file costs no memory).
+/// file costs no memory); from a photo or screenshot of its QR code, the text it holds.
 fn read_config(path: &Path) -> Result<Vec<u8>, Failure> {
     let name = quoted(path);
     let unreadable = |error: io::Error| {
@@ -272,10 +299,21 @@ fn read_config(path: &Path) -> Result<Vec<u8>, Failure> {
         ));
     }
     let mut bytes = Vec::new();
-    // One byte more than allowed, so that the library can say it is too large.
-    file.take(MAX_SYNC_CONFIG_LEN as u64 + 1)
+    // A photo of a QR code is larger than any configuration; past that, one byte more than
+    // allowed, so that the library can say it is too large.
+    file.take(qr::MAX_IMAGE_LEN.max(MAX_SYNC_CONFIG_LEN as u64 + 1))
         .read_to_end(&mut bytes)
         .map_err(unreadable)?;
+    if qr::is_image(&bytes) {
+        return qr::read(&bytes).map(String::into_bytes).map_err(|reason| {
+            Failure::usage(
+                format!("{name} is an image, but {reason}"),
+                "photograph or screenshot the whole QR code `arca sync-config export --qr` \
+                 made (sharp, straight, with its white border), or use the configuration file",
+            )
+        });
+    }
+    bytes.truncate(MAX_SYNC_CONFIG_LEN + 1);
     Ok(bytes)
 }
 
