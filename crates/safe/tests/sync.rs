@@ -602,6 +602,40 @@ fn converge(dir: &Path, settings: &TargetSettings, seed: u64, steps: usize) {
             "seed {seed} after the baseline"
         );
     }
+
+    // One device goes rogue: it edits and syncs while the others edit, until one of them
+    // removes it. Whatever each had applied of it, the rest converge.
+    let mut devices = devices;
+    let rogue = devices.remove(2);
+    for _ in 0..steps / 4 {
+        random_edit(&rogue, &mut rng, &mut counter);
+        if rng.below(3) == 0 {
+            sync(&rogue);
+            sync(&devices[rng.below(devices.len())]);
+        }
+    }
+    let rogue_id = rogue.safe.sync_devices().unwrap()[0].id;
+    let remover = &devices[rng.below(devices.len())];
+    remover.safe.remove_device(rogue_id).unwrap();
+    random_edit(&rogue, &mut rng, &mut counter);
+    let _ = rogue.safe.sync(&JobControl::new());
+    for device in [remover].into_iter().chain(&devices) {
+        let report = device.safe.sync(&JobControl::new()).unwrap();
+        assert!(
+            report.problems.iter().all(|p| p.contains("taken back")),
+            "seed {seed}: {:?}",
+            report.problems
+        );
+    }
+    settle(&devices);
+    let first = snapshot(&devices[0].safe);
+    for device in &devices[1..] {
+        assert_eq!(snapshot(&device.safe), first, "seed {seed} after a removal");
+    }
+    assert_eq!(
+        rogue.safe.sync(&JobControl::new()).unwrap_err().kind(),
+        ErrorKind::SyncDevice
+    );
 }
 
 /// A folder target that misbehaves on purpose.

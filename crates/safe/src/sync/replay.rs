@@ -553,8 +553,30 @@ impl Replay<'_, '_> {
         }
         all.sort_by(ops::by_order);
         all.dedup_by_key(|op| (op.device, op.seq));
+        let mut decided = fold::assignments(&all);
+        // A tag on one of these items (or of these tags) that no operation puts there any more
+        // (it came from a removed device's change, taken back) comes off.
+        let db = self.changes.reader();
+        for &item in items {
+            let on_item: Vec<Uuid> = db
+                .prepare_cached("SELECT tag FROM item_tags WHERE item = ?1")?
+                .query_map([item], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for tag in on_item {
+                decided.entry((item, tag)).or_insert(false);
+            }
+        }
+        for &tag in tags {
+            let with_tag: Vec<Uuid> = db
+                .prepare_cached("SELECT item FROM item_tags WHERE tag = ?1")?
+                .query_map([tag], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for item in with_tag {
+                decided.entry((item, tag)).or_insert(false);
+            }
+        }
         let mut touched = BTreeSet::new();
-        for ((item, tag), assigned) in fold::assignments(&all) {
+        for ((item, tag), assigned) in decided {
             let db = self.changes.reader();
             let exists = |table: &str, id: Uuid| -> Result<bool> {
                 Ok(db
