@@ -1265,12 +1265,21 @@ fn a_removed_device_is_cut_off_and_its_later_changes_are_taken_back_everywhere()
         unreachable!()
     };
     let before = c.safe.create_folder(None, "Before the removal").unwrap();
+    let precious = add_file(a, None, "precious.txt", b"the real thing");
     settle(&devices);
     // C (a stolen laptop, say) goes on writing; B applies it before it hears of the removal.
     let after = c.safe.create_folder(None, "After the removal").unwrap();
     let renamed = c.safe.rename(before, "Renamed by the thief");
     renamed.unwrap();
+    let source = c.sources.join("garbage");
+    fs::write(&source, b"overwritten by the thief").unwrap();
+    c.safe.replace_content(precious, &source).unwrap();
     sync(c);
+    sync(b);
+    assert_eq!(
+        &*b.safe.read(precious).unwrap(),
+        b"overwritten by the thief"
+    );
     sync(b);
     assert_eq!(item(&b.safe, after).name, "After the removal");
     let c_id = this_device(&c.safe).id;
@@ -1287,6 +1296,8 @@ fn a_removed_device_is_cut_off_and_its_later_changes_are_taken_back_everywhere()
         b.safe.item(after).is_err(),
         "C's change after its removal is undone"
     );
+    sync(b);
+    assert_eq!(&*b.safe.read(precious).unwrap(), b"the real thing");
     assert_eq!(item(&b.safe, before).name, "Before the removal");
     assert_eq!(state_of(&b.safe, c_id), DeviceState::Removed);
 

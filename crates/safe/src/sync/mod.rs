@@ -906,14 +906,17 @@ impl Open<'_> {
             .prepare("SELECT id, hmac_tag FROM items WHERE kind = 'file'")?
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let deleted = self.deleted_everywhere(target, trust, on_target)?;
+        let mut seen_by_all = None;
+        let deleted = self.deleted_everywhere(target, trust, on_target, &mut seen_by_all)?;
         for &(id, tag) in on_target {
             let superseded = match current.get(&id) {
                 Some(Some(now)) if *now == tag => false,
-                Some(now) => {
-                    let now_there = now.is_some_and(|now| on_target.contains(&(id, now)));
-                    now_there && self.recorded_versions(id)?.contains(&tag)
+                Some(Some(now)) => {
+                    on_target.contains(&(id, *now))
+                        && self.recorded_versions(id)?.contains(&tag)
+                        && self.version_set_for_good(id, now, target, trust, &mut seen_by_all)?
                 }
+                Some(None) => false,
                 None => deleted.contains(&id),
             };
             if superseded {
@@ -941,6 +944,7 @@ impl Open<'_> {
         target: &dyn Target,
         trust: &Trust,
         on_target: &HashSet<(Uuid, [u8; 32])>,
+        seen_by_all: &mut Option<Clock>,
     ) -> Result<HashSet<Uuid>> {
         // Only files whose data is still somewhere: the others were removed by an earlier run.
         let on_target: HashSet<Uuid> = on_target.iter().map(|(id, _)| *id).collect();
@@ -961,10 +965,7 @@ impl Open<'_> {
         if candidates.is_empty() {
             return Ok(HashSet::new());
         }
-        // A removed device no longer holds anything back.
-        let removed: HashSet<Uuid> = trust.removed().map(|(device, _)| device).collect();
-        let seen_by_all =
-            ops::seen_by_every_device(self.db(), self.acknowledgements(target, trust)?, &removed)?;
+        let seen_by_all = self.seen_by_all(target, trust, seen_by_all)?;
         let mut deleted = HashSet::new();
         for id in candidates {
             let all = ops::on_entity(self.db(), "item", id)?;
@@ -978,6 +979,50 @@ impl Open<'_> {
             }
         }
         Ok(deleted)
+    }
+
+    /// Whether the change that made `tag` the current version of `id` has been applied by every
+    /// device: no removal can take it back then, so the version it replaced is not needed again.
+    fn version_set_for_good(
+        &self,
+        id: Uuid,
+        tag: &[u8; 32],
+        target: &dyn Target,
+        trust: &Trust,
+        seen_by_all: &mut Option<Clock>,
+    ) -> Result<bool> {
+        let tag = hex::encode(tag);
+        let setters: Vec<Op> = ops::on_entity(self.db(), "item", id)?
+            .into_iter()
+            .filter(|op| op.fields.get("hmac_tag").and_then(|v| v.as_str()) == Some(&tag))
+            .collect();
+        if setters.is_empty() {
+            return Ok(false);
+        }
+        let seen = self.seen_by_all(target, trust, seen_by_all)?;
+        Ok(setters
+            .iter()
+            .any(|op| seen.get(&op.device).is_some_and(|seq| *seq >= op.seq)))
+    }
+
+    /// What every device has applied (read once per run, on first need).
+    fn seen_by_all<'c>(
+        &self,
+        target: &dyn Target,
+        trust: &Trust,
+        cache: &'c mut Option<Clock>,
+    ) -> Result<&'c Clock> {
+        if cache.is_none() {
+            // A removed device no longer holds anything back.
+            let removed: HashSet<Uuid> = trust.removed().map(|(device, _)| device).collect();
+            let acknowledged = self.acknowledgements(target, trust)?;
+            *cache = Some(ops::seen_by_every_device(
+                self.db(),
+                acknowledged,
+                &removed,
+            )?);
+        }
+        Ok(cache.get_or_insert_default())
     }
 
     /// Every approved device's acknowledgement on the target (those that do not open, or are
