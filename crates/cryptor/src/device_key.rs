@@ -92,15 +92,17 @@ impl DevicePublicKey {
     }
 
     /// A short code people compare on two screens to know they approve the right device:
-    /// the first 80 bits of the key's SHA-256, as four groups of five base-32 symbols.
+    /// the first 100 bits of the key's SHA-256, as four groups of five base-32 symbols.
     #[must_use]
     pub fn fingerprint(&self) -> String {
         const SYMBOLS: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
         let digest = Sha256::digest(self.0);
         let mut bits: u128 = 0;
-        for byte in &digest[..10] {
+        for byte in &digest[..13] {
             bits = (bits << 8) | u128::from(*byte);
         }
+        // 104 bits read; the first 100 make the code.
+        bits >>= 4;
         let symbols: Vec<char> = (0..20)
             .rev()
             .map(|index| char::from(SYMBOLS[((bits >> (index * 5)) & 31) as usize]))
@@ -179,9 +181,27 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_are_four_groups_of_five() {
+    fn fingerprints_are_four_groups_of_five_from_the_keys_hash() {
         let fingerprint = DeviceKey::generate().unwrap().public().fingerprint();
         assert_eq!(fingerprint.len(), 23, "{fingerprint}");
         assert_eq!(fingerprint.matches('-').count(), 3);
+        // SHA-256 of 32 zero bytes starts 66687aadf862bd776c8fc18b8e9f8e: its first 100
+        // bits, five at a time.
+        let zero = DevicePublicKey::from_bytes([0; 32]).fingerprint();
+        assert_eq!(zero, "CSM7N-BFRCA-YQEV4-FR65R");
+        // Every symbol varies: no position is fixed by the arithmetic.
+        let codes: Vec<String> = (0..64)
+            .map(|_| DeviceKey::generate().unwrap().public().fingerprint())
+            .collect();
+        for position in 0..23 {
+            let symbols: std::collections::HashSet<char> = codes
+                .iter()
+                .filter_map(|code| code.chars().nth(position))
+                .collect();
+            assert!(
+                symbols.len() > 1 || position % 6 == 5,
+                "position {position}"
+            );
+        }
     }
 }
