@@ -12,7 +12,7 @@ fn main() {
 
 /// Every command of src/lib.rs `with_commands` (a test holds the two and the capability
 /// together).
-const COMMANDS: [&str; 78] = [
+const COMMANDS: [&str; 81] = [
     "app_info",
     "take_handoff",
     "recent_safes",
@@ -91,4 +91,7 @@ const COMMANDS: [&str; 78] = [
     "export_sync_config",
     "read_sync_config",
     "join_safe",
+    "sync_devices",
+    "approve_device",
+    "remove_device",
 ];

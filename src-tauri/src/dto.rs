@@ -102,6 +102,10 @@ pub enum ErrorKind {
     /// This copy of the Safe disagrees with what it uploaded for sync (it was restored from an
     /// older state, or copied): it must join again as a new device.
     SyncDiverged,
+    /// This device may not do that among the Safe's synced devices: it was removed, it is not
+    /// approved yet (it cannot approve, remove or add devices), or the device named is not one
+    /// of the Safe's. The message (the library's English) says which.
+    SyncDevice,
     /// Anything else.
     Internal,
 }
@@ -788,6 +792,56 @@ pub struct SyncReport {
     pub problems: Vec<String>,
     /// Stopped (cancelled, or the Safe locked) before the end.
     pub stopped: bool,
+    /// This device's code while it waits to be approved by a device already syncing the Safe:
+    /// its changes reach no other device until then.
+    pub waiting_for_approval: Option<String>,
+    /// Devices asking to join, for this one to approve or refuse.
+    pub devices_asking: Vec<SyncDevice>,
+}
+
+/// Where a device stands with this copy of the Safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum DeviceState {
+    /// Its changes are applied here.
+    Approved,
+    /// It asked to join (or the device that approved it was removed): a device already
+    /// approved must approve it.
+    Waiting,
+    /// Removed: its changes after its removal are applied nowhere, and it no longer syncs.
+    Removed,
+}
+
+/// One device syncing the Safe, as this copy knows it (after its last sync).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncDevice {
+    pub id: String,
+    /// The name it gave itself (its computer's name; two devices may share one).
+    pub name: String,
+    /// The code to compare on both screens before approving it; `null` for a device that
+    /// synced before devices signed and has not synced since.
+    pub code: Option<String>,
+    pub state: DeviceState,
+    pub this_device: bool,
+    /// When it asked to join (its own clock).
+    pub asked_ms: Option<i64>,
+    /// The device that approved or removed it, by name.
+    pub decided_by: Option<String>,
+    /// When that was decided (the deciding device's clock).
+    pub decided_ms: Option<i64>,
+}
+
+/// A device approved or removed here: the devices now, and the sync run that takes the decision
+/// to the other devices.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceDecision {
+    pub devices: Vec<SyncDevice>,
+    /// The run started for it; `null` when none could start (`syncError` says why) or one was
+    /// running already: the decision is kept and goes with the next run.
+    pub job: Option<Job>,
+    pub sync_error: Option<AppError>,
 }
 
 /// One sync run of this unlock.
@@ -818,6 +872,9 @@ pub struct SyncStatus {
     pub last_synced_ms: Option<i64>,
     /// The last run since the unlock, with its report or error.
     pub last_run: Option<SyncRun>,
+    /// The devices syncing the Safe as this copy knows them (after its last sync), this one
+    /// first; empty before its first sync.
+    pub devices: Vec<SyncDevice>,
 }
 
 /// What a sync configuration file says (its keys stay inside).

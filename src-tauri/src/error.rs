@@ -60,6 +60,7 @@ fn kind(kind: Library) -> ErrorKind {
         Library::NoSecureArea => ErrorKind::NoSecureArea,
         Library::SyncDiverged => ErrorKind::SyncDiverged,
         Library::ForeignTarget => ErrorKind::ForeignTarget,
+        Library::SyncDevice => ErrorKind::SyncDevice,
         _ => ErrorKind::Internal,
     }
 }
@@ -144,5 +145,10 @@ mod tests {
         assert_eq!(password.kind, ErrorKind::WrongPassword);
         let diverged = AppError::from(arca_safe::Error::SyncDiverged("restored".to_owned()));
         assert_eq!(diverged.kind, ErrorKind::SyncDiverged);
+        let removed = AppError::from(arca_safe::Error::SyncDevice(
+            "this device was removed from the Safe's sync by desk".to_owned(),
+        ));
+        assert_eq!(removed.kind, ErrorKind::SyncDevice);
+        assert!(removed.message.contains("removed"), "{}", removed.message);
     }
 }

@@ -538,7 +538,9 @@ fn root_rows(window: &WebviewWindow<MockRuntime>) -> Result<Value, String> {
 /// schedule set, a run asked for and its report, the configuration exported under the Safe
 /// Password (nothing written with a wrong one), read and joined on the other device, whose first
 /// run starts by itself; a file whose data is not on the target yet waits (and does not open)
-/// until it is; two renames of one file become a decision the conflict view lists.
+/// until it is; the joined device waits until the first approves it (same code on both); two
+/// renames of one file become a decision the conflict view lists; the first removes the other,
+/// whose next run fails saying so.
 #[test]
 fn two_copies_sync_through_a_folder_the_second_joined_from_the_exported_configuration() -> TestResult
 {
@@ -731,11 +733,33 @@ fn two_copies_sync_through_a_folder_the_second_joined_from_the_exported_configur
         .err()
         .unwrap_or_default();
     assert_eq!(refused["kind"], "waitingForSync");
+    // The laptop waits to be approved, with its code; until then it cannot add devices.
+    let code = status["lastRun"]["report"]["waitingForApproval"].clone();
+    assert!(code.as_str().is_some_and(|c| c.len() == 23), "{status}");
+    let laptop_device = &status["devices"][0];
+    assert_eq!(laptop_device["thisDevice"], true, "{status}");
+    assert_eq!(laptop_device["state"], "waiting", "{status}");
+    assert_eq!(laptop_device["code"], code, "{status}");
+    let laptop_id = laptop_device["id"].clone();
+    let not_yet = call(
+        &main,
+        "export_sync_config",
+        json!({"password": password, "comment": "", "to": dir.path().join("again.arca-sync")}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(not_yet["kind"], "syncDevice", "{not_yet}");
+    assert!(
+        not_yet["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("approved")),
+        "{not_yet}"
+    );
     let b_path = b["path"].as_str().unwrap_or_default().to_owned();
     ok(&main, "lock_safe", json!({}))?;
 
-    // The desk syncs again: the data goes up once more. The laptop's unlock syncs by itself
-    // and gets it.
+    // The desk syncs again: the data goes up once more, and the laptop asks to join with the
+    // same code. The desk approves it; the approval goes with the sync that starts.
     ok(
         &main,
         "unlock_safe",
@@ -743,6 +767,34 @@ fn two_copies_sync_through_a_folder_the_second_joined_from_the_exported_configur
     )?;
     let job = ok(&main, "sync_now", json!({}))?;
     wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
+    let status = ok(&main, "sync_status", json!({}))?;
+    let asking = &status["lastRun"]["report"]["devicesAsking"];
+    assert_eq!(asking[0]["id"], laptop_id, "{status}");
+    assert_eq!(asking[0]["code"], code, "{status}");
+    let listed = ok(&main, "sync_devices", json!({}))?;
+    assert_eq!(listed, status["devices"]);
+    assert_eq!(listed[0]["state"], "approved", "{listed}");
+    let desk_name = listed[0]["name"].clone();
+    for (bad, kind) in [
+        (json!("not an id"), "invalidInput"),
+        (json!(uuid::Uuid::new_v4().to_string()), "syncDevice"),
+    ] {
+        let refused = call(&main, "approve_device", json!({"id": bad}))
+            .err()
+            .unwrap_or_default();
+        assert_eq!(refused["kind"], kind, "{bad}: {refused}");
+    }
+    let decided = ok(&main, "approve_device", json!({"id": laptop_id}))?;
+    assert_eq!(decided["syncError"], Value::Null, "{decided}");
+    let approved = decided["devices"]
+        .as_array()
+        .and_then(|devices| devices.iter().find(|d| d["id"] == laptop_id))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(approved["state"], "approved", "{decided}");
+    assert_eq!(approved["decidedBy"], desk_name, "{decided}");
+    let job = wait_for_job(&main, decided["job"]["id"].as_str().unwrap_or_default())?;
+    assert_eq!(job["state"], "finished", "{job}");
     ok(&main, "lock_safe", json!({}))?;
     ok(
         &main,
@@ -756,6 +808,12 @@ fn two_copies_sync_through_a_folder_the_second_joined_from_the_exported_configur
     let status = ok(&main, "sync_status", json!({}))?;
     assert_eq!(status["lastRun"]["automatic"], true, "{status}");
     assert_eq!(status["lastRun"]["report"]["filesReceived"], 1, "{status}");
+    assert_eq!(
+        status["lastRun"]["report"]["waitingForApproval"],
+        Value::Null,
+        "{status}"
+    );
+    assert_eq!(status["devices"][0]["state"], "approved", "{status}");
 
     // One file renamed on both devices: sync decides, and says so.
     ok(
@@ -807,6 +865,42 @@ fn two_copies_sync_through_a_folder_the_second_joined_from_the_exported_configur
     // Seen: the list is cleared.
     ok(&main, "clear_sync_conflicts", json!({}))?;
     assert_eq!(ok(&main, "sync_conflicts", json!({}))?, json!([]));
+
+    // The desk removes the laptop: the laptop's next run fails, saying so.
+    let decided = ok(&main, "remove_device", json!({"id": laptop_id}))?;
+    let job = wait_for_job(&main, decided["job"]["id"].as_str().unwrap_or_default())?;
+    assert_eq!(job["state"], "finished", "{job}");
+    let devices = ok(&main, "sync_devices", json!({}))?;
+    let removed = devices
+        .as_array()
+        .and_then(|devices| devices.iter().find(|d| d["id"] == laptop_id))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(removed["state"], "removed", "{devices}");
+    assert_eq!(removed["decidedBy"], desk_name, "{devices}");
+    let itself = call(&main, "remove_device", json!({"id": devices[0]["id"]}))
+        .err()
+        .unwrap_or_default();
+    assert_eq!(itself["kind"], "syncDevice", "{itself}");
+    ok(&main, "lock_safe", json!({}))?;
+    ok(
+        &main,
+        "unlock_safe",
+        json!({"path": b_path, "password": password}),
+    )?;
+    let cut_off = wait_for_sync(&main)?;
+    assert_eq!(cut_off["state"], "failed", "{cut_off}");
+    let status = ok(&main, "sync_status", json!({}))?;
+    let error = &status["lastRun"]["error"];
+    assert_eq!(error["kind"], "syncDevice", "{status}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("this device was removed")),
+        "{status}"
+    );
+    assert_eq!(status["devices"][0]["state"], "removed", "{status}");
+
     // Locked: nothing of the runs is kept in the window's reach.
     ok(&main, "lock_safe", json!({}))?;
     let locked = call(&main, "sync_status", json!({}))

@@ -126,6 +126,9 @@ fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             sync_commands::export_sync_config,
             sync_commands::read_sync_config,
             sync_commands::join_safe,
+            sync_commands::sync_devices,
+            sync_commands::approve_device,
+            sync_commands::remove_device,
         ])
 }
 

@@ -16,8 +16,8 @@ use tauri::{AppHandle, Manager, Runtime};
 use crate::config::Config;
 use crate::convert::{self, now_ms};
 use crate::dto::{
-    AppError, ConflictItem, ConflictKind, ErrorKind, Job, JobKind, JobState, Problem, ProblemKind,
-    SyncConflict, SyncReport, SyncRun, SyncStatus, SyncTarget,
+    AppError, ConflictItem, ConflictKind, DeviceState, ErrorKind, Job, JobKind, JobState, Problem,
+    ProblemKind, SyncConflict, SyncDevice, SyncReport, SyncRun, SyncStatus, SyncTarget,
 };
 use crate::events::{Emit, send};
 use crate::jobs::{Jobs, Outcome};
@@ -82,13 +82,69 @@ impl SyncContext {
             .as_ref()
             .filter(|id| self.jobs.get(id).is_some_and(|job| active(&job)))
             .cloned();
-        SyncStatus {
+        let status = SyncStatus {
             target: target.map(target_dto),
             every_minutes: prefs.sync_every_minutes,
             running,
             last_synced_ms: prefs.last_synced_ms,
             last_run: session.last_run.clone(),
+            // Read without the session held: a run ending meanwhile waits for nothing.
+            devices: Vec::new(),
+        };
+        drop(session);
+        SyncStatus {
+            devices: devices(safe).unwrap_or_default(),
+            ..status
         }
+    }
+
+    /// The run going on for `safe`, if any.
+    fn running(&self, safe: &Safe) -> Option<Job> {
+        let session = self.session_of(safe);
+        session
+            .running
+            .as_ref()
+            .and_then(|id| self.jobs.get(id))
+            .filter(active)
+    }
+}
+
+/// The devices syncing `safe` as it knows them, for the window.
+///
+/// # Errors
+/// [`ErrorKind::SafeLocked`], database errors.
+pub fn devices(safe: &Safe) -> Result<Vec<SyncDevice>, AppError> {
+    Ok(safe.sync_devices()?.iter().map(device_dto).collect())
+}
+
+/// A device for the window.
+pub fn device_dto(device: &arca_safe::SyncDevice) -> SyncDevice {
+    SyncDevice {
+        id: device.id.to_string(),
+        name: device.name.clone(),
+        code: device.code.clone(),
+        state: match device.state {
+            arca_safe::DeviceState::Approved => DeviceState::Approved,
+            arca_safe::DeviceState::Waiting => DeviceState::Waiting,
+            arca_safe::DeviceState::Removed => DeviceState::Removed,
+        },
+        this_device: device.this_device,
+        asked_ms: device.asked_at.map(convert::ms),
+        decided_by: device.decided_by.clone(),
+        decided_ms: device.decided_at.map(convert::ms),
+    }
+}
+
+/// Starts a run that takes a decision about a device to the other devices: the run, or `None`
+/// when one is going on already (it may have sent the records before the decision: the next run
+/// takes it), or why none can start (the decision is kept and goes with the next run).
+pub fn publish(context: &SyncContext, safe: &Safe) -> (Option<Job>, Option<AppError>) {
+    if context.running(safe).is_some() {
+        return (None, None);
+    }
+    match start(context, safe, false) {
+        Ok(job) => (Some(job), None),
+        Err(error) => (None, Some(error)),
     }
 }
 
@@ -248,6 +304,8 @@ pub fn report_dto(safe: &Safe, report: &arca_safe::SyncReport) -> SyncReport {
             .collect(),
         problems: report.problems.clone(),
         stopped: report.stopped,
+        waiting_for_approval: report.waiting_for_approval.clone(),
+        devices_asking: report.devices_asking.iter().map(device_dto).collect(),
     }
 }
 

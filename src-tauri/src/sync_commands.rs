@@ -12,7 +12,8 @@ use tauri::State;
 use crate::commands::{blocking, outside_store, path_arg};
 use crate::convert::ms;
 use crate::dto::{
-    AppError, ErrorKind, Job, OpenedSafe, SyncConfigInfo, SyncConflict, SyncStatus, SyncTarget,
+    AppError, DeviceDecision, ErrorKind, Job, OpenedSafe, SyncConfigInfo, SyncConflict, SyncDevice,
+    SyncStatus, SyncTarget,
 };
 use crate::state::AppState;
 use crate::sync::{self, MAX_MINUTES};
@@ -123,6 +124,48 @@ pub async fn sync_conflicts(state: State<'_, AppState>) -> Result<Vec<SyncConfli
 pub async fn clear_sync_conflicts(state: State<'_, AppState>) -> Result<()> {
     let safe = state.safe()?;
     blocking(move || Ok(safe.clear_sync_conflicts()?)).await
+}
+
+/// The devices syncing the open Safe as it knows them (after its last sync), this one first.
+#[tauri::command]
+pub async fn sync_devices(state: State<'_, AppState>) -> Result<Vec<SyncDevice>> {
+    let safe = state.safe()?;
+    blocking(move || sync::devices(&safe)).await
+}
+
+/// Approves a device that asks to join (the person compared its code on both screens), then
+/// starts a sync that takes the approval to it and to the other devices.
+#[tauri::command]
+pub async fn approve_device(state: State<'_, AppState>, id: String) -> Result<DeviceDecision> {
+    decide(&state, &id, |safe, device| safe.approve_device(device)).await
+}
+
+/// Removes a device, or refuses one that asks to join, then starts a sync that takes the
+/// decision to the other devices: its changes from now on count nowhere, and it stops syncing.
+#[tauri::command]
+pub async fn remove_device(state: State<'_, AppState>, id: String) -> Result<DeviceDecision> {
+    decide(&state, &id, |safe, device| safe.remove_device(device)).await
+}
+
+async fn decide(
+    state: &State<'_, AppState>,
+    id: &str,
+    decision: impl FnOnce(&Safe, uuid::Uuid) -> arca_safe::Result<()> + Send + 'static,
+) -> Result<DeviceDecision> {
+    let device = uuid::Uuid::try_parse(id)
+        .map_err(|_| AppError::invalid(format!("{id:?} is not a device's id")))?;
+    let safe = state.safe()?;
+    let context = state.sync_context();
+    blocking(move || {
+        decision(&safe, device)?;
+        let (job, sync_error) = sync::publish(&context, &safe);
+        Ok(DeviceDecision {
+            devices: sync::devices(&safe)?,
+            job,
+            sync_error,
+        })
+    })
+    .await
 }
 
 /// Writes the open Safe's sync configuration to `to`: its target and keys, sealed under the

@@ -388,6 +388,32 @@ await step("sync: a folder, a run with its report, what sync decided and the ite
   await grid(page).getByRole("row", { selected: true }).filter({ hasText: renamed }).waitFor();
 });
 
+await step("sync devices: one asks to join, the codes are compared, it is approved, accessible", async () => {
+  const page = light;
+  const code = await page.evaluate(async () => {
+    const demo = window.arcaDemo;
+    const device = demo.otherDeviceAsksToJoin("/media/demo/USB/Arca sync", "anna-laptop");
+    await demo.syncNow();
+    return device.code;
+  });
+  await page.locator(".count", { hasText: "1" }).last().waitFor({ timeout: 20000 });
+  await page.getByRole("button", { name: "Sync", exact: true }).click();
+  const settings = page.getByRole("dialog", { name: "Settings" });
+  const devices = settings.getByRole("list", { name: "Devices that sync this Safe" });
+  await devices.getByText("Asks to join").waitFor();
+  await shot(page, "sync-devices-light");
+  await axe(page, "sync devices with one asking to join");
+  await devices.getByRole("button", { name: "Approve anna-laptop" }).click();
+  const approve = page.getByRole("dialog", { name: "Approve “anna-laptop”?" });
+  await approve.getByText(code, { exact: true }).waitFor();
+  await axe(page, "approving a device");
+  await approve.getByRole("button", { name: "Approve", exact: true }).click();
+  await approve.waitFor({ state: "detached" });
+  await devices.getByText("Approved by desk").waitFor({ timeout: 20000 });
+  await page.keyboard.press("Escape");
+  await settings.waitFor({ state: "detached" });
+});
+
 let scroll = null;
 await step("scroll the 100,000-item folder from top to bottom", async () => {
   const page = light;

@@ -31,8 +31,10 @@ import type {
   LeftoverCopy,
   LockedEvent,
   OpenEdit,
+  DeviceDecision,
   SyncConfigInfo,
   SyncConflict,
+  SyncDevice,
   SyncStatus,
   SyncTarget,
 } from "../bindings";
@@ -185,6 +187,15 @@ export interface Backend {
   /** Makes `<parent>/<name>.arca`, a new copy of the configuration's Safe on this device, syncing
    * through its target (or `targetHere`), opens it and starts its first run. */
   joinSafe(config: string, password: string, parent: string, name: string, targetHere: SyncTarget | null): Promise<OpenedSafe>;
+  /** The devices syncing the open Safe as it knows them (after its last sync), this one first. */
+  syncDevices(): Promise<SyncDevice[]>;
+  /** Approves a device that asks to join, then starts a sync that takes the approval to the
+   * others. Fails with `syncDevice` when this device is not approved itself, or the other was
+   * removed or never asked. */
+  approveDevice(id: string): Promise<DeviceDecision>;
+  /** Removes a device (or refuses one that asks), then starts a sync that takes it to the others.
+   * Fails with `syncDevice` for this device itself, or when this one is not approved. */
+  removeDevice(id: string): Promise<DeviceDecision>;
 
   // --- Security and settings (the Safe Password is asked again) ---------------------------
   changePassword(current: string, newPassword: string, acceptWeak: boolean): Promise<void>;

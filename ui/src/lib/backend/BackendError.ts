@@ -19,7 +19,8 @@ const KIND_RECORD: Record<ErrorKind, true> = {
   trashState: true, notStoredYet: true, alreadyRunning: true, lockedByOther: true, readOnly: true,
   diskFull: true, io: true, safeLocked: true, weakPassword: true, invalidInput: true,
   notABackup: true, foreignBackup: true, noSecureArea: true, waitingForSync: true, syncTarget: true,
-  noSyncTarget: true, badSyncConfig: true, foreignTarget: true, syncDiverged: true, internal: true,
+  noSyncTarget: true, badSyncConfig: true, foreignTarget: true, syncDiverged: true, syncDevice: true,
+  internal: true,
 };
 const KINDS = new Set<string>(Object.keys(KIND_RECORD));
 

@@ -33,6 +33,8 @@ describe("TauriBackend", () => {
     await backend.exportSyncConfig("pw", "for the laptop", "/home/me/Travel.arca-sync");
     await backend.readSyncConfig("/home/me/Travel.arca-sync", "pw");
     await backend.joinSafe("/home/me/Travel.arca-sync", "pw", "/home/me", "Travel", { kind: "folder", path: "/mnt/usb/sync" });
+    await backend.approveDevice("4a580233-0000-4000-8000-000000000001");
+    await backend.removeDevice("4a580233-0000-4000-8000-000000000001");
     await backend.lockSafe();
     expect(calls).toEqual([
       { cmd: "unlock_safe", args: { path: "/s/A.arca", password: "pw" } },
@@ -52,6 +54,8 @@ describe("TauriBackend", () => {
       { cmd: "export_sync_config", args: { password: "pw", comment: "for the laptop", to: "/home/me/Travel.arca-sync" } },
       { cmd: "read_sync_config", args: { path: "/home/me/Travel.arca-sync", password: "pw" } },
       { cmd: "join_safe", args: { config: "/home/me/Travel.arca-sync", password: "pw", parent: "/home/me", name: "Travel", targetHere: { kind: "folder", path: "/mnt/usb/sync" } } },
+      { cmd: "approve_device", args: { id: "4a580233-0000-4000-8000-000000000001" } },
+      { cmd: "remove_device", args: { id: "4a580233-0000-4000-8000-000000000001" } },
       { cmd: "lock_safe", args: {} },
     ]);
   });

@@ -8,7 +8,7 @@ import type {
   AppChoice, AppInfo, BackupListing, ChangedEvent, Crumb, DialogPurpose, EditEvent, FolderNode, Handoff,
   ItemDetails, Job, LeftoverCopy, ListRequest, LockedEvent, OpenEdit, OpenedSafe, Page,
   RecoveryKeySheet, RecoveryKeyTypo, SafeInfo, SafeSummary, SearchPage, SearchRequest, Settings,
-  Strength, SyncConfigInfo, SyncConflict, SyncStatus, SyncTarget, TagCount,
+  Strength, SyncConfigInfo, SyncConflict, SyncStatus, SyncTarget, TagCount, DeviceDecision, SyncDevice,
 } from "../bindings";
 import type { Backend, Unlisten } from "./Backend";
 import { toBackendError } from "./BackendError";
@@ -114,6 +114,9 @@ export class TauriBackend implements Backend {
   exportSyncConfig = (password: string, comment: string, to: string) =>
     call<void>("export_sync_config", { password, comment, to });
   readSyncConfig = (path: string, password: string) => call<SyncConfigInfo>("read_sync_config", { path, password });
+  syncDevices = () => call<SyncDevice[]>("sync_devices");
+  approveDevice = (id: string) => call<DeviceDecision>("approve_device", { id });
+  removeDevice = (id: string) => call<DeviceDecision>("remove_device", { id });
   joinSafe = (config: string, password: string, parent: string, name: string, targetHere: SyncTarget | null) =>
     call<OpenedSafe>("join_safe", { config, password, parent, name, targetHere });
 

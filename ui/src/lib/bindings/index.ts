@@ -11,7 +11,7 @@ retryAfterSeconds?: number,
  */
 typo?: RecoveryKeyTypo, };
 
-export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "notStoredYet" | "alreadyRunning" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "noSecureArea" | "waitingForSync" | "syncTarget" | "noSyncTarget" | "badSyncConfig" | "foreignTarget" | "syncDiverged" | "internal";
+export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "notStoredYet" | "alreadyRunning" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "noSecureArea" | "waitingForSync" | "syncTarget" | "noSyncTarget" | "badSyncConfig" | "foreignTarget" | "syncDiverged" | "syncDevice" | "internal";
 
 export type RecoveryKeyTypo = { "kind": "length", found: number, expected: number, } | { "kind": "character", position: number, character: string, } | { "kind": "checksum" };
 
@@ -366,7 +366,48 @@ problems: Array<string>,
 /**
  * Stopped (cancelled, or the Safe locked) before the end.
  */
-stopped: boolean, };
+stopped: boolean, 
+/**
+ * This device's code while it waits to be approved by a device already syncing the Safe:
+ * its changes reach no other device until then.
+ */
+waitingForApproval: string | null, 
+/**
+ * Devices asking to join, for this one to approve or refuse.
+ */
+devicesAsking: Array<SyncDevice>, };
+
+export type DeviceState = "approved" | "waiting" | "removed";
+
+export type SyncDevice = { id: string, 
+/**
+ * The name it gave itself (its computer's name; two devices may share one).
+ */
+name: string, 
+/**
+ * The code to compare on both screens before approving it; `null` for a device that
+ * synced before devices signed and has not synced since.
+ */
+code: string | null, state: DeviceState, thisDevice: boolean, 
+/**
+ * When it asked to join (its own clock).
+ */
+askedMs: number | null, 
+/**
+ * The device that approved or removed it, by name.
+ */
+decidedBy: string | null, 
+/**
+ * When that was decided (the deciding device's clock).
+ */
+decidedMs: number | null, };
+
+export type DeviceDecision = { devices: Array<SyncDevice>, 
+/**
+ * The run started for it; `null` when none could start (`syncError` says why) or one was
+ * running already: the decision is kept and goes with the next run.
+ */
+job: Job | null, syncError: AppError | null, };
 
 export type SyncRun = { jobId: string, finishedMs: number, 
 /**
@@ -402,7 +443,12 @@ lastSyncedMs: number | null,
 /**
  * The last run since the unlock, with its report or error.
  */
-lastRun: SyncRun | null, };
+lastRun: SyncRun | null, 
+/**
+ * The devices syncing the Safe as this copy knows them (after its last sync), this one
+ * first; empty before its first sync.
+ */
+devices: Array<SyncDevice>, };
 
 export type SyncConfigInfo = { 
 /**

@@ -38,6 +38,7 @@ export const ERROR_KEYS: Record<ErrorKind, string> = {
   badSyncConfig: "errors.badSyncConfig",
   foreignTarget: "errors.foreignTarget",
   syncDiverged: "errors.syncDiverged",
+  syncDevice: "errors.syncDevice",
   internal: "errors.internal",
 };
 
@@ -48,6 +49,25 @@ export function errorText(error: AppError): string {
   }
   if (error.kind === "recoveryKeyTypo" && error.typo) return typoText(error.typo);
   return t(ERROR_KEYS[error.kind] ?? ERROR_KEYS.internal);
+}
+
+/** Kinds one text cannot tell apart: the library's message says which case it is (a device was
+ * removed, is not approved yet, or is not known), so it is shown beside the text. */
+const SAID_BY_MESSAGE: ReadonlySet<ErrorKind> = new Set<ErrorKind>(["syncDevice"]);
+
+/** What the window says about a failure, with the library's explanation where the kind alone
+ * does not say enough. */
+export function errorExplained(error: AppError): string {
+  const text = errorText(error);
+  if (!SAID_BY_MESSAGE.has(error.kind) || !error.message.trim()) return text;
+  const message = error.message.trim();
+  const sentence = message.charAt(0).toUpperCase() + message.slice(1);
+  return `${text} ${sentence}${/[.!?]$/.test(sentence) ? "" : "."}`;
+}
+
+/** `errorExplained` for anything a call rejected with. */
+export function explainError(cause: unknown): string {
+  return errorExplained(appErrorOf(cause));
 }
 
 /** The same for anything a call rejected with. */

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ErrorKind } from "../bindings";
 import { en } from "./en";
 import { de } from "./de";
-import { ERROR_KEYS, errorText, typoText } from "./errors";
+import { ERROR_KEYS, errorExplained, errorText, typoText } from "./errors";
 import { suggestionText, warningText } from "./advice";
 import { formatBytes, formatDuration, hasKey, setLanguage, t } from "./i18n.svelte";
 
@@ -19,7 +19,7 @@ const ALL_KINDS = [
   "alreadyExists", "newerFormat", "damaged", "damagedDatabase", "notFound", "nameClash",
   "invalidName", "moveIntoItself", "trashState", "notStoredYet", "alreadyRunning", "lockedByOther", "readOnly", "diskFull", "io",
   "safeLocked", "weakPassword", "invalidInput", "notABackup", "foreignBackup", "noSecureArea",
-  "waitingForSync", "syncTarget", "noSyncTarget", "badSyncConfig", "foreignTarget", "syncDiverged", "internal",
+  "waitingForSync", "syncTarget", "noSyncTarget", "badSyncConfig", "foreignTarget", "syncDiverged", "syncDevice", "internal",
 ] as const satisfies readonly ErrorKind[];
 type Missing = Exclude<ErrorKind, (typeof ALL_KINDS)[number]>;
 const noneMissing: Missing extends never ? true : false = true;
@@ -50,6 +50,16 @@ describe("translations", () => {
         expect(errorText({ kind, message: "the library's English" })).not.toContain("the library's English");
       }
     }
+  });
+
+  it("add the library's reason where one kind has several (a device removed, or not approved yet)", () => {
+    const message = "this device was removed from the Safe's sync by desk: it keeps its copy of the Safe, but no longer syncs";
+    expect(errorExplained({ kind: "syncDevice", message })).toBe(
+      "This device cannot do that among the devices of this Safe. This device was removed from the Safe's sync by desk: it keeps its copy of the Safe, but no longer syncs.",
+    );
+    expect(errorExplained({ kind: "syncTarget", message: "the sync target /media/usb: gone" })).toBe(errorText({ kind: "syncTarget", message: "" }));
+    setLanguage("de");
+    expect(errorExplained({ kind: "syncDevice", message: "not approved yet." })).toBe("Das kann dieses Gerät unter den Geräten dieses Safes nicht. Not approved yet.");
   });
 
   it("say how long to wait, from retryAfterSeconds", () => {

@@ -145,6 +145,8 @@ describe("sync", () => {
     const backend = app();
     await unlockDemo();
     await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    // The device that sets the folder up is approved at its first sync.
+    await ended(backend, await backend.syncNow());
     await fireEvent.click(await within(await openSyncSettings()).findByRole("button", { name: "Export sync configuration…" }));
     const dialog = await screen.findByRole("dialog", { name: "Add another device" });
     await fireEvent.click(within(dialog).getByRole("button", { name: "Choose…" }));
@@ -190,7 +192,10 @@ describe("sync", () => {
     const grid = await screen.findByRole("grid");
     expect(await within(grid).findByText("Documents", {}, { timeout: 3000 })).toBeInTheDocument();
     expect(await within(grid).findByText("README.txt")).toBeInTheDocument();
-    expect(within(toasts()).getByText("“Demo” is on this device now. Its files arrive with the first sync.")).toBeInTheDocument();
+    expect(within(toasts()).getByText(/^“Demo” is on this device now\. Its files arrive with the first sync\. Then approve this device on one of your other devices/)).toBeInTheDocument();
+    // After its first sync, it waits to be approved, and says so with its code.
+    const code = (await backend.syncDevices())[0]!.code!;
+    expect(await within(toasts()).findByText(`This device waits to be approved (code ${code}). On a computer that already syncs this Safe, approve it in Settings → Sync.`)).toBeInTheDocument();
     const status = await backend.syncStatus();
     expect(status.target).toEqual({ kind: "folder", path: DEMO_SYNC_FOLDER });
     expect(status.lastRun?.report?.operationsReceived).toBeGreaterThan(0);
@@ -308,5 +313,164 @@ describe("sync", () => {
     await waitFor(async () => expect((await backend.syncStatus()).lastRun?.automatic).toBe(true), { timeout: 2000 });
     // Quietly: an automatic run that worked says nothing.
     expect(within(toasts()).queryByText(/^Sync finished/)).not.toBeInTheDocument();
+  });
+});
+
+describe("devices", () => {
+  afterEach(() => clearNotices());
+
+  /** The demo Safe syncing through the demo folder (synced once, so approved), with `name` asking
+   * to join since; the window open on it after a second sync. */
+  async function asking(name = "anna-laptop") {
+    const backend = app();
+    await unlockDemo();
+    await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    await ended(backend, await backend.syncNow());
+    const device = backend.otherDeviceAsksToJoin(DEMO_SYNC_FOLDER, name);
+    await ended(backend, await backend.syncNow());
+    return { backend, device };
+  }
+
+  const syncButton = () => screen.getByRole("button", { name: "Sync" });
+
+  it("shows a device asking to join on the Sync button and in Devices, and approves it after the codes were compared", async () => {
+    const { backend, device } = await asking();
+    // Said by the run, and shown on the Sync button while it waits.
+    expect(await within(toasts()).findByText("Sync finished: 1 device asks to join this Safe")).toBeInTheDocument();
+    await waitFor(() => expect(syncButton()).toHaveAccessibleDescription("1 device asks to join"));
+    const dialog = await openSyncSettings();
+    expect(within(dialog).getByRole("tab", { name: "Sync" })).toHaveAccessibleDescription("1 device asks to join");
+    const list = within(dialog).getByRole("list", { name: "Devices that sync this Safe" });
+    const rows = within(list).getAllByRole("listitem");
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toHaveTextContent("desk");
+    expect(rows[0]).toHaveTextContent("This device");
+    expect(within(rows[0]!).queryByRole("button")).not.toBeInTheDocument();
+    expect(rows[1]).toHaveTextContent("anna-laptop");
+    expect(rows[1]).toHaveTextContent("Asks to join");
+    expect(rows[1]).toHaveTextContent(device.code);
+
+    // Approving shows the code to compare; Cancel has the focus, and changes nothing.
+    await fireEvent.click(within(rows[1]!).getByRole("button", { name: "Approve anna-laptop" }));
+    const confirm = await screen.findByRole("dialog", { name: "Approve “anna-laptop”?" });
+    expect(confirm).toHaveAccessibleDescription(/Check that the other computer shows the same code/);
+    expect(within(confirm).getByText(device.code)).toBeInTheDocument();
+    expect(within(confirm).getByRole("button", { name: "Cancel" })).toHaveFocus();
+    await fireEvent.click(within(confirm).getByRole("button", { name: "Cancel" }));
+    expect((await backend.syncDevices())[1]!.state).toBe("waiting");
+
+    await fireEvent.click(within(rows[1]!).getByRole("button", { name: "Approve anna-laptop" }));
+    await fireEvent.click(within(await screen.findByRole("dialog", { name: "Approve “anna-laptop”?" })).getByRole("button", { name: "Approve" }));
+    expect(await within(toasts()).findByText("“anna-laptop” is approved. It and your other devices learn of it as they sync.")).toBeInTheDocument();
+    await waitFor(() => expect(within(list).getAllByRole("listitem")[1]).toHaveTextContent("Approved by desk"));
+    expect(syncButton()).not.toHaveAttribute("aria-describedby");
+    expect(within(dialog).getByRole("tab", { name: "Sync" })).not.toHaveAttribute("aria-describedby");
+    // The sync that started took it to the folder.
+    expect((await backend.syncDevices())[1]).toMatchObject({ state: "approved", decidedBy: "desk" });
+  });
+
+  it("says so when a sync in the background finds a device asking to join", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 20 });
+    await backend.unlockSafe(DEMO_SAFE_PATH, "demo");
+    await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    await ended(backend, await backend.syncNow());
+    await backend.lockSafe();
+    backend.otherDeviceAsksToJoin(DEMO_SYNC_FOLDER, "anna-laptop");
+    app(backend);
+    await unlockDemo();
+    expect(await within(toasts()).findByText("“anna-laptop” asks to join this Safe. Check its code and approve or refuse it in Settings → Sync.", {}, { timeout: 2000 })).toBeInTheDocument();
+    expect(syncButton()).toHaveAccessibleDescription("1 device asks to join");
+  });
+
+  it("asks before refusing or removing a device, saying what it means", async () => {
+    const { backend } = await asking();
+    const dialog = await openSyncSettings();
+    const list = within(dialog).getByRole("list", { name: "Devices that sync this Safe" });
+    await fireEvent.click(within(list).getByRole("button", { name: "Refuse anna-laptop" }));
+    const refuse = await screen.findByRole("dialog", { name: "Refuse “anna-laptop”?" });
+    expect(refuse).toHaveTextContent("None of your devices will accept anything it writes");
+    expect(refuse).toHaveTextContent("It keeps what it has received already.");
+    await fireEvent.click(within(refuse).getByRole("button", { name: "Refuse" }));
+    expect(await within(toasts()).findByText("“anna-laptop” is refused. Your other devices learn of it as they sync.")).toBeInTheDocument();
+    await waitFor(() => expect(within(list).getAllByRole("listitem")[1]).toHaveTextContent("Removed by desk"));
+    expect(within(list).queryByRole("button", { name: /anna-laptop/ })).not.toBeInTheDocument();
+
+    // An approved device can be removed; the dialog says what that does and does not do.
+    const other = backend.otherDeviceAsksToJoin(DEMO_SYNC_FOLDER, "old-pc");
+    backend.otherDeviceDecides(DEMO_SYNC_FOLDER, other.id, "approved", "desk");
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Sync now" }));
+    await fireEvent.click(await within(list).findByRole("button", { name: "Remove old-pc" }));
+    const remove = await screen.findByRole("dialog", { name: "Remove “old-pc”?" });
+    expect(remove).toHaveTextContent("Its changes from now on are undone on every device, and it no longer syncs this Safe");
+    expect(remove).toHaveTextContent("It keeps its copy of the Safe and the Safe's keys");
+    await fireEvent.click(within(remove).getByRole("button", { name: "Remove" }));
+    expect(await within(toasts()).findByText("“old-pc” is removed. It and your other devices learn of it as they sync.")).toBeInTheDocument();
+    expect((await backend.syncDevices()).find((d) => d.name === "old-pc")).toMatchObject({ state: "removed", decidedBy: "desk" });
+  });
+
+  it("keeps a decision that could not go to the other devices, and says so", async () => {
+    const { backend } = await asking();
+    backend.unreachable.add(DEMO_SYNC_FOLDER);
+    const dialog = await openSyncSettings();
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Approve anna-laptop" }));
+    await fireEvent.click(within(await screen.findByRole("dialog", { name: "Approve “anna-laptop”?" })).getByRole("button", { name: "Approve" }));
+    expect(await within(toasts()).findByText(/^Your decision about “anna-laptop” is kept on this device and goes to the other devices with the next sync\. The sync folder could not be reached/)).toBeInTheDocument();
+    // Approved here already; it goes with the next sync that reaches the folder.
+    expect((await backend.syncDevices())[1]!.state).toBe("approved");
+  });
+
+  it("tells a device that joined that it waits to be approved, and why it cannot add devices yet", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 20 });
+    const config = await exportedDemo(backend);
+    await backend.joinSafe(config, "demo", `${HOME}/Second copy`, "Demo", null);
+    await backend.lockSafe();
+    app(backend);
+    const field = await screen.findByLabelText("Safe Password");
+    await fireEvent.input(field, { target: { value: "demo" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Unlock" }));
+    await screen.findByRole("grid");
+    await waitFor(async () => expect((await backend.syncStatus()).lastRun).not.toBeNull(), { timeout: 2000 });
+    const code = (await backend.syncDevices())[0]!.code!;
+    await waitFor(() => expect(syncButton()).toHaveAccessibleDescription("This device waits to be approved"));
+
+    const dialog = await openSyncSettings();
+    const banner = within(dialog).getByRole("status", { name: "This device waits to be approved" });
+    expect(banner).toHaveTextContent(code);
+    expect(banner).toHaveTextContent("Until then this device receives changes, but its own changes stay here.");
+    const rows = within(within(dialog).getByRole("list", { name: "Devices that sync this Safe" })).getAllByRole("listitem");
+    expect(rows[0]).toHaveTextContent("This device · Waits to be approved");
+    // Not approved, it decides about no one.
+    expect(within(dialog).queryByRole("button", { name: /^(Approve|Refuse|Remove) / })).not.toBeInTheDocument();
+
+    // Adding a device from here fails with the library's reason.
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Export sync configuration…" }));
+    const add = await screen.findByRole("dialog", { name: "Add another device" });
+    await fireEvent.click(within(add).getByRole("button", { name: "Choose…" }));
+    await within(add).findByText(`${HOME}/Desktop/Demo.arca-sync`);
+    await fireEvent.input(within(add).getByLabelText("Safe Password"), { target: { value: "demo" } });
+    await fireEvent.click(within(add).getByRole("button", { name: "Export" }));
+    expect(await within(add).findByRole("alert")).toHaveTextContent(
+      "This device cannot do that among the devices of this Safe. This device cannot add others before it is approved itself: sync it once, and approve it on a device already syncing this Safe if it asks.",
+    );
+  });
+
+  it("says so when this device was removed", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 20 });
+    const config = await exportedDemo(backend);
+    const copy = `${HOME}/Second copy/Demo.arca`;
+    await backend.joinSafe(config, "demo", `${HOME}/Second copy`, "Demo", null);
+    await waitFor(async () => expect((await backend.syncStatus()).lastRun).not.toBeNull());
+    backend.otherDeviceDecides(DEMO_SYNC_FOLDER, backend.deviceOf(copy).id, "removed", "desk");
+    await backend.lockSafe();
+    app(backend);
+    const field = await screen.findByLabelText("Safe Password");
+    await fireEvent.input(field, { target: { value: "demo" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Unlock" }));
+    await screen.findByRole("grid");
+    const dialog = await openSyncSettings();
+    await fireEvent.click(await within(dialog).findByRole("button", { name: "Sync now" }));
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent(
+      "This device cannot do that among the devices of this Safe. This device was removed from the Safe's sync by desk: it keeps its copy of the Safe, but no longer syncs.",
+    );
   });
 });

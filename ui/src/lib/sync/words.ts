@@ -18,6 +18,8 @@ export function reportLines(report: SyncReport): string[] {
   if (report.operationsWaiting) lines.push(counted("changesWaiting", report.operationsWaiting));
   if (report.filesRemoved) lines.push(counted("removed", report.filesRemoved));
   if (report.conflicts.length) lines.push(counted("decided", report.conflicts.length));
+  if (report.waitingForApproval !== null) lines.push(t("sync.report.waitingForApproval"));
+  if (report.devicesAsking.length) lines.push(counted("asking", report.devicesAsking.length));
   if (report.stopped) lines.push(t("sync.report.stopped"));
   if (lines.length === 0) lines.push(t("sync.report.nothing"));
   return lines;

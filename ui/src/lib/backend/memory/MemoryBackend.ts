@@ -6,10 +6,10 @@ import type {
   FolderNode, Handoff, InterruptedImport, ItemDetails, Job, LeftoverCopy, ListRequest, LockedEvent,
   LockReason, OpenEdit, OpenedSafe, Page, Problem, RecoveryKeySheet, RecoveryKeyTypo, SafeInfo,
   SafeSummary, SearchPage, SearchRequest, Settings, Strength, SyncConfigInfo, SyncConflict, SyncRun,
-  SyncStatus, SyncTarget, TagCount,
+  SyncStatus, SyncTarget, TagCount, DeviceDecision, DeviceState, SyncDevice,
 } from "../../bindings";
 import type { Backend, Unlisten } from "../Backend";
-import { BackendError } from "../BackendError";
+import { BackendError, appErrorOf } from "../BackendError";
 import {
   BIG_FOLDER_SIZE, BROKEN_RECENTS, DEMO_BACKUP, DEMO_SAFE_PATH, EXTRA_SAFES, HOME, buildDemoSafe, buildSmallSafe,
 } from "./demo";
@@ -18,7 +18,7 @@ import { nameProblem } from "./names";
 import { keyTypo, normalise, randomKey } from "./recoveryKey";
 import { MemSafe, newItem, toRow, type MemItem } from "./safe";
 import { estimate } from "./strength";
-import { CopySync, ForeignTarget, MemTarget, runSync, settle, type Decision } from "./sync";
+import { CopySync, DeviceRemoved, ForeignTarget, MemTarget, newDevice, runSync, settle, type Decision, type MemDevice } from "./sync";
 import { appsFor, imageDataUrl, pdfDataUrl, previewKindOf, textDataUrl, videoUrl, wavDataUrl } from "./samples";
 
 function fail(kind: AppError["kind"], message: string, extra: Partial<AppError> = {}): never {
@@ -37,6 +37,11 @@ interface Backup {
 
 /** The sync folder the demo's dialogs offer. */
 export const DEMO_SYNC_FOLDER = "/media/demo/USB/Arca sync";
+
+/** The names the demo's copies give themselves as devices: the first computer, and one that
+ * joined from a sync configuration. */
+export const DEMO_DEVICE = "desk";
+export const DEMO_JOINED_DEVICE = "laptop";
 
 /** Where the demo's dragged-out copies would go (nothing is written anywhere). */
 export const DEMO_DRAG_OUT_FOLDER = "/run/user/1000/arca/run-demo/out";
@@ -1133,7 +1138,7 @@ export class MemoryBackend implements Backend {
 
   private copyOf(safe: MemSafe): CopySync {
     let copy = this.copies.get(safe.path);
-    if (!copy) this.copies.set(safe.path, (copy = new CopySync()));
+    if (!copy) this.copies.set(safe.path, (copy = new CopySync(DEMO_DEVICE)));
     return copy;
   }
 
@@ -1152,6 +1157,7 @@ export class MemoryBackend implements Backend {
       running,
       lastSyncedMs: copy.lastSyncedMs,
       lastRun: this.lastSyncRun ? structuredClone(this.lastSyncRun) : null,
+      devices: copy.devices(),
     };
   }
 
@@ -1202,6 +1208,7 @@ export class MemoryBackend implements Backend {
           outcome = runSync(safe, copy, this.targetAt(path));
         } catch (cause) {
           if (cause instanceof ForeignTarget) return { kind: "foreignTarget", message: `the sync target ${path} is the sync target of another Safe` };
+          if (cause instanceof DeviceRemoved) return { kind: "syncDevice", message: cause.message };
           return { kind: "syncTarget", message: `the sync target ${path}: ${(cause as Error).message}` };
         }
         return null;
@@ -1281,6 +1288,9 @@ export class MemoryBackend implements Backend {
     this.checkPassword(safe, password);
     const target = this.copyOf(safe).target;
     if (target === null) fail("noSyncTarget", "no sync target is set up for this Safe");
+    if (this.copyOf(safe).me()?.state !== "approved") {
+      fail("syncDevice", "this device cannot add others before it is approved itself: sync it once, and approve it on a device already syncing this Safe if it asks");
+    }
     this.files.set(to, JSON.stringify({ format: "arca-sync-config", safeId: safe.id, name: safe.name, password, target, comment: comment.trim(), exportedMs: Date.now() }));
   }
 
@@ -1318,10 +1328,84 @@ export class MemoryBackend implements Backend {
     if (this.unreachable.has(folder)) fail("notFound", `${folder} is not a folder on this device (is the drive connected?)`);
     const safe = new MemSafe(config.safeId, name.trim(), path, password);
     this.safes.set(path, safe);
-    const copy = this.copyOf(safe);
+    const copy = new CopySync(DEMO_JOINED_DEVICE);
+    copy.joined = true;
+    this.copies.set(path, copy);
     copy.target = folder;
     settle(safe, copy);
     return this.opened(safe, true);
+  }
+
+  async syncDevices(): Promise<SyncDevice[]> {
+    await later(null);
+    return this.copyOf(this.safe).devices();
+  }
+
+  /** The device `id` as the open copy knows it, for a decision about it. */
+  private toDecide(id: string, verb: string): { copy: CopySync; device: MemDevice; safe: MemSafe } {
+    const safe = this.writable();
+    const copy = this.copyOf(safe);
+    if (copy.me()?.state !== "approved") {
+      fail("syncDevice", `this device is not approved itself yet, so it cannot ${verb} others: approve it first on a device already syncing this Safe`);
+    }
+    const device = copy.known.find((d) => d.id === id);
+    if (!device) fail("syncDevice", `no device ${id} is known to this Safe's sync (sync first to see new requests)`);
+    return { copy, device, safe };
+  }
+
+  /** The devices after a decision, and the run that takes it to the others. */
+  private decided(safe: MemSafe, copy: CopySync): DeviceDecision {
+    const devices = copy.devices();
+    if (this.syncJob && !this.syncJob.ended) return { devices, job: null, syncError: null };
+    try {
+      return { devices, job: this.startSync(safe, false), syncError: null };
+    } catch (cause) {
+      return { devices, job: null, syncError: appErrorOf(cause) };
+    }
+  }
+
+  async approveDevice(id: string): Promise<DeviceDecision> {
+    await later(null);
+    const { copy, device, safe } = this.toDecide(id, "approve");
+    if (device.state === "removed") {
+      fail("syncDevice", `${device.name} was removed from this Safe's sync; a removed device joins again from a new sync configuration, as a new device`);
+    }
+    if (device.state === "waiting") copy.decide(device, "approved");
+    return this.decided(safe, copy);
+  }
+
+  async removeDevice(id: string): Promise<DeviceDecision> {
+    await later(null);
+    const safe = this.writable();
+    if (id === this.copyOf(safe).device.id) {
+      fail("syncDevice", "this device cannot remove itself: remove it from another device of the Safe, or stop syncing it by choosing no sync target");
+    }
+    const { copy, device } = this.toDecide(id, "remove");
+    if (device.state !== "removed") copy.decide(device, "removed");
+    return this.decided(safe, copy);
+  }
+
+  /** Another computer asks to join through the sync folder `target` (it joined from a sync
+   * configuration and synced once). Returns it, with its id and code. */
+  otherDeviceAsksToJoin(target: string, name: string): MemDevice {
+    const device = newDevice(name);
+    this.targetAt(target).devices.set(device.id, device);
+    return { ...device };
+  }
+
+  /** A device already syncing through `target` (named `by`) decides about the device `id` and
+   * syncs: approves it, or removes it. */
+  otherDeviceDecides(target: string, id: string, state: DeviceState, by: string): void {
+    const device = this.targetAt(target).devices.get(id);
+    if (!device) throw new Error(`${id} is not a device on ${target}`);
+    Object.assign(device, { state, decidedBy: by, decidedMs: Date.now() });
+  }
+
+  /** The device the copy at `path` is (for tests that decide about it from "another device"). */
+  deviceOf(path: string): MemDevice {
+    const copy = this.copies.get(path);
+    if (!copy) throw new Error(`${path} has never synced`);
+    return { ...copy.device };
   }
 
   /** What another device of the Safe would leave on the sync folder `target`: a new file in the
