@@ -9,7 +9,7 @@ there when the file is chosen again → preview an image, a PDF and a video (see
 three wrong passwords start the countdown → restart the app: the countdown is still there →
 unlock → export → the exported bytes equal the originals (sha256) → backup → sync through a
 folder, export the sync configuration and join from it as a second copy, which gets the same
-files → restore into a new Safe, which unlocks and holds the same files. Screenshots of the main screens (light and dark)
+files, waits to be approved and is approved from the first after comparing codes → restore into a new Safe, which unlocks and holds the same files. Screenshots of the main screens (light and dark)
 go to target/e2e-screenshots/ (E2E_SCREENSHOTS=DIR elsewhere).
 
 Each run lives in its own temporary HOME and XDG folders, so the app's recent list, settings and
@@ -65,6 +65,7 @@ SAMPLES = ROOT / "fixtures" / "demo" / "samples"
 SHOTS = Path(os.environ.get("E2E_SCREENSHOTS") or ROOT / "target" / "e2e-screenshots").resolve()
 PASSWORD = "violet granite orbit ketch"
 SAFE = "Travel"
+COPY = "Travel on the laptop"
 FOLDER = "Grey Peak weekend"
 TAG = "sunset"
 COMMENT = "From the hut on Saturday evening"
@@ -976,13 +977,56 @@ def main() -> int:
         w.type(w.field("Safe Password", within=join), PASSWORD)
         w.press("Open the configuration")
         w.click(w.chooser("Where the copy goes on this device"))
+        w.type(w.field("Name of the copy"), COPY)
         w.press("Join and sync")
         w.row(FOLDER, 60)
-        if not (work / "joined" / f"{SAFE}.arca" / "safe.json").is_file():
+        if not (work / "joined" / f"{COPY}.arca" / "safe.json").is_file():
             raise Step("the joined copy is not on disk")
         w.open_row(FOLDER)
         w.open_row("Photos")
         w.until("the same photos, their data come down", lambda: sorted(w.rows()) == ["Lakeside sunset.jpg", "Trail map.png"] and "Waiting" not in w.js("return document.querySelector('[role=grid]').innerText"))
+
+        step("the copy waits to be approved; the first Safe approves it after comparing codes")
+        w.toast(r"^This device waits to be approved \(code [0-9A-Z-]{23}\)")
+        w.press("Sync")
+        waiting = "//*[@role='status'][.//strong[normalize-space(.)='This device waits to be approved']]"
+        code = w.find(f"{waiting}//code", "the waiting banner with the code").text.strip()
+        w.dismiss_toasts()
+        w.shot("devices-waiting", blur=True)
+        w.press("Close", within=settings)
+        w.press("Lock")
+        pick_safe(w, SAFE)
+        unlock(w, PASSWORD)
+        w.row(FOLDER)
+        # The sync after the unlock finds the copy asking: a notice, and a badge on Sync.
+        w.toast(r"asks to join this Safe\. Check its code and approve or refuse it in Settings → Sync\.$")
+        w.find("//button[@aria-label='Sync'][@aria-describedby]/following-sibling::*[normalize-space(.)='1']", "the badge on Sync")
+        w.shot("devices-badge", blur=True)
+        w.press("Sync")
+        w.press("Sync now", within=settings)
+        devices = f"{settings}//ul[@aria-label='Devices that sync this Safe']"
+        asking = w.find(f"{devices}/li[.//*[normalize-space(.)='Asks to join']]", "the copy asking to join", 60)
+        if code not in asking.text:
+            raise Step(f"the device asking to join shows another code than {code}: {asking.text}")
+        w.dismiss_toasts()
+        w.js("arguments[0].scrollIntoView({block: 'center'})", asking)
+        w.shot("devices-asking", blur=True)
+        w.click(asking.find_element(By.XPATH, ".//button[starts-with(@aria-label, 'Approve ')]"))
+        approve = "//*[@role='dialog'][.//h2[starts-with(normalize-space(.), 'Approve “')]]"
+        w.find(f"{approve}//*[normalize-space(.)={quote(code)}]", "the code in the approval dialog")
+        w.shot("devices-approve")
+        w.press("Approve", within=approve)
+        w.toast(r"is approved\. It and your other devices learn of it as they sync\.$")
+        w.find(f"{devices}/li[.//*[starts-with(normalize-space(.), 'Approved by ')]]", "the copy approved")
+        w.press("Close", within=settings)
+        w.press("Lock")
+        pick_safe(w, COPY)
+        unlock(w, PASSWORD)
+        w.row(FOLDER)
+        w.press("Sync")
+        w.find(f"{devices}/li[1][.//*[normalize-space(.)='This device']]", "the copy approved, after its sync", 60)
+        w.gone(waiting, "the waiting banner")
+        w.press("Close", within=settings)
 
         step("restore the backup into a new Safe from the start screen")
         w.press("Lock")
