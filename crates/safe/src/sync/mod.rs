@@ -340,8 +340,6 @@ impl Open<'_> {
         }
         // A device waiting for approval has changes nobody applies yet: what it would call
         // replaced may still be another device's current version.
-        // A device waiting for approval has changes nobody applies yet: what it would call
-        // replaced may still be another device's current version.
         if !report.stopped && writable && devices::is_approved(&trust) {
             self.prune(target, &trust, &on_target, &mut report)?;
         }
