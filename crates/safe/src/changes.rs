@@ -77,6 +77,14 @@ impl<'c> ChangeSet<'c> {
         *known = (*known).max(seq);
     }
 
+    /// Records that operations of `device` after `seq` are no longer applied here (taken back
+    /// by sync), so that they are read again if they come to count.
+    pub(crate) fn unobserve(&mut self, device: Uuid, seq: u64) {
+        if let Some(known) = self.clock.get_mut(&device) {
+            *known = (*known).min(seq);
+        }
+    }
+
     /// Applies `change` and logs it. Every name that reaches the database passes the name
     /// rule here, whatever path it came by (an import, a rename, a restore, a sync).
     ///

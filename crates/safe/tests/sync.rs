@@ -1504,3 +1504,44 @@ fn a_sync_tells_how_far_it_has_got() {
             .any(|progress| progress.phase == arca_safe::Phase::Copying)
     );
 }
+
+#[test]
+fn a_device_approved_only_by_a_removed_one_waits_and_counts_again_once_approved() {
+    use arca_safe::DeviceState;
+    let dir = tempfile::tempdir().unwrap();
+    let (devices, _) = devices(dir.path(), 3);
+    let [a, b, c] = &devices[..] else {
+        unreachable!()
+    };
+    // X joins from C's configuration; C approves it while A is away; B applies its change.
+    settle(&devices);
+    let config = c.safe.export_sync_config(&password(), "").unwrap();
+    let (x, _) = Safe::join(&dir.path().join("x.arca"), &config, &password(), None).unwrap();
+    pair(&c.safe, &x);
+    let from_x = x.create_folder(None, "From X").unwrap();
+    x.sync(&JobControl::new()).unwrap();
+    sync(b);
+    assert_eq!(item(&b.safe, from_x).name, "From X");
+    let x_id = this_device(&x).id;
+
+    // A removes C without having seen C's approval of X: X now waits, and B takes back X's
+    // change until a device approves X again.
+    a.safe.remove_device(this_device(&c.safe).id).unwrap();
+    sync(a);
+    let report = b.safe.sync(&JobControl::new()).unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.contains("taken back")),
+        "{:?}",
+        report.problems
+    );
+    assert!(b.safe.item(from_x).is_err());
+    assert_eq!(state_of(&b.safe, x_id), DeviceState::Waiting);
+
+    a.safe.approve_device(x_id).unwrap();
+    sync(a);
+    sync(b);
+    sync(a);
+    assert_eq!(item(&b.safe, from_x).name, "From X");
+    assert_eq!(item(&a.safe, from_x).name, "From X");
+    assert_eq!(snapshot(&a.safe), snapshot(&b.safe));
+}

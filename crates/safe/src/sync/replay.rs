@@ -66,6 +66,9 @@ pub(crate) fn replay(
     for op in new.iter().chain(withdrawn) {
         touched.add(op);
     }
+    for op in withdrawn {
+        changes.unobserve(op.device, op.seq - 1);
+    }
     for op in new {
         changes.observe(op.device, op.seq);
     }
