@@ -75,5 +75,7 @@ pub use sync::{
 };
 pub use tags::TagCount;
 pub use time::UtcTime;
+#[cfg(feature = "clock-skew")]
+pub use time::skew_this_threads_clock;
 pub use unlock::Unlock;
 pub use versioned::{KDF_NAME, Kdf};

@@ -4,7 +4,23 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now, in nanoseconds since the epoch (0 if the clock is before 1970).
 pub(crate) fn now_ns() -> i64 {
-    to_ns(SystemTime::now()).unwrap_or(0)
+    let now = to_ns(SystemTime::now()).unwrap_or(0);
+    #[cfg(feature = "clock-skew")]
+    let now = now.saturating_add(SKEW.with(std::cell::Cell::get));
+    now
+}
+
+#[cfg(feature = "clock-skew")]
+thread_local! {
+    static SKEW: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// Test hook: this thread's clock runs `offset_ns` ahead (behind, if negative), as a device
+/// whose clock is wrong. Never enabled in a shipped build.
+#[cfg(feature = "clock-skew")]
+#[doc(hidden)]
+pub fn skew_this_threads_clock(offset_ns: i64) {
+    SKEW.with(|skew| skew.set(offset_ns));
 }
 
 /// A system time in nanoseconds since the epoch, if it fits.

@@ -21,6 +21,19 @@ use uuid::Uuid;
 struct Device {
     safe: Safe,
     sources: PathBuf,
+    /// How far this device's clock is off (ns): devices disagree by up to two days, and
+    /// nothing sync decides may depend on it.
+    skew: i64,
+}
+
+const DAY_NS: i64 = 86_400_000_000_000;
+
+impl Device {
+    /// Runs what follows on this thread with the device's clock.
+    fn clock(&self) -> &Safe {
+        arca_safe::skew_this_threads_clock(self.skew);
+        &self.safe
+    }
 }
 
 /// A Safe on device A and copies joined from its sync configuration on the others, syncing
@@ -69,7 +82,12 @@ fn devices_on(dir: &Path, count: usize, settings: &TargetSettings) -> Vec<Device
         .map(|(index, safe)| {
             let sources = dir.join(format!("sources-{index}"));
             fs::create_dir_all(&sources).unwrap();
-            Device { safe, sources }
+            let skew = [0, DAY_NS, -DAY_NS][index % 3];
+            Device {
+                safe,
+                sources,
+                skew,
+            }
         })
         .collect()
 }
@@ -92,7 +110,7 @@ fn pair(approver: &Safe, joined: &Safe) {
 }
 
 fn sync(device: &Device) -> SyncReport {
-    let report = device.safe.sync(&JobControl::new()).unwrap();
+    let report = device.clock().sync(&JobControl::new()).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     report
 }
@@ -412,6 +430,7 @@ fn all_items(safe: &Safe) -> Vec<Item> {
 /// One random change a person could make; refused ones (a name taken, a folder into itself)
 /// are simply not made.
 fn random_edit(device: &Device, rng: &mut Rng, counter: &mut u64) {
+    device.clock();
     let items = all_items(&device.safe);
     let folders: Vec<Option<Uuid>> = std::iter::once(None)
         .chain(
@@ -531,6 +550,20 @@ fn converge(dir: &Path, settings: &TargetSettings, seed: u64, steps: usize) {
     // Shown only when the test fails: which seed to run again (ARCA_SYNC_FIRST_SEED).
     eprintln!("seed {seed}");
     let devices = devices_on(dir, 3, settings);
+    // The devices' clocks are a day apart (B ahead, C behind): no decision may depend on them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    for (device, direction) in devices.iter().zip([0, 1, -1]) {
+        let probe = device.clock().create_folder(None, "clock probe").unwrap();
+        let added = device.safe.item(probe).unwrap().added_at;
+        assert!(
+            (added - now - direction * DAY_NS).abs() < DAY_NS / 24,
+            "{added}"
+        );
+        device.safe.trash(probe).unwrap();
+    }
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut counter = 0;
     let mut seen = BTreeSet::new();
@@ -591,6 +624,7 @@ fn converge(dir: &Path, settings: &TargetSettings, seed: u64, steps: usize) {
     devices.push(Device {
         safe: late,
         sources,
+        skew: DAY_NS / 2,
     });
     edit(&devices, steps / 2);
     settle(&devices);
@@ -1172,7 +1206,14 @@ fn founder_and_joined(dir: &Path) -> (Device, Device) {
     let (safe, _) = Safe::join(&dir.join("joined.arca"), &config, &password(), None).unwrap();
     let sources = dir.join("sources-joined");
     fs::create_dir_all(&sources).unwrap();
-    (a, Device { safe, sources })
+    (
+        a,
+        Device {
+            safe,
+            sources,
+            skew: -DAY_NS,
+        },
+    )
 }
 
 fn state_of(safe: &Safe, id: Uuid) -> arca_safe::DeviceState {
@@ -1454,7 +1495,8 @@ fn a_sync_configuration_as_text_fits_a_qr_code_and_joins_like_the_file() {
     assert!(
         sync(&Device {
             safe: joined,
-            sources: dir.path().to_owned()
+            sources: dir.path().to_owned(),
+            skew: 0,
         })
         .waiting_for_approval
         .is_some()
