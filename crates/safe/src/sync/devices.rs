@@ -257,17 +257,22 @@ fn computer_name() -> String {
         .ok()
         .or_else(|| std::env::var("COMPUTERNAME").ok())
         .unwrap_or_default();
-    let name: String = name
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_NAME_CHARS)
-        .collect();
+    let name = shown_name(&name);
     if name.is_empty() {
         "Arca device".to_owned()
     } else {
         name
     }
+}
+
+/// A device's name as shown: any device may write any name, so control characters go and a
+/// long one is cut.
+fn shown_name(name: &str) -> String {
+    name.trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect()
 }
 
 /// Trusts `device` without a record (see the module documentation).
@@ -397,7 +402,7 @@ impl Trust {
             if trust.keys.get(&device) == Some(&key) {
                 trust.asked.insert(device, record.record.at);
                 if let Some(name) = &record.record.name {
-                    trust.names.insert(device, name.clone());
+                    trust.names.insert(device, shown_name(name));
                 }
                 trust.valid.insert(record.name());
             }
@@ -463,7 +468,7 @@ impl Trust {
                     self.keys.insert(device, key);
                     approvers.insert(device, (signer, record.record.at));
                     if let Some(name) = &record.record.name {
-                        self.names.entry(device).or_insert_with(|| name.clone());
+                        self.names.entry(device).or_insert_with(|| shown_name(name));
                     }
                     more = true;
                 }
@@ -881,6 +886,18 @@ mod tests {
             Some(0),
             "a new device still needs approval"
         );
+    }
+
+    #[test]
+    fn a_name_another_device_gave_itself_is_shown_without_control_characters() {
+        let (a, b) = (device(), device());
+        let mut asked = request(&b);
+        asked.record.name = Some(format!("laptop\n\u{1b}[31mApproved{}", "x".repeat(200)));
+        let json = serde_json::to_vec(&asked.record).unwrap();
+        asked.signed = sign(&b.key, RECORD_LABEL, &json).to_vec();
+        let shown = trust(&a, &[&a], &[asked]).device(b.id).name;
+        assert!(shown.starts_with("laptop[31mApproved"), "{shown}");
+        assert_eq!(shown.chars().count(), MAX_NAME_CHARS);
     }
 
     #[test]
