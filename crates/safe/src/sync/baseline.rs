@@ -204,10 +204,7 @@ pub(crate) fn make(
     covered: Clock,
     target: &dyn Target,
 ) -> Result<(Name, u64)> {
-    let reach = |error: std::io::Error| Error::SyncTarget {
-        target: target.describe(),
-        error,
-    };
+    let reach = super::transfer::reach(target);
     let name = Name {
         sum: sum(&covered),
         maker: identity.id,

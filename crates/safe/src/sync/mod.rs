@@ -294,10 +294,7 @@ impl Open<'_> {
         reporter: &mut Reporter<'_>,
     ) -> Result<SyncReport> {
         let mut report = SyncReport::default();
-        let reach = |error: io::Error| Error::SyncTarget {
-            target: target.describe(),
-            error,
-        };
+        let reach = transfer::reach(target);
         let identity = self.identity()?;
         reporter.phase(Phase::Recording);
         self.claim(target, &identity)?;
@@ -355,10 +352,7 @@ impl Open<'_> {
     /// Makes the target this Safe's, or refuses one that serves another Safe. The device that
     /// sets a target up trusts itself; a target of version 1 is upgraded.
     fn claim(&self, target: &dyn Target, identity: &Identity) -> Result<()> {
-        let reach = |error: io::Error| Error::SyncTarget {
-            target: target.describe(),
-            error,
-        };
+        let reach = transfer::reach(target);
         match target.get(MARKER, 4096) {
             Ok(bytes) => {
                 let marker: Marker = serde_json::from_slice(&bytes).map_err(|_| {
@@ -446,10 +440,7 @@ impl Open<'_> {
         identity: &Identity,
         report: &mut SyncReport,
     ) -> Result<(Trust, HashSet<String>)> {
-        let reach = |error: io::Error| Error::SyncTarget {
-            target: target.describe(),
-            error,
-        };
+        let reach = transfer::reach(target);
         let on_target: HashSet<String> = target
             .list("devices/")
             .map_err(reach)?
@@ -511,10 +502,7 @@ impl Open<'_> {
         trust: &Trust,
         report: &mut SyncReport,
     ) -> Result<()> {
-        let reach = |error: io::Error| Error::SyncTarget {
-            target: target.describe(),
-            error,
-        };
+        let reach = transfer::reach(target);
         let (me, clock) = self.clock()?;
         if clock.iter().any(|(device, seq)| *device != me && *seq > 0) {
             return Ok(());
@@ -582,10 +570,7 @@ impl Open<'_> {
         if !devices::is_approved(trust) {
             return Ok(());
         }
-        let reach = |error: io::Error| Error::SyncTarget {
-            target: target.describe(),
-            error,
-        };
+        let reach = transfer::reach(target);
         let existing = baseline::on_target(target).map_err(reach)?;
         let newest = existing.first().map_or(0, |name| name.sum);
         // Worth it once the history is long, and at least twice what it describes (a Safe
@@ -638,10 +623,7 @@ impl Open<'_> {
                 let sealed = events::seal_bytes(self.keys(), record.signed())?;
                 target
                     .put(&name, &sealed)
-                    .map_err(|error| Error::SyncTarget {
-                        target: target.describe(),
-                        error,
-                    })?;
+                    .map_err(transfer::reach(target))?;
             }
         }
         Ok(())
@@ -675,10 +657,7 @@ impl Open<'_> {
         trust: &Trust,
         report: &mut SyncReport,
     ) -> Result<u64> {
-        let reach = |error: io::Error| Error::SyncTarget {
-            target: target.describe(),
-            error,
-        };
+        let reach = transfer::reach(target);
         let (me, clock) = self.clock()?;
         let sent_through = self.sent_through()?;
         let mut ranges: Vec<Range> = target
@@ -814,10 +793,7 @@ impl Open<'_> {
         control: &JobControl,
         report: &mut SyncReport,
     ) -> Result<()> {
-        let reach = |error: io::Error| Error::SyncTarget {
-            target: target.describe(),
-            error,
-        };
+        let reach = transfer::reach(target);
         let (me, clock) = self.clock()?;
         let last = clock.get(&me).copied().unwrap_or(0);
         let mut covered: Vec<(u64, u64)> = target
@@ -920,10 +896,7 @@ impl Open<'_> {
             if superseded {
                 target
                     .delete(&data_name(id, &tag))
-                    .map_err(|error| Error::SyncTarget {
-                        target: target.describe(),
-                        error,
-                    })?;
+                    .map_err(transfer::reach(target))?;
                 arca_cryptor::crash_point("sync: old version removed");
                 report.files_removed += 1;
             }
@@ -1026,10 +999,7 @@ impl Open<'_> {
     /// Every approved device's acknowledgement on the target (those that do not open, or are
     /// not signed by their device, are left out: they can only delay a removal).
     fn acknowledgements(&self, target: &dyn Target, trust: &Trust) -> Result<Vec<(Uuid, Clock)>> {
-        let reach = |error: io::Error| Error::SyncTarget {
-            target: target.describe(),
-            error,
-        };
+        let reach = transfer::reach(target);
         let (_, here) = self.clock()?;
         let mut acknowledged = Vec::new();
         for name in target.list("acks/").map_err(reach)? {
@@ -1062,10 +1032,7 @@ impl Open<'_> {
         let sealed = events::seal_ack(self.keys(), &identity.key, me, clock)?;
         target
             .put(&events::ack_name(me), &sealed)
-            .map_err(|error| Error::SyncTarget {
-                target: target.describe(),
-                error,
-            })
+            .map_err(transfer::reach(target))
     }
 
     fn recorded_versions(&self, id: Uuid) -> Result<HashSet<[u8; 32]>> {
@@ -1088,10 +1055,7 @@ impl Open<'_> {
 /// Removes this device's event files of target version 1 (unsigned, under `events/`) once its
 /// history is on the target signed: no device reads them any more.
 fn remove_unsigned_history(target: &dyn Target, me: Uuid) -> Result<()> {
-    let reach = |error: io::Error| Error::SyncTarget {
-        target: target.describe(),
-        error,
-    };
+    let reach = transfer::reach(target);
     for name in target.list(&format!("events/{me}/")).map_err(reach)? {
         target.delete(&name).map_err(reach)?;
     }

@@ -78,7 +78,8 @@ pub(super) fn in_parallel<J: Send, R: Send>(
     }
 }
 
-fn reach(target: &dyn Target) -> impl Fn(io::Error) -> Error + '_ {
+/// An error reaching `target`, naming it.
+pub(super) fn reach(target: &dyn Target) -> impl Fn(io::Error) -> Error + Copy + '_ {
     |error| Error::SyncTarget {
         target: target.describe(),
         error,
