@@ -12,7 +12,7 @@ fn main() {
 
 /// Every command of src/lib.rs `with_commands` (a test holds the two and the capability
 /// together).
-const COMMANDS: [&str; 81] = [
+const COMMANDS: [&str; 82] = [
     "app_info",
     "take_handoff",
     "recent_safes",
@@ -89,6 +89,7 @@ const COMMANDS: [&str; 81] = [
     "sync_conflicts",
     "clear_sync_conflicts",
     "export_sync_config",
+    "sync_config_qr",
     "read_sync_config",
     "join_safe",
     "sync_devices",

@@ -65,6 +65,7 @@ pub fn typescript() -> String {
         declaration::<AppChoice>(&config),
         declaration::<LeftoverCopy>(&config),
         declaration::<SyncTarget>(&config),
+        declaration::<BucketTarget>(&config),
         declaration::<ConflictKind>(&config),
         declaration::<SyncConflict>(&config),
         declaration::<ConflictItem>(&config),
@@ -75,6 +76,7 @@ pub fn typescript() -> String {
         declaration::<SyncRun>(&config),
         declaration::<SyncStatus>(&config),
         declaration::<SyncConfigInfo>(&config),
+        declaration::<SyncConfigQr>(&config),
     ];
     let mut text = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit:\n\

@@ -18,7 +18,9 @@ fn title(purpose: DialogPurpose) -> &'static str {
         DialogPurpose::BackupTarget => "Backup folder",
         DialogPurpose::RestoreLocation => "Where to restore the Safe",
         DialogPurpose::SyncTarget => "Folder to sync through",
-        DialogPurpose::SyncConfig => "Sync configuration to join with",
+        DialogPurpose::SyncConfig => {
+            "Sync configuration to join with (its file or a picture of its QR code)"
+        }
         DialogPurpose::SaveSyncConfig => "Save the sync configuration",
         DialogPurpose::JoinLocation => "Where the Safe goes on this device",
     }
@@ -31,7 +33,13 @@ fn with_filter<R: Runtime>(
     purpose: DialogPurpose,
 ) -> tauri_plugin_dialog::FileDialogBuilder<R> {
     match purpose {
-        DialogPurpose::SyncConfig | DialogPurpose::SaveSyncConfig => dialog
+        DialogPurpose::SyncConfig => dialog
+            .add_filter(
+                "Arca sync configuration or a picture of its QR code",
+                &["arca-sync", "png", "jpg", "jpeg", "PNG", "JPG", "JPEG"],
+            )
+            .add_filter("All files", &["*"]),
+        DialogPurpose::SaveSyncConfig => dialog
             .add_filter("Arca sync configuration", &["arca-sync"])
             .add_filter("All files", &["*"]),
         _ => dialog,

@@ -106,6 +106,20 @@ pub enum ErrorKind {
     /// approved yet (it cannot approve, remove or add devices), or the device named is not one
     /// of the Safe's. The message (the library's English) says which.
     SyncDevice,
+    /// A bucket chosen as sync target could not be used: its service did not answer (a wrong
+    /// endpoint address, no network, a certificate the system does not trust) or refused the
+    /// request (a wrong region). Nothing was set.
+    BucketUnreachable,
+    /// The S3 service refused the access key for the bucket: a wrong access key ID or secret, or
+    /// a key that may not read and write that bucket. Nothing was set.
+    BucketAccessDenied,
+    /// The S3 service has no bucket of that name (or does not show it to this key). Nothing was
+    /// set.
+    BucketNotFound,
+    /// A picture chosen as sync configuration holds no QR code that could be read.
+    NoQrCode,
+    /// The QR code in a picture holds something else than an Arca sync configuration.
+    QrNotSyncConfig,
     /// Anything else.
     Internal,
 }
@@ -634,7 +648,7 @@ pub enum DialogPurpose {
     RestoreLocation,
     /// A folder to sync through (new or already used by the Safe's other devices).
     SyncTarget,
-    /// A sync configuration file to join a Safe with.
+    /// A sync configuration to join a Safe with: its file, or a picture of its QR code.
     SyncConfig,
     /// Where an exported sync configuration is saved (a save dialog).
     SaveSyncConfig,
@@ -720,9 +734,32 @@ pub struct LeftoverCopy {
 pub enum SyncTarget {
     /// A folder: a USB stick, a network share, a folder a cloud service keeps in step.
     Folder { path: String },
+    /// A bucket of S3 or of an S3-compatible store (Garage, MinIO, Backblaze B2…).
+    S3(BucketTarget),
     /// A kind of target this version of the app cannot set up (it still syncs with it); never
     /// accepted from the window.
     Other { description: String },
+}
+
+/// A bucket as sync target. Its secret access key only ever goes from the window to the app
+/// (typed when the bucket is set up or the key replaced), never back: the app sends it without.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketTarget {
+    /// The S3 service's address: `https://s3.eu-central-1.amazonaws.com`, `http://nas:3900`.
+    pub endpoint: String,
+    /// The bucket's region (`us-east-1` for most of Amazon S3, `garage` for Garage).
+    pub region: String,
+    pub bucket: String,
+    /// A folder inside the bucket for this Safe; empty for the whole bucket.
+    pub prefix: String,
+    pub access_key_id: String,
+    /// From the window only: the secret of the access key. Left out (or empty) when the
+    /// settings of a bucket already set up are changed: the stored secret is kept, if the
+    /// endpoint and the access key ID are the same.
+    #[ts(optional, type = "string")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<arca_safe::Secret>,
 }
 
 /// What sync decided for the person in one case.
@@ -875,6 +912,19 @@ pub struct SyncStatus {
     /// The devices syncing the Safe as this copy knows them (after its last sync), this one
     /// first; empty before its first sync.
     pub devices: Vec<SyncDevice>,
+}
+
+/// The open Safe's sync configuration as a QR code, to show on screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncConfigQr {
+    /// The code as an SVG image (black on white, with its quiet zone); `null` when the
+    /// configuration is too large for a QR code (then it goes as a file).
+    pub svg: Option<String>,
+    /// Characters of the configuration's text form (`ARCA-SYNC-CONFIG:…`).
+    pub characters: u32,
+    /// The most characters a QR code holds at the error correction used.
+    pub max_characters: u32,
 }
 
 /// What a sync configuration file says (its keys stay inside).

@@ -930,3 +930,408 @@ fn two_copies_sync_through_a_folder_the_second_joined_from_the_exported_configur
     );
     Ok(())
 }
+
+/// The single-node Garage the Safe's own tests start (skipped where Garage is not installed).
+#[path = "../../crates/safe/tests/common/garage.rs"]
+#[allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+mod garage;
+
+/// A bucket form as the window sends it.
+fn bucket_form(endpoint: &str, bucket: &str, key: &str, secret: Option<&str>) -> Value {
+    let mut form = json!({
+        "kind": "s3", "endpoint": endpoint, "region": "garage", "bucket": bucket,
+        "prefix": "desk", "accessKeyId": key,
+    });
+    if let Some(secret) = secret {
+        form["secretAccessKey"] = json!(secret);
+    }
+    form
+}
+
+/// A Safe created in `dir` through `window`; its path.
+fn new_safe(window: &WebviewWindow<MockRuntime>, dir: &Path, name: &str) -> Result<String, String> {
+    let folder = dir.join(name.to_lowercase());
+    std::fs::create_dir_all(&folder).map_err(|error| error.to_string())?;
+    let created = ok(
+        window,
+        "create_safe",
+        json!({"parent": folder, "name": name, "password": SYNC_PASSWORD, "acceptWeak": false}),
+    )?;
+    Ok(created["path"].as_str().unwrap_or_default().to_owned())
+}
+
+const SYNC_PASSWORD: &str = "violet-granite-orbit-2049-ketch";
+
+/// A bucket form with a field wrong is refused naming it, before anything is tried; a bucket
+/// nobody answers for is said to be unreachable; neither is stored, and the secret is in no
+/// answer.
+#[test]
+fn a_bucket_form_is_checked_before_anything_is_stored() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let app = app(&dir.path().join("config"))?;
+    let main = window(&app, "main")?;
+    new_safe(&main, dir.path(), "Holiday")?;
+    let secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCY";
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let endpoint = format!("http://127.0.0.1:{closed}");
+    for (form, said) in [
+        (
+            bucket_form("s3.example.com", "photos", "GK1", Some(secret)),
+            "is not an http:// or https:// address",
+        ),
+        (
+            bucket_form(&endpoint, "Photos", "GK1", Some(secret)),
+            "is not a bucket name",
+        ),
+        (
+            bucket_form(&endpoint, "photos", "", Some(secret)),
+            "the access key ID is empty",
+        ),
+        (
+            bucket_form(&endpoint, "photos", "GK1", None),
+            "the secret access key is empty",
+        ),
+        (
+            bucket_form(&endpoint, "photos", "GK1", Some("")),
+            "the secret access key is empty",
+        ),
+    ] {
+        let refused = call(&main, "set_sync_target", json!({"target": form}))
+            .err()
+            .unwrap_or_default();
+        assert_eq!(refused["kind"], "invalidInput", "{form}: {refused}");
+        assert!(
+            refused["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(said)),
+            "{said:?} not said: {refused}"
+        );
+    }
+    let unreachable = call(
+        &main,
+        "set_sync_target",
+        json!({"target": bucket_form(&endpoint, "photos", "GK1", Some(secret))}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(unreachable["kind"], "bucketUnreachable", "{unreachable}");
+    let message = unreachable["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&endpoint), "{message}");
+    assert!(!unreachable.to_string().contains(secret), "{unreachable}");
+    assert_eq!(ok(&main, "sync_status", json!({}))?["target"], Value::Null);
+    // Where a folder is on this device can be given when joining, not a bucket.
+    let joined = call(
+        &main,
+        "join_safe",
+        json!({"config": dir.path().join("x.arca-sync"), "password": SYNC_PASSWORD,
+               "parent": dir.path(), "name": "Copy",
+               "targetHere": bucket_form(&endpoint, "photos", "GK1", Some(secret))}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(joined["kind"], "invalidInput", "{joined}");
+    Ok(())
+}
+
+/// The modules of a QR code the window shows, drawn from its SVG (`M{x} {y}h{w}v{h}H{x}V{y}`
+/// rectangles on white) into a picture, as a screenshot of the dialog would hold them.
+fn screenshot_of(svg: &str) -> Result<Vec<u8>, String> {
+    let number = |text: &str| {
+        text.parse::<u32>()
+            .map_err(|_| format!("{text:?} in the SVG"))
+    };
+    let attribute = |name: &str| -> Result<u32, String> {
+        let start = svg
+            .find(&format!(" {name}=\""))
+            .ok_or(format!("no {name}"))?
+            + name.len()
+            + 3;
+        let end = svg[start..].find('"').ok_or("unterminated")? + start;
+        number(&svg[start..end])
+    };
+    let (width, height) = (attribute("width")?, attribute("height")?);
+    let start = svg.find(" d=\"").ok_or("no path")? + 4;
+    let path = &svg[start..start + svg[start..].find('"').ok_or("unterminated path")?];
+    let mut picture = image::GrayImage::from_pixel(width, height, image::Luma([255]));
+    for rectangle in path.split('M').filter(|part| !part.is_empty()) {
+        let fields: Vec<&str> = rectangle
+            .split(|c: char| c == ' ' || c.is_ascii_alphabetic())
+            .filter(|field| !field.is_empty())
+            .collect();
+        let [x, y, w, h, ..] = fields[..] else {
+            return Err(format!("a rectangle {rectangle:?}"));
+        };
+        let (x, y, w, h) = (number(x)?, number(y)?, number(w)?, number(h)?);
+        for row in y..(y + h).min(height) {
+            for column in x..(x + w).min(width) {
+                picture.put_pixel(column, row, image::Luma([0]));
+            }
+        }
+    }
+    Ok(crate::qr::tests::encoded(&picture, image::ImageFormat::Png))
+}
+
+/// The configuration shown as a QR code (Safe Password checked first) holds what the file
+/// holds: a picture of it opens with the Safe Password, and a device joins from it. Pictures
+/// without one are refused saying what they lack.
+#[test]
+fn a_device_joins_from_a_picture_of_the_qr_code_the_window_showed() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let app = app(&dir.path().join("config"))?;
+    let main = window(&app, "main")?;
+    let desk = new_safe(&main, dir.path(), "Holiday")?;
+    let source = dir.path().join("note.txt");
+    std::fs::write(&source, b"written on the desk")?;
+    import_only_file(&main, &source)?;
+    let none = call(
+        &main,
+        "sync_config_qr",
+        json!({"password": SYNC_PASSWORD, "comment": ""}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(none["kind"], "noSyncTarget", "{none}");
+    let target = dir.path().join("usb");
+    std::fs::create_dir(&target)?;
+    ok(
+        &main,
+        "set_sync_target",
+        json!({"target": {"kind": "folder", "path": target}}),
+    )?;
+    ok(&main, "set_sync_schedule", json!({"everyMinutes": null}))?;
+    let job = ok(&main, "sync_now", json!({}))?;
+    wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
+
+    let wrong = call(
+        &main,
+        "sync_config_qr",
+        json!({"password": "not it", "comment": ""}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(wrong["kind"], "wrongPassword", "{wrong}");
+    // Waits out the back-off the wrong password started.
+    std::thread::sleep(Duration::from_secs(3));
+    let shown = ok(
+        &main,
+        "sync_config_qr",
+        json!({"password": SYNC_PASSWORD, "comment": "for the laptop"}),
+    )?;
+    let characters = shown["characters"].as_u64().unwrap_or_default();
+    assert!((1000..=3391).contains(&characters), "{shown}");
+    assert_eq!(shown["maxCharacters"], 3391);
+    let svg = shown["svg"].as_str().unwrap_or_default();
+    assert!(svg.contains("<svg"), "{shown}");
+    assert!(!svg.contains(SYNC_PASSWORD));
+    let picture = dir.path().join("Screenshot of the code.png");
+    std::fs::write(&picture, screenshot_of(svg)?)?;
+    ok(&main, "lock_safe", json!({}))?;
+
+    let info = ok(
+        &main,
+        "read_sync_config",
+        json!({"path": picture, "password": SYNC_PASSWORD}),
+    )?;
+    assert_eq!(info["name"], "Holiday");
+    assert_eq!(info["comment"], "for the laptop");
+    assert_eq!(info["target"]["path"], target.display().to_string());
+    let wrong = call(
+        &main,
+        "read_sync_config",
+        json!({"path": picture, "password": "not it"}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(wrong["kind"], "wrongPassword", "{wrong}");
+
+    // Pictures that hold no configuration.
+    let blank = dir.path().join("blank.png");
+    std::fs::write(
+        &blank,
+        crate::qr::tests::encoded(
+            &image::GrayImage::from_pixel(300, 200, image::Luma([255])),
+            image::ImageFormat::Jpeg,
+        ),
+    )?;
+    let other = dir.path().join("wifi.png");
+    std::fs::write(&other, crate::qr::tests::png("WIFI:S:home;T:WPA;P:guest;;"))?;
+    let broken = dir.path().join("broken.png");
+    std::fs::write(&broken, b"\x89PNG\r\n\x1a\n and then nothing")?;
+    for (path, kind, said) in [
+        (
+            &blank,
+            "noQrCode",
+            "is an image, but no QR code was found in it",
+        ),
+        (
+            &other,
+            "qrNotSyncConfig",
+            "its QR code does not hold an Arca sync configuration",
+        ),
+        (&broken, "badSyncConfig", "does not open as one"),
+    ] {
+        let refused = call(
+            &main,
+            "read_sync_config",
+            json!({"path": path, "password": SYNC_PASSWORD}),
+        )
+        .err()
+        .unwrap_or_default();
+        assert_eq!(refused["kind"], kind, "{refused}");
+        let message = refused["message"].as_str().unwrap_or_default();
+        assert!(message.contains(said), "{said:?} not in {message}");
+        assert!(message.contains(&path.display().to_string()), "{message}");
+    }
+
+    let laptop = dir.path().join("laptop");
+    std::fs::create_dir(&laptop)?;
+    let joined = ok(
+        &main,
+        "join_safe",
+        json!({"config": picture, "password": SYNC_PASSWORD, "parent": laptop,
+               "name": "Holiday", "targetHere": null}),
+    )?;
+    assert_ne!(joined["path"].as_str(), Some(desk.as_str()));
+    let first = wait_for_sync(&main)?;
+    assert_eq!(first["state"], "finished", "{first}");
+    let rows = root_rows(&main)?;
+    assert_eq!(rows[0]["name"], "note.txt", "{rows}");
+    assert_eq!(rows[0]["content"], "present", "{rows}");
+    Ok(())
+}
+
+/// A real bucket (Garage on loopback): a wrong secret, a wrong key, a missing bucket and a
+/// wrong region are each said as such and nothing is stored; the right settings are stored, shown without their
+/// secret (kept when the form is saved again without it), and a run and an exported
+/// configuration go through the bucket. Another Safe cannot take the same place.
+#[test]
+fn a_bucket_is_tried_set_and_synced_with_and_its_secret_stays_in_the_app() -> TestResult {
+    let Some(cluster) = garage::Cluster::start_or_skip(1) else {
+        return Ok(());
+    };
+    let arca_safe::TargetSettings::S3(good) = cluster.settings("desk") else {
+        return Err("not a bucket".into());
+    };
+    let secret = good.secret_access_key.expose().to_owned();
+    let dir = tempfile::tempdir()?;
+    let app = app(&dir.path().join("config"))?;
+    let main = window(&app, "main")?;
+    new_safe(&main, dir.path(), "Holiday")?;
+    let source = dir.path().join("note.txt");
+    std::fs::write(&source, b"written on the desk")?;
+    import_only_file(&main, &source)?;
+    let endpoint = good.endpoint.as_str();
+    let key = good.access_key_id.as_str();
+    for (form, kind) in [
+        (
+            bucket_form(endpoint, "arca", key, Some("not-the-secret-at-all")),
+            "bucketAccessDenied",
+        ),
+        (
+            bucket_form(
+                endpoint,
+                "arca",
+                "GK0123456789abcdef01234567",
+                Some(&secret),
+            ),
+            "bucketAccessDenied",
+        ),
+        (
+            bucket_form(endpoint, "no-such-bucket", key, Some(&secret)),
+            "bucketNotFound",
+        ),
+        (
+            {
+                let mut form = bucket_form(endpoint, "arca", key, Some(&secret));
+                form["region"] = json!("us-east-1");
+                form
+            },
+            "bucketUnreachable",
+        ),
+    ] {
+        let refused = call(&main, "set_sync_target", json!({"target": form}))
+            .err()
+            .unwrap_or_default();
+        assert_eq!(refused["kind"], kind, "{form}: {refused}");
+        let text = refused.to_string();
+        assert!(
+            !text.contains(&secret) && !text.contains("not-the-secret-at-all"),
+            "{text}"
+        );
+    }
+    assert_eq!(ok(&main, "sync_status", json!({}))?["target"], Value::Null);
+
+    let status = ok(
+        &main,
+        "set_sync_target",
+        json!({"target": bucket_form(endpoint, "arca", key, Some(&secret))}),
+    )?;
+    let shown = json!({"kind": "s3", "endpoint": endpoint, "region": "garage", "bucket": "arca",
+                       "prefix": "desk", "accessKeyId": key});
+    assert_eq!(status["target"], shown, "{status}");
+    assert!(!status.to_string().contains(&secret), "{status}");
+    // Saved again without the secret: the stored one is kept.
+    let again = ok(
+        &main,
+        "set_sync_target",
+        json!({"target": bucket_form(endpoint, "arca", key, None)}),
+    )?;
+    assert_eq!(again["target"], shown);
+    ok(&main, "set_sync_schedule", json!({"everyMinutes": null}))?;
+    let job = ok(&main, "sync_now", json!({}))?;
+    assert_eq!(
+        job["title"],
+        format!("s3://arca/desk at {endpoint}"),
+        "{job}"
+    );
+    let job = wait_for_job(&main, job["id"].as_str().unwrap_or_default())?;
+    assert_eq!(job["state"], "finished", "{job}");
+    let status = ok(&main, "sync_status", json!({}))?;
+    assert_eq!(status["lastRun"]["report"]["filesSent"], 1, "{status}");
+    assert!(!status.to_string().contains(&secret));
+
+    let config = dir.path().join("Holiday.arca-sync");
+    ok(
+        &main,
+        "export_sync_config",
+        json!({"password": SYNC_PASSWORD, "comment": "", "to": config}),
+    )?;
+    let info = ok(
+        &main,
+        "read_sync_config",
+        json!({"path": config, "password": SYNC_PASSWORD}),
+    )?;
+    assert_eq!(info["target"], shown, "{info}");
+    assert_eq!(info["targetHere"], true);
+    assert!(!info.to_string().contains(&secret));
+
+    // Another Safe is refused that place before anything is stored.
+    new_safe(&main, dir.path(), "Other")?;
+    let foreign = call(
+        &main,
+        "set_sync_target",
+        json!({"target": bucket_form(endpoint, "arca", key, Some(&secret))}),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(foreign["kind"], "foreignTarget", "{foreign}");
+    assert_eq!(ok(&main, "sync_status", json!({}))?["target"], Value::Null);
+
+    // The first Safe's copy joined from the configuration syncs through the bucket.
+    ok(&main, "lock_safe", json!({}))?;
+    let laptop = dir.path().join("laptop");
+    std::fs::create_dir(&laptop)?;
+    ok(
+        &main,
+        "join_safe",
+        json!({"config": config, "password": SYNC_PASSWORD, "parent": laptop,
+               "name": "Holiday", "targetHere": null}),
+    )?;
+    let first = wait_for_sync(&main)?;
+    assert_eq!(first["state"], "finished", "{first}");
+    assert_eq!(root_rows(&main)?[0]["content"], "present");
+    assert_eq!(ok(&main, "sync_status", json!({}))?["target"], shown);
+    Ok(())
+}

@@ -10,6 +10,7 @@
 mod autolock;
 #[cfg(test)]
 mod bindings;
+mod bucket;
 mod commands;
 mod config;
 mod convert;
@@ -28,6 +29,7 @@ mod job_commands;
 mod jobs;
 mod media;
 mod preview;
+mod qr;
 mod single_instance;
 mod state;
 mod strength;
@@ -124,6 +126,7 @@ fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             sync_commands::sync_conflicts,
             sync_commands::clear_sync_conflicts,
             sync_commands::export_sync_config,
+            sync_commands::sync_config_qr,
             sync_commands::read_sync_config,
             sync_commands::join_safe,
             sync_commands::sync_devices,

@@ -16,8 +16,9 @@ use tauri::{AppHandle, Manager, Runtime};
 use crate::config::Config;
 use crate::convert::{self, now_ms};
 use crate::dto::{
-    AppError, ConflictItem, ConflictKind, DeviceState, ErrorKind, Job, JobKind, JobState, Problem,
-    ProblemKind, SyncConflict, SyncDevice, SyncReport, SyncRun, SyncStatus, SyncTarget,
+    AppError, BucketTarget, ConflictItem, ConflictKind, DeviceState, ErrorKind, Job, JobKind,
+    JobState, Problem, ProblemKind, SyncConflict, SyncDevice, SyncReport, SyncRun, SyncStatus,
+    SyncTarget,
 };
 use crate::events::{Emit, send};
 use crate::jobs::{Jobs, Outcome};
@@ -158,6 +159,15 @@ pub fn target_dto(settings: &TargetSettings) -> SyncTarget {
         TargetSettings::Folder { path } => SyncTarget::Folder {
             path: path.display().to_string(),
         },
+        // Without its secret: that never goes to the window.
+        TargetSettings::S3(bucket) => SyncTarget::S3(BucketTarget {
+            endpoint: bucket.endpoint.clone(),
+            region: bucket.region.clone(),
+            bucket: bucket.bucket.clone(),
+            prefix: bucket.prefix.clone(),
+            access_key_id: bucket.access_key_id.clone(),
+            secret_access_key: None,
+        }),
         other => SyncTarget::Other {
             description: other.describe(),
         },

@@ -1,6 +1,7 @@
-//! The commands of sync between devices: the open Safe's target and schedule, a run now, what
-//! sync decided; the sync configuration another device joins with (exported under the Safe
-//! Password), and joining a Safe from one on this device.
+//! The commands of sync between devices: the open Safe's target (a folder or a bucket) and
+//! schedule, a run now, what sync decided; the sync configuration another device joins with
+//! (exported under the Safe Password, as a file or shown as a QR code), and joining a Safe from
+//! one on this device (its file, or a picture of its QR code).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,11 +13,12 @@ use tauri::State;
 use crate::commands::{blocking, outside_store, path_arg};
 use crate::convert::ms;
 use crate::dto::{
-    AppError, DeviceDecision, ErrorKind, Job, OpenedSafe, SyncConfigInfo, SyncConflict, SyncDevice,
-    SyncStatus, SyncTarget,
+    AppError, DeviceDecision, ErrorKind, Job, OpenedSafe, SyncConfigInfo, SyncConfigQr,
+    SyncConflict, SyncDevice, SyncStatus, SyncTarget,
 };
 use crate::state::AppState;
 use crate::sync::{self, MAX_MINUTES};
+use crate::{bucket, qr};
 
 type Result<T> = std::result::Result<T, AppError>;
 
@@ -38,8 +40,8 @@ pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus> {
     .await
 }
 
-/// A target from the window, checked: a folder (absolute, there, outside the Safe).
-fn target_settings(target: SyncTarget, safe_path: &Path) -> Result<TargetSettings> {
+/// A folder target from the window, checked: absolute, there, outside the Safe.
+fn folder_settings(target: SyncTarget, safe_path: &Path) -> Result<TargetSettings> {
     match target {
         SyncTarget::Folder { path } => {
             let path = path_arg(&path, "the sync folder")?;
@@ -51,20 +53,39 @@ fn target_settings(target: SyncTarget, safe_path: &Path) -> Result<TargetSetting
             sync::usable_folder(&path)?;
             Ok(TargetSettings::Folder { path })
         }
+        SyncTarget::S3(_) => Err(AppError::invalid(
+            "only where a folder is on this device can be given here, not a bucket",
+        )),
         SyncTarget::Other { .. } => Err(AppError::invalid(
-            "only a folder can be chosen as sync target here",
+            "only a folder or a bucket can be chosen as sync target here",
         )),
     }
 }
 
-/// Sets where the open Safe syncs to. The same target again changes nothing; a new one starts
-/// from nothing there (the next run uploads everything this copy has).
+/// Sets where the open Safe syncs to: a folder, or a bucket (tried first: nothing is stored
+/// when it cannot be reached, refuses the key or serves another Safe; a secret not typed again
+/// is the stored one). The same target again changes nothing; a new one starts from nothing
+/// there (the next run uploads everything this copy has).
 #[tauri::command]
 pub async fn set_sync_target(state: State<'_, AppState>, target: SyncTarget) -> Result<SyncStatus> {
     let opened = state.opened()?;
-    let settings = target_settings(target, &opened.path)?;
     let safe = opened.safe.clone();
     let context = state.sync_context();
+    if let SyncTarget::S3(form) = target {
+        return blocking(move || {
+            safe.writable()?;
+            let stored = safe.sync_target()?;
+            let settings = bucket::settings(form, stored.as_ref())?;
+            bucket::check(&settings, safe.id())?;
+            let settings = TargetSettings::S3(settings);
+            if stored.as_ref() != Some(&settings) {
+                safe.set_sync_target(&settings)?;
+            }
+            Ok(context.status(&safe, Some(&settings)))
+        })
+        .await;
+    }
+    let settings = folder_settings(target, &opened.path)?;
     blocking(move || {
         if safe.sync_target()?.as_ref() != Some(&settings) {
             safe.set_sync_target(&settings)?;
@@ -185,10 +206,7 @@ pub async fn export_sync_config(
             "a sync configuration is saved as a file, not into a folder's place",
         ));
     }
-    let comment = comment.trim().to_owned();
-    if comment.chars().count() > MAX_COMMENT_CHARS {
-        return Err(AppError::invalid("the note is at most 1,000 characters"));
-    }
+    let comment = checked_comment(&comment)?;
     let password = Password::new(password);
     let safe = opened.safe.clone();
     blocking(move || {
@@ -206,7 +224,40 @@ pub async fn export_sync_config(
     .await
 }
 
-/// A sync configuration file's bytes, refusing anything larger than one can be.
+/// The note of an exported configuration, trimmed.
+fn checked_comment(comment: &str) -> Result<String> {
+    let comment = comment.trim().to_owned();
+    if comment.chars().count() > MAX_COMMENT_CHARS {
+        return Err(AppError::invalid("the note is at most 1,000 characters"));
+    }
+    Ok(comment)
+}
+
+/// The open Safe's sync configuration as a QR code for the window to show (nothing is written
+/// anywhere): the same sealed configuration as the file, as text. The Safe Password is checked
+/// first. Too large for a QR code (many devices), it comes without an image.
+#[tauri::command]
+pub async fn sync_config_qr(
+    state: State<'_, AppState>,
+    password: String,
+    comment: String,
+) -> Result<SyncConfigQr> {
+    let safe = state.safe()?;
+    let comment = checked_comment(&comment)?;
+    let password = Password::new(password);
+    blocking(move || {
+        if safe.sync_target()?.is_none() {
+            return Err(sync::no_target());
+        }
+        let sealed = safe.export_sync_config(&password, &comment)?;
+        let text = arca_safe::sync_config_text(&sealed)?;
+        Ok(qr::code(&text))
+    })
+    .await
+}
+
+/// A sync configuration's bytes from the file at `path`: the file itself (refused when larger
+/// than one can be), or, for a PNG or JPEG picture, the text of the QR code in it.
 fn read_config_file(path: &Path) -> Result<Vec<u8>> {
     let cannot = |error: std::io::Error| {
         let kind = if error.kind() == std::io::ErrorKind::NotFound {
@@ -216,11 +267,15 @@ fn read_config_file(path: &Path) -> Result<Vec<u8>> {
         };
         AppError::new(kind, format!("cannot read {}: {error}", path.display()))
     };
-    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
     let mut bytes = Vec::new();
-    file.take(MAX_SYNC_CONFIG_LEN as u64 + 1)
+    (&mut file)
+        .take(MAX_SYNC_CONFIG_LEN as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
+    if qr::is_image(&bytes) {
+        return read_picture(path, file, bytes);
+    }
     if bytes.len() > MAX_SYNC_CONFIG_LEN {
         return Err(AppError::new(
             ErrorKind::BadSyncConfig,
@@ -230,7 +285,52 @@ fn read_config_file(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// What the sync configuration at `path` says, opened with `password` (its keys stay inside).
+/// The configuration a picture of its QR code holds (its text form); `bytes` its start.
+fn read_picture(path: &Path, file: std::fs::File, mut bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let name = path.display();
+    let room = (qr::MAX_IMAGE_LEN + 1).saturating_sub(bytes.len() as u64);
+    file.take(room)
+        .read_to_end(&mut bytes)
+        .map_err(|error| AppError::new(ErrorKind::Io, format!("cannot read {name}: {error}")))?;
+    if bytes.len() as u64 > qr::MAX_IMAGE_LEN {
+        return Err(AppError::new(
+            ErrorKind::BadSyncConfig,
+            format!(
+                "{name} is a picture larger than {} MiB: too large to read a QR code from; take a \
+                 smaller photo or a screenshot of the code",
+                qr::MAX_IMAGE_LEN / 1024 / 1024
+            ),
+        ));
+    }
+    qr::read(&bytes)
+        .map(String::into_bytes)
+        .map_err(|unread| match unread {
+            qr::Unread::NotAnImage(error) => AppError::new(
+                ErrorKind::BadSyncConfig,
+                format!(
+                    "{name} starts like a PNG or JPEG picture, but does not open as one ({error})"
+                ),
+            ),
+            qr::Unread::NoCode => AppError::new(
+                ErrorKind::NoQrCode,
+                format!("{name} is an image, but no QR code was found in it"),
+            ),
+            qr::Unread::Unreadable => AppError::new(
+                ErrorKind::NoQrCode,
+                format!(
+                    "{name} is an image with a QR code that could not be read: take a sharper, \
+                 straighter picture of the whole code"
+                ),
+            ),
+            qr::Unread::NotConfig => AppError::new(
+                ErrorKind::QrNotSyncConfig,
+                format!("{name}: its QR code does not hold an Arca sync configuration"),
+            ),
+        })
+}
+
+/// What the sync configuration at `path` (its file, or a picture of its QR code) says, opened
+/// with `password` (its keys stay inside).
 #[tauri::command]
 pub async fn read_sync_config(path: String, password: String) -> Result<SyncConfigInfo> {
     let path = path_arg(&path, "the sync configuration")?;
@@ -255,7 +355,7 @@ pub async fn read_sync_config(path: String, password: String) -> Result<SyncConf
 }
 
 /// Joins this device to a Safe: a new copy `<parent>/<name>.arca` from the sync configuration
-/// at `config`, syncing through its target (or `target_here`, where that folder is on this
+/// at `config` (its file, or a picture of its QR code), syncing through its target (or `target_here`, where that folder is on this
 /// device). The copy is opened and its first run starts at once.
 #[tauri::command]
 pub async fn join_safe(
@@ -270,7 +370,7 @@ pub async fn join_safe(
     let parent = path_arg(&parent, "the folder of the new copy")?;
     let path = crate::commands::new_safe_path(&parent, &name)?;
     let here = target_here
-        .map(|target| target_settings(target, &path))
+        .map(|target| folder_settings(target, &path))
         .transpose()?;
     let password = Password::new(password);
     let safe = {

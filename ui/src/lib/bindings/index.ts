@@ -11,7 +11,7 @@ retryAfterSeconds?: number,
  */
 typo?: RecoveryKeyTypo, };
 
-export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "notStoredYet" | "alreadyRunning" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "noSecureArea" | "waitingForSync" | "syncTarget" | "noSyncTarget" | "badSyncConfig" | "foreignTarget" | "syncDiverged" | "syncDevice" | "internal";
+export type ErrorKind = "wrongPassword" | "wrongRecoveryKey" | "recoveryKeyTypo" | "tryLater" | "noRecoveryKey" | "notASafe" | "alreadyExists" | "newerFormat" | "damaged" | "damagedDatabase" | "notFound" | "nameClash" | "invalidName" | "moveIntoItself" | "trashState" | "notStoredYet" | "alreadyRunning" | "lockedByOther" | "readOnly" | "diskFull" | "io" | "safeLocked" | "weakPassword" | "invalidInput" | "notABackup" | "foreignBackup" | "noSecureArea" | "waitingForSync" | "syncTarget" | "noSyncTarget" | "badSyncConfig" | "foreignTarget" | "syncDiverged" | "syncDevice" | "bucketUnreachable" | "bucketAccessDenied" | "bucketNotFound" | "noQrCode" | "qrNotSyncConfig" | "internal";
 
 export type RecoveryKeyTypo = { "kind": "length", found: number, expected: number, } | { "kind": "character", position: number, character: string, } | { "kind": "checksum" };
 
@@ -306,7 +306,27 @@ path: string,
  */
 modified?: number, };
 
-export type SyncTarget = { "kind": "folder", path: string, } | { "kind": "other", description: string, };
+export type SyncTarget = { "kind": "folder", path: string, } | { "kind": "s3" } & BucketTarget | { "kind": "other", description: string, };
+
+export type BucketTarget = { 
+/**
+ * The S3 service's address: `https://s3.eu-central-1.amazonaws.com`, `http://nas:3900`.
+ */
+endpoint: string, 
+/**
+ * The bucket's region (`us-east-1` for most of Amazon S3, `garage` for Garage).
+ */
+region: string, bucket: string, 
+/**
+ * A folder inside the bucket for this Safe; empty for the whole bucket.
+ */
+prefix: string, accessKeyId: string, 
+/**
+ * From the window only: the secret of the access key. Left out (or empty) when the
+ * settings of a bucket already set up are changed: the stored secret is kept, if the
+ * endpoint and the access key ID are the same.
+ */
+secretAccessKey?: string, };
 
 export type ConflictKind = "field" | "kept" | "moved" | "renamed" | "copy";
 
@@ -463,3 +483,18 @@ comment: string,
  * For a folder target: whether that folder exists on this device.
  */
 targetHere: boolean, };
+
+export type SyncConfigQr = { 
+/**
+ * The code as an SVG image (black on white, with its quiet zone); `null` when the
+ * configuration is too large for a QR code (then it goes as a file).
+ */
+svg: string | null, 
+/**
+ * Characters of the configuration's text form (`ARCA-SYNC-CONFIG:…`).
+ */
+characters: number, 
+/**
+ * The most characters a QR code holds at the error correction used.
+ */
+maxCharacters: number, };

@@ -1,0 +1,187 @@
+//! A sync configuration as a QR code: drawn for the export dialog (an SVG the window shows while
+//! the dialog is open), and read back from a photo or screenshot of it when a device joins.
+//!
+//! The code holds the configuration's text form (`ARCA-SYNC-CONFIG:…`, which QR codes hold most
+//! densely), as `arca sync-config export --qr` writes it: it opens with the Safe Password, like
+//! the file.
+
+use std::io::Cursor;
+
+use qrcode::render::svg;
+use qrcode::{EcLevel, QrCode};
+
+use crate::dto::SyncConfigQr;
+
+/// A picture larger than this is not read.
+pub const MAX_IMAGE_LEN: u64 = 64 * 1024 * 1024;
+/// Nor one wider or higher than this (a phone's photo is ≈ 4,000 pixels wide).
+const MAX_IMAGE_SIDE: u32 = 16_000;
+/// Memory a picture may take once decoded.
+const MAX_IMAGE_ALLOC: u64 = 512 * 1024 * 1024;
+/// The most characters of the text form a QR code holds at medium error correction (version 40,
+/// alphanumeric mode).
+pub const MAX_CHARACTERS: u32 = 3391;
+/// How the text form begins.
+const PREFIX: &str = "ARCA-SYNC-CONFIG:";
+
+/// `text` as a QR code: medium error correction (a photo of a screen survives a little blur),
+/// black on white with the blank border readers need. No image when it is too long for one.
+pub fn code(text: &str) -> SyncConfigQr {
+    let characters = u32::try_from(text.chars().count()).unwrap_or(u32::MAX);
+    // The only failure for a text this short is its length: past version 40 there is none.
+    let svg = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
+        .ok()
+        .map(|code| {
+            code.render::<svg::Color<'_>>()
+                .quiet_zone(true)
+                .dark_color(svg::Color("#000000"))
+                .light_color(svg::Color("#ffffff"))
+                .min_dimensions(480, 480)
+                .build()
+        });
+    SyncConfigQr {
+        svg,
+        characters,
+        max_characters: MAX_CHARACTERS,
+    }
+}
+
+/// Whether `bytes` start like a PNG or JPEG picture.
+pub fn is_image(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xff, 0xd8, 0xff])
+}
+
+/// Why no sync configuration came out of a picture.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unread {
+    /// It starts like a PNG or JPEG but does not decode (the decoder's words).
+    NotAnImage(String),
+    /// No QR code was found in it.
+    NoCode,
+    /// QR codes were found, but none could be decoded (blurred, cut off, at a slant).
+    Unreadable,
+    /// Its QR codes hold something else.
+    NotConfig,
+}
+
+/// The sync configuration (its text form) a QR code in the picture holds: the first code whose
+/// text starts with `ARCA-SYNC-CONFIG:`.
+///
+/// # Errors
+/// What was not found, as [`Unread`].
+pub fn read(bytes: &[u8]) -> Result<String, Unread> {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_IMAGE_ALLOC);
+    let mut reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|error| Unread::NotAnImage(error.to_string()))?;
+    reader.limits(limits);
+    let picture = reader
+        .decode()
+        .map_err(|error| Unread::NotAnImage(error.to_string()))?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(picture);
+    let grids = prepared.detect_grids();
+    if grids.is_empty() {
+        return Err(Unread::NoCode);
+    }
+    let texts: Vec<String> = grids
+        .iter()
+        .filter_map(|grid| grid.decode().ok())
+        .map(|(_, text)| text)
+        .collect();
+    if texts.is_empty() {
+        return Err(Unread::Unreadable);
+    }
+    texts
+        .into_iter()
+        .find(|text| text.starts_with(PREFIX))
+        .ok_or(Unread::NotConfig)
+}
+
+#[cfg(test)]
+pub mod tests {
+    use image::{GrayImage, Luma};
+
+    use super::*;
+
+    /// Pixels per module in a test picture.
+    const MODULE: u32 = 4;
+
+    /// `text` as a PNG QR code, as a screenshot of one would be.
+    pub fn png(text: &str) -> Vec<u8> {
+        let Ok(code) = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M) else {
+            return Vec::new();
+        };
+        let width = u32::try_from(code.width()).unwrap_or(0);
+        let colors = code.to_colors();
+        let side = (width + 8) * MODULE;
+        let picture = GrayImage::from_fn(side, side, |x, y| {
+            let (column, row) = (x / MODULE, y / MODULE);
+            let inside = (4..4 + width).contains(&column) && (4..4 + width).contains(&row);
+            let dark = inside
+                && colors
+                    .get(((row - 4) * width + column - 4) as usize)
+                    .is_some_and(|color| *color == qrcode::Color::Dark);
+            Luma([if dark { 0 } else { 255 }])
+        });
+        encoded(&picture, image::ImageFormat::Png)
+    }
+
+    pub fn encoded(picture: &GrayImage, format: image::ImageFormat) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let _ = picture.write_to(&mut Cursor::new(&mut bytes), format);
+        bytes
+    }
+
+    #[test]
+    fn a_code_reads_back_as_its_text() {
+        let text = format!("{PREFIX}2:1000000:{}", "0123456789ABCDEF".repeat(130));
+        let drawn = code(&text);
+        assert_eq!(drawn.characters as usize, text.len());
+        let svg = drawn.svg.unwrap_or_default();
+        assert!(
+            svg.starts_with("<?xml") || svg.starts_with("<svg"),
+            "{svg:.80}"
+        );
+        assert!(
+            svg.contains("#000000") && svg.contains("#ffffff"),
+            "{svg:.300}"
+        );
+        let png = png(&text);
+        assert!(is_image(&png));
+        assert_eq!(read(&png), Ok(text));
+    }
+
+    #[test]
+    fn a_text_too_long_for_a_code_has_no_image() {
+        let fits = format!(
+            "{PREFIX}{}",
+            "A".repeat(MAX_CHARACTERS as usize - PREFIX.len())
+        );
+        assert!(code(&fits).svg.is_some());
+        let too_long = format!("{fits}A");
+        let drawn = code(&too_long);
+        assert_eq!(drawn.svg, None);
+        assert_eq!(drawn.characters, MAX_CHARACTERS + 1);
+    }
+
+    #[test]
+    fn pictures_without_a_configuration_say_what_they_lack() {
+        let blank = GrayImage::from_pixel(200, 200, Luma([255]));
+        assert_eq!(
+            read(&encoded(&blank, image::ImageFormat::Png)),
+            Err(Unread::NoCode)
+        );
+        assert_eq!(
+            read(&png("https://example.com/not-arca")),
+            Err(Unread::NotConfig)
+        );
+        assert!(matches!(
+            read(b"\x89PNG\r\n\x1a\nbroken"),
+            Err(Unread::NotAnImage(_))
+        ));
+    }
+}
