@@ -33,6 +33,7 @@ import type {
   OpenEdit,
   DeviceDecision,
   SyncConfigInfo,
+  SyncConfigQr,
   SyncConflict,
   SyncDevice,
   SyncStatus,
@@ -167,8 +168,11 @@ export interface Backend {
   // --- Sync between devices ---------------------------------------------------------------
   /** The open Safe's target, schedule, run going on and last run. */
   syncStatus(): Promise<SyncStatus>;
-  /** Where the open Safe syncs to (a folder that exists, outside the Safe). The same target again
-   * changes nothing; a new one starts afresh there. */
+  /** Where the open Safe syncs to: a folder that exists, outside the Safe; or a bucket, tried
+   * first (fails with `bucketUnreachable`, `bucketAccessDenied`, `bucketNotFound` or
+   * `foreignTarget`, and `invalidInput` naming a field that is wrong; nothing is stored then). A
+   * bucket's secret left out is the stored one, if the endpoint and key ID are the same. The same
+   * target again changes nothing; a new one starts afresh there. */
   setSyncTarget(target: SyncTarget): Promise<SyncStatus>;
   /** Sync after each unlock and every `everyMinutes` (1–1440) while unlocked; `null`: only when asked. */
   setSyncSchedule(everyMinutes: number | null): Promise<SyncStatus>;
@@ -181,8 +185,12 @@ export interface Backend {
   /** Writes the sync configuration (target and keys, sealed under the Safe Password) to `to`.
    * Fails with `wrongPassword` (nothing written) when the password is not the Safe's. */
   exportSyncConfig(password: string, comment: string, to: string): Promise<void>;
-  /** What the configuration file at `path` says; fails with `wrongPassword` when the password does
-   * not open it, `badSyncConfig` when it is no sync configuration. */
+  /** The same sealed configuration as a QR code to show (nothing is written): its SVG, or `null`
+   * when it is too large for one. Fails with `wrongPassword` like the export. */
+  syncConfigQr(password: string, comment: string): Promise<SyncConfigQr>;
+  /** What the configuration at `path` (its file, or a PNG/JPEG picture of its QR code) says; fails
+   * with `wrongPassword` when the password does not open it, `badSyncConfig` when it is no sync
+   * configuration, `noQrCode` / `qrNotSyncConfig` for a picture without one. */
   readSyncConfig(path: string, password: string): Promise<SyncConfigInfo>;
   /** Makes `<parent>/<name>.arca`, a new copy of the configuration's Safe on this device, syncing
    * through its target (or `targetHere`), opens it and starts its first run. */

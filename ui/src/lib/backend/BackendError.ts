@@ -20,7 +20,8 @@ const KIND_RECORD: Record<ErrorKind, true> = {
   diskFull: true, io: true, safeLocked: true, weakPassword: true, invalidInput: true,
   notABackup: true, foreignBackup: true, noSecureArea: true, waitingForSync: true, syncTarget: true,
   noSyncTarget: true, badSyncConfig: true, foreignTarget: true, syncDiverged: true, syncDevice: true,
-  internal: true,
+  bucketUnreachable: true, bucketAccessDenied: true, bucketNotFound: true, noQrCode: true,
+  qrNotSyncConfig: true, internal: true,
 };
 const KINDS = new Set<string>(Object.keys(KIND_RECORD));
 

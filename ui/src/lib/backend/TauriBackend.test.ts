@@ -31,6 +31,8 @@ describe("TauriBackend", () => {
     await backend.setSyncTarget({ kind: "folder", path: "/media/usb/sync" });
     await backend.setSyncSchedule(null);
     await backend.exportSyncConfig("pw", "for the laptop", "/home/me/Travel.arca-sync");
+    await backend.syncConfigQr("pw", "for the laptop");
+    await backend.setSyncTarget({ kind: "s3", endpoint: "http://nas:3900", region: "garage", bucket: "arca", prefix: "", accessKeyId: "GK1", secretAccessKey: "s3cr3t" });
     await backend.readSyncConfig("/home/me/Travel.arca-sync", "pw");
     await backend.joinSafe("/home/me/Travel.arca-sync", "pw", "/home/me", "Travel", { kind: "folder", path: "/mnt/usb/sync" });
     await backend.approveDevice("4a580233-0000-4000-8000-000000000001");
@@ -52,6 +54,8 @@ describe("TauriBackend", () => {
       { cmd: "set_sync_target", args: { target: { kind: "folder", path: "/media/usb/sync" } } },
       { cmd: "set_sync_schedule", args: { everyMinutes: null } },
       { cmd: "export_sync_config", args: { password: "pw", comment: "for the laptop", to: "/home/me/Travel.arca-sync" } },
+      { cmd: "sync_config_qr", args: { password: "pw", comment: "for the laptop" } },
+      { cmd: "set_sync_target", args: { target: { kind: "s3", endpoint: "http://nas:3900", region: "garage", bucket: "arca", prefix: "", accessKeyId: "GK1", secretAccessKey: "s3cr3t" } } },
       { cmd: "read_sync_config", args: { path: "/home/me/Travel.arca-sync", password: "pw" } },
       { cmd: "join_safe", args: { config: "/home/me/Travel.arca-sync", password: "pw", parent: "/home/me", name: "Travel", targetHere: { kind: "folder", path: "/mnt/usb/sync" } } },
       { cmd: "approve_device", args: { id: "4a580233-0000-4000-8000-000000000001" } },

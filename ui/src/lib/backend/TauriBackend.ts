@@ -8,7 +8,7 @@ import type {
   AppChoice, AppInfo, BackupListing, ChangedEvent, Crumb, DialogPurpose, EditEvent, FolderNode, Handoff,
   ItemDetails, Job, LeftoverCopy, ListRequest, LockedEvent, OpenEdit, OpenedSafe, Page,
   RecoveryKeySheet, RecoveryKeyTypo, SafeInfo, SafeSummary, SearchPage, SearchRequest, Settings,
-  Strength, SyncConfigInfo, SyncConflict, SyncStatus, SyncTarget, TagCount, DeviceDecision, SyncDevice,
+  Strength, SyncConfigInfo, SyncConfigQr, SyncConflict, SyncStatus, SyncTarget, TagCount, DeviceDecision, SyncDevice,
 } from "../bindings";
 import type { Backend, Unlisten } from "./Backend";
 import { toBackendError } from "./BackendError";
@@ -113,6 +113,7 @@ export class TauriBackend implements Backend {
   clearSyncConflicts = () => call<void>("clear_sync_conflicts");
   exportSyncConfig = (password: string, comment: string, to: string) =>
     call<void>("export_sync_config", { password, comment, to });
+  syncConfigQr = (password: string, comment: string) => call<SyncConfigQr>("sync_config_qr", { password, comment });
   readSyncConfig = (path: string, password: string) => call<SyncConfigInfo>("read_sync_config", { path, password });
   syncDevices = () => call<SyncDevice[]>("sync_devices");
   approveDevice = (id: string) => call<DeviceDecision>("approve_device", { id });

@@ -39,6 +39,11 @@ export const ERROR_KEYS: Record<ErrorKind, string> = {
   foreignTarget: "errors.foreignTarget",
   syncDiverged: "errors.syncDiverged",
   syncDevice: "errors.syncDevice",
+  bucketUnreachable: "errors.bucketUnreachable",
+  bucketAccessDenied: "errors.bucketAccessDenied",
+  bucketNotFound: "errors.bucketNotFound",
+  noQrCode: "errors.noQrCode",
+  qrNotSyncConfig: "errors.qrNotSyncConfig",
   internal: "errors.internal",
 };
 

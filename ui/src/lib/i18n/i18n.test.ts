@@ -19,7 +19,8 @@ const ALL_KINDS = [
   "alreadyExists", "newerFormat", "damaged", "damagedDatabase", "notFound", "nameClash",
   "invalidName", "moveIntoItself", "trashState", "notStoredYet", "alreadyRunning", "lockedByOther", "readOnly", "diskFull", "io",
   "safeLocked", "weakPassword", "invalidInput", "notABackup", "foreignBackup", "noSecureArea",
-  "waitingForSync", "syncTarget", "noSyncTarget", "badSyncConfig", "foreignTarget", "syncDiverged", "syncDevice", "internal",
+  "waitingForSync", "syncTarget", "noSyncTarget", "badSyncConfig", "foreignTarget", "syncDiverged", "syncDevice",
+  "bucketUnreachable", "bucketAccessDenied", "bucketNotFound", "noQrCode", "qrNotSyncConfig", "internal",
 ] as const satisfies readonly ErrorKind[];
 type Missing = Exclude<ErrorKind, (typeof ALL_KINDS)[number]>;
 const noneMissing: Missing extends never ? true : false = true;

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import App from "../../App.svelte";
 import type { Job } from "../bindings";
-import { DEMO_SYNC_FOLDER, MemoryBackend } from "../backend/memory/MemoryBackend";
+import { DEMO_S3, DEMO_SYNC_FOLDER, MemoryBackend } from "../backend/memory/MemoryBackend";
 import { DEMO_SAFE_PATH, HOME } from "../backend/memory/demo";
 import { clearNotices } from "../state/notices.svelte";
 
@@ -61,7 +61,7 @@ describe("sync", () => {
     expect(within(dialog).getByRole("button", { name: "Export sync configuration…" })).toBeDisabled();
     expect(within(dialog).queryByRole("button", { name: "Sync now" })).not.toBeInTheDocument();
 
-    await fireEvent.click(within(dialog).getByRole("button", { name: "Choose folder…" }));
+    await fireEvent.click(await within(dialog).findByRole("button", { name: "Choose folder…" }));
     expect(await within(dialog).findByText(DEMO_SYNC_FOLDER)).toBeInTheDocument();
     expect(within(toasts()).getByText(`This Safe now syncs through ${DEMO_SYNC_FOLDER}`)).toBeInTheDocument();
     expect(within(dialog).getByText("Not synced yet on this device.")).toBeInTheDocument();
@@ -117,8 +117,8 @@ describe("sync", () => {
     const dialog = await openSyncSettings();
     await fireEvent.click(await within(dialog).findByRole("button", { name: "Sync now" }));
     const alert = await within(dialog).findByRole("alert");
-    expect(alert).toHaveTextContent(/The last sync did not finish \(.*\): The sync folder could not be reached/);
-    expect(within(toasts()).getByText(/The sync folder could not be reached/)).toBeInTheDocument();
+    expect(alert).toHaveTextContent(/The last sync did not finish \(.*\): The sync folder or bucket could not be reached/);
+    expect(within(toasts()).getByText(/The sync folder or bucket could not be reached/)).toBeInTheDocument();
   });
 
   it("exports the configuration only with the Safe Password: a wrong one writes nothing", async () => {
@@ -127,7 +127,7 @@ describe("sync", () => {
     await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
     await fireEvent.click(await within(await openSyncSettings()).findByRole("button", { name: "Export sync configuration…" }));
     const dialog = await screen.findByRole("dialog", { name: "Add another device" });
-    expect(dialog).toHaveTextContent("holds where the Safe syncs to and the Safe's keys, sealed under the Safe Password");
+    expect(dialog).toHaveTextContent("holds where the Safe syncs to (for a bucket, with its access key) and the Safe's keys, sealed under the Safe Password");
     expect(dialog).toHaveTextContent("Take the file to your other device in a safe way");
     const exportButton = within(dialog).getByRole("button", { name: "Export" });
     expect(exportButton).toBeDisabled();
@@ -414,7 +414,7 @@ describe("devices", () => {
     const dialog = await openSyncSettings();
     await fireEvent.click(within(dialog).getByRole("button", { name: "Approve anna-laptop" }));
     await fireEvent.click(within(await screen.findByRole("dialog", { name: "Approve “anna-laptop”?" })).getByRole("button", { name: "Approve" }));
-    expect(await within(toasts()).findByText(/^Your decision about “anna-laptop” is kept on this device and goes to the other devices with the next sync\. The sync folder could not be reached/)).toBeInTheDocument();
+    expect(await within(toasts()).findByText(/^Your decision about “anna-laptop” is kept on this device and goes to the other devices with the next sync\. The sync folder or bucket could not be reached/)).toBeInTheDocument();
     // Approved here already; it goes with the next sync that reaches the folder.
     expect((await backend.syncDevices())[1]!.state).toBe("approved");
   });
@@ -472,5 +472,228 @@ describe("devices", () => {
     expect(await within(dialog).findByRole("alert")).toHaveTextContent(
       "This device cannot do that among the devices of this Safe. This device was removed from the Safe's sync by desk: it keeps its copy of the Safe, but no longer syncs.",
     );
+  });
+});
+
+describe("buckets and QR codes", () => {
+  afterEach(() => clearNotices());
+
+  const DESCRIBED = `s3://${DEMO_S3.bucket}/holiday at ${DEMO_S3.endpoint}`;
+
+  /** The bucket form in the Sync tab, the bucket chosen as the kind of place. */
+  async function bucketForm() {
+    const dialog = await openSyncSettings();
+    await fireEvent.click(await within(dialog).findByRole("radio", { name: "An S3-compatible bucket" }));
+    return { dialog, form: within(dialog).getByRole("form", { name: "An S3-compatible bucket" }) };
+  }
+
+  async function fill(form: HTMLElement, fields: Record<string, string>) {
+    for (const [label, value] of Object.entries(fields)) {
+      await fireEvent.input(within(form).getByLabelText(label), { target: { value } });
+    }
+  }
+
+  const demoBucket = {
+    "Endpoint URL": DEMO_S3.endpoint,
+    Region: DEMO_S3.region,
+    Bucket: DEMO_S3.bucket,
+    "Folder inside the bucket (optional)": "holiday",
+    "Access key ID": DEMO_S3.accessKeyId,
+    "Secret access key": DEMO_S3.secret,
+  };
+
+  it("sets up a bucket: each field checked, the bucket tried, and its secret never shown again", async () => {
+    const backend = app();
+    await unlockDemo();
+    const { dialog, form } = await bucketForm();
+    expect(within(dialog).getByRole("radio", { name: "An S3-compatible bucket" })).toHaveAccessibleDescription(/Garage, MinIO/);
+    expect(within(form).getByLabelText("Region")).toHaveValue("us-east-1");
+    expect(within(form).getByLabelText("Region")).toHaveAccessibleDescription("us-east-1 for Amazon S3 (or your bucket's region), garage for Garage");
+    expect(within(form).getByLabelText("Secret access key")).toHaveAttribute("type", "password");
+    const save = within(form).getByRole("button", { name: "Check and use this bucket" });
+
+    // Nothing filled in: each field says what it needs, and the first takes the focus.
+    await fireEvent.click(save);
+    const endpoint = within(form).getByLabelText("Endpoint URL");
+    await waitFor(() => expect(endpoint).toHaveFocus());
+    expect(endpoint).toHaveAttribute("aria-invalid", "true");
+    expect(endpoint).toHaveAccessibleDescription("Give the endpoint URL: the address of the S3 service.");
+    expect(within(form).getByLabelText("Bucket")).toHaveAccessibleDescription("Give the bucket's name.");
+    expect(within(form).getByLabelText("Access key ID")).toHaveAccessibleDescription("Give the access key ID.");
+    expect(within(form).getByLabelText("Secret access key")).toHaveAccessibleDescription(/^Give the secret access key\./);
+    await fill(form, { ...demoBucket, "Endpoint URL": "s3.eu-central-1.demo.example", Bucket: "Arca" });
+    await fireEvent.click(save);
+    expect(endpoint).toHaveAccessibleDescription("The endpoint URL starts with https:// (or http:// for a server on your own network).");
+    expect(within(form).getByLabelText("Bucket")).toHaveAccessibleDescription("Bucket names are 3 to 63 lower-case letters, digits, dots and hyphens.");
+    expect((await backend.syncStatus()).target).toBeNull();
+
+    // Well-formed, but the service cannot be reached, refuses the key, or has no such bucket.
+    for (const [fields, said] of [
+      [{ "Endpoint URL": "https://nas.local:3900" }, "The S3 service could not be used with these settings."],
+      [{ "Secret access key": "not the secret" }, "The S3 service refused the access key."],
+      [{ Bucket: "no-such-bucket" }, "The S3 service has no bucket of that name"],
+    ] as const) {
+      await fill(form, { ...demoBucket, ...fields });
+      await fireEvent.click(save);
+      const alert = await within(form).findByRole("alert");
+      expect(alert).toHaveTextContent(said);
+      expect(alert).toHaveTextContent(/Details: /);
+      expect(alert).not.toHaveTextContent("not the secret");
+      expect((await backend.syncStatus()).target).toBeNull();
+    }
+
+    await fill(form, demoBucket);
+    await fireEvent.click(save);
+    expect(await within(toasts()).findByText(`This Safe now syncs through ${DESCRIBED}`)).toBeInTheDocument();
+    expect(within(dialog).getByText(DESCRIBED)).toBeInTheDocument();
+    expect(within(form).queryByRole("alert")).not.toBeInTheDocument();
+    // The secret is gone from the window: the field is empty, and says the stored one is kept.
+    const secret = within(form).getByLabelText("Secret access key");
+    expect(secret).toHaveValue("");
+    expect(secret).toHaveAttribute("placeholder", "Stored; leave empty to keep it");
+    const status = await backend.syncStatus();
+    expect(status.target).toEqual({ kind: "s3", endpoint: DEMO_S3.endpoint, region: DEMO_S3.region, bucket: DEMO_S3.bucket, prefix: "holiday", accessKeyId: DEMO_S3.accessKeyId });
+    expect(JSON.stringify(status)).not.toContain(DEMO_S3.secret);
+
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Sync now" }));
+    expect(await within(dialog).findByRole("list", { name: "What the last sync did" })).toHaveTextContent(/\d+ changes sent/);
+
+    // Another folder in the bucket, the secret left empty: asked first, then the stored secret serves.
+    await fill(form, { "Folder inside the bucket (optional)": "holiday-2" });
+    await fireEvent.click(within(form).getByRole("button", { name: "Check and use this bucket" }));
+    const ask = await within(form).findByRole("group", { name: "Sync through this bucket?" });
+    expect(ask).toHaveTextContent(`The next sync starts afresh in s3://${DEMO_S3.bucket}/holiday-2 at ${DEMO_S3.endpoint}`);
+    await fireEvent.click(within(ask).getByRole("button", { name: "Use this bucket" }));
+    expect(await within(dialog).findByText(`s3://${DEMO_S3.bucket}/holiday-2 at ${DEMO_S3.endpoint}`)).toBeInTheDocument();
+    // Another access key needs its own secret.
+    await fill(form, { "Access key ID": "AKIAOTHERKEY" });
+    expect(secret).not.toHaveAttribute("placeholder");
+    await fireEvent.click(within(form).getByRole("button", { name: "Check and use this bucket" }));
+    expect(secret).toHaveAccessibleDescription(/^Give the secret access key: the stored one is kept only while the endpoint and the access key ID stay the same\./);
+  });
+
+  it("asks before a folder gives way to a bucket, and back", async () => {
+    const backend = app();
+    await unlockDemo();
+    await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    const { dialog, form } = await bucketForm();
+    await within(dialog).findByText(DEMO_SYNC_FOLDER);
+    await fill(form, demoBucket);
+    await fireEvent.click(within(form).getByRole("button", { name: "Check and use this bucket" }));
+    const ask = await within(form).findByRole("group", { name: "Sync through this bucket?" });
+    await fireEvent.click(within(ask).getByRole("button", { name: "Cancel" }));
+    expect(within(dialog).getByText(DEMO_SYNC_FOLDER)).toBeInTheDocument();
+    await fireEvent.click(within(form).getByRole("button", { name: "Check and use this bucket" }));
+    await fireEvent.click(await within(form).findByRole("button", { name: "Use this bucket" }));
+    expect(await within(dialog).findByText(DESCRIBED)).toBeInTheDocument();
+    // Back to a folder: the folder's own question.
+    await fireEvent.click(within(dialog).getByRole("radio", { name: "A folder" }));
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Choose folder…" }));
+    await fireEvent.click(await within(dialog).findByRole("button", { name: "Use this folder" }));
+    expect(await within(dialog).findByText(DEMO_SYNC_FOLDER)).toBeInTheDocument();
+  });
+
+  /** The export dialog of the demo Safe, which syncs through the demo folder and is approved. */
+  async function exportDialog(backend: MemoryBackend) {
+    await unlockDemo();
+    await backend.setSyncTarget({ kind: "folder", path: DEMO_SYNC_FOLDER });
+    await ended(backend, await backend.syncNow());
+    await fireEvent.click(await within(await openSyncSettings()).findByRole("button", { name: "Export sync configuration…" }));
+    return screen.findByRole("dialog", { name: "Add another device" });
+  }
+
+  it("shows the configuration as a QR code after the Safe Password, warns about it, and drops it with the dialog", async () => {
+    const backend = app();
+    const dialog = await exportDialog(backend);
+    const show = within(dialog).getByRole("button", { name: "Show as QR code" });
+    expect(show).toBeDisabled();
+    await fireEvent.input(within(dialog).getByLabelText("Safe Password"), { target: { value: "not it" } });
+    await fireEvent.click(show);
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent("That password is not right");
+    expect(within(dialog).queryByRole("img")).not.toBeInTheDocument();
+    expect(backend.lastQrText).toBeNull();
+
+    // (The wrong password's back-off, waited out.)
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await fireEvent.input(within(dialog).getByLabelText("Safe Password"), { target: { value: "demo" } });
+    await fireEvent.click(show);
+    const code = await within(dialog).findByRole("img", { name: "QR code of the sync configuration of “Demo”" });
+    expect(code.getAttribute("src")).toMatch(/^data:image\/svg\+xml;charset=utf-8,%3Csvg/);
+    await waitFor(() => expect(code.closest("figure")).toHaveFocus());
+    expect(dialog).toHaveTextContent("Like the file, this code holds the Safe's keys, sealed under the Safe Password");
+    expect(dialog).toHaveTextContent("It goes when you close this dialog.");
+    expect(backend.files.size).toBe(0);
+
+    // Hidden again: the form is back, as it was.
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Hide the QR code" }));
+    expect(within(dialog).queryByRole("img")).not.toBeInTheDocument();
+    expect(within(dialog).getByLabelText("Safe Password")).toHaveValue("demo");
+    expect(within(dialog).getByRole("button", { name: "Show as QR code" })).toHaveFocus();
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Show as QR code" }));
+    await within(dialog).findByRole("img");
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Done" }));
+    expect(screen.queryByRole("dialog", { name: "Add another device" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("img", { name: /^QR code/ })).not.toBeInTheDocument();
+  });
+
+  it("says when the configuration is too large for a QR code, and offers the file", async () => {
+    const backend = app();
+    backend.qrMaxCharacters = 2000;
+    const dialog = await exportDialog(backend);
+    await fireEvent.input(within(dialog).getByLabelText("Safe Password"), { target: { value: "demo" } });
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Show as QR code" }));
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent(
+      "This configuration is too large for a QR code (2,140 characters; a code holds at most 2,000), because of the many devices that sync this Safe. Save it as a file instead.",
+    );
+    expect(within(dialog).queryByRole("img")).not.toBeInTheDocument();
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Choose…" }));
+    await within(dialog).findByText(`${HOME}/Desktop/Demo.arca-sync`);
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Export" }));
+    expect(await within(toasts()).findByText(`Sync configuration saved to ${HOME}/Desktop/Demo.arca-sync`)).toBeInTheDocument();
+  });
+
+  it("joins from a picture of the QR code, and says what a picture without one lacks", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 20 });
+    await backend.unlockSafe(DEMO_SAFE_PATH, "demo");
+    await backend.setSyncTarget({ kind: "s3", endpoint: DEMO_S3.endpoint, region: DEMO_S3.region, bucket: DEMO_S3.bucket, prefix: "holiday", accessKeyId: DEMO_S3.accessKeyId, secretAccessKey: DEMO_S3.secret });
+    await ended(backend, await backend.syncNow());
+    await backend.syncConfigQr("demo", "shown to the laptop");
+    await backend.lockSafe();
+    const photo = `${HOME}/Pictures/Screenshot of the code.png`;
+    backend.picture(photo, backend.lastQrText);
+    backend.picture(`${HOME}/Pictures/Holiday.jpg`, null);
+    backend.picture(`${HOME}/Pictures/Wi-Fi.png`, "WIFI:S:home;T:WPA;P:guest;;");
+    app(backend);
+    await screen.findByLabelText("Safe Password");
+    await fireEvent.click(await screen.findByRole("button", { name: "Join a Safe from a sync configuration…" }));
+    const form = await screen.findByRole("form", { name: "Join a Safe from another device" });
+    expect(form).toHaveTextContent("With that file (or a photo or screenshot of the code) and the Safe Password");
+    const chooser = within(form).getByRole("group", { name: "Sync configuration: its file, or a picture of its QR code" });
+    await fireEvent.input(within(form).getByLabelText("Safe Password"), { target: { value: "demo" } });
+    for (const [picture, said] of [
+      ["Holiday.jpg", "No QR code could be read in this picture. Take a sharper photo or screenshot of the whole code, or use the configuration file."],
+      ["Wi-Fi.png", "The QR code in this picture is not an Arca sync configuration."],
+    ]) {
+      backend.dialogAnswers.syncConfig = `${HOME}/Pictures/${picture}`;
+      await fireEvent.click(within(chooser).getByRole("button", { name: "Choose…" }));
+      await within(form).findByText(`${HOME}/Pictures/${picture}`);
+      await fireEvent.click(within(form).getByRole("button", { name: "Open the configuration" }));
+      expect(await within(form).findByRole("alert")).toHaveTextContent(said);
+    }
+    backend.dialogAnswers.syncConfig = photo;
+    await fireEvent.click(within(chooser).getByRole("button", { name: "Choose…" }));
+    await within(form).findByText(photo);
+    await fireEvent.click(within(form).getByRole("button", { name: "Open the configuration" }));
+    const facts = (await screen.findByRole("button", { name: "Join and sync" })).closest("form") as HTMLElement;
+    expect(within(facts).getByText("shown to the laptop")).toBeInTheDocument();
+    expect(within(facts).getByText(DESCRIBED, { selector: "dd" })).toBeInTheDocument();
+    // A bucket is the same place on every device: nothing to choose for it here.
+    expect(within(facts).queryByRole("group", { name: "Where the sync folder is on this device" })).not.toBeInTheDocument();
+    await fireEvent.click(within(within(facts).getByRole("group", { name: "Where the copy goes on this device" })).getByRole("button", { name: "Choose…" }));
+    await within(facts).findByText(`It will be ${HOME}/Second copy/Demo.arca`);
+    await fireEvent.click(within(facts).getByRole("button", { name: "Join and sync" }));
+    const grid = await screen.findByRole("grid");
+    expect(await within(grid).findByText("README.txt", {}, { timeout: 3000 })).toBeInTheDocument();
+    expect((await backend.syncStatus()).target).toMatchObject({ kind: "s3", bucket: DEMO_S3.bucket, prefix: "holiday" });
   });
 });

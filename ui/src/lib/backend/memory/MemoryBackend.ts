@@ -6,7 +6,7 @@ import type {
   FolderNode, Handoff, InterruptedImport, ItemDetails, Job, LeftoverCopy, ListRequest, LockedEvent,
   LockReason, OpenEdit, OpenedSafe, Page, Problem, RecoveryKeySheet, RecoveryKeyTypo, SafeInfo,
   SafeSummary, SearchPage, SearchRequest, Settings, Strength, SyncConfigInfo, SyncConflict, SyncRun,
-  SyncStatus, SyncTarget, TagCount, DeviceDecision, DeviceState, SyncDevice,
+  SyncStatus, SyncTarget, TagCount, DeviceDecision, DeviceState, SyncDevice, BucketTarget, SyncConfigQr,
 } from "../../bindings";
 import type { Backend, Unlisten } from "../Backend";
 import { BackendError, appErrorOf } from "../BackendError";
@@ -19,6 +19,8 @@ import { keyTypo, normalise, randomKey } from "./recoveryKey";
 import { MemSafe, newItem, toRow, type MemItem } from "./safe";
 import { estimate } from "./strength";
 import { CopySync, DeviceRemoved, ForeignTarget, MemTarget, newDevice, runSync, settle, type Decision, type MemDevice } from "./sync";
+import { QR_MAX_CHARACTERS, demoQrSvg } from "./qr";
+import { bucketProblems, bucketTarget, describeBucket } from "../../sync/bucket";
 import { appsFor, imageDataUrl, pdfDataUrl, previewKindOf, textDataUrl, videoUrl, wavDataUrl } from "./samples";
 
 function fail(kind: AppError["kind"], message: string, extra: Partial<AppError> = {}): never {
@@ -37,6 +39,21 @@ interface Backup {
 
 /** The sync folder the demo's dialogs offer. */
 export const DEMO_SYNC_FOLDER = "/media/demo/USB/Arca sync";
+
+/** The S3-compatible service the demo's bucket form reaches (any other endpoint does not answer),
+ * with its one bucket and access key. */
+export const DEMO_S3 = {
+  endpoint: "https://s3.eu-central-1.demo.example",
+  region: "eu-central-1",
+  bucket: "arca-demo",
+  accessKeyId: "AKIADEMO7EXAMPLE",
+  secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYDEMOKEY",
+};
+
+/** How the text form of a sync configuration begins (a QR code holds it). */
+const CONFIG_TEXT = "ARCA-SYNC-CONFIG:";
+/** What the demo's picture files start with; the QR code's text follows ("" for none). */
+const PICTURE = "picture:";
 
 /** The names the demo's copies give themselves as devices: the first computer, and one that
  * joined from a sync configuration. */
@@ -118,6 +135,14 @@ export class MemoryBackend implements Backend {
   readonly files = new Map<string, string>();
   /** Sync folders that are not there now (a USB stick not plugged in). */
   readonly unreachable = new Set<string>();
+  /** The S3 services that answer, their buckets, and their access keys (ID → secret). */
+  readonly s3Endpoints = new Set<string>([DEMO_S3.endpoint]);
+  readonly s3Buckets = new Set<string>([DEMO_S3.bucket]);
+  readonly s3Keys = new Map<string, string>([[DEMO_S3.accessKeyId, DEMO_S3.secret]]);
+  /** The most characters a QR code holds (tests lower it to see a configuration too large). */
+  qrMaxCharacters = QR_MAX_CHARACTERS;
+  /** The text of the QR code shown last (what a photo of it would hold). */
+  lastQrText: string | null = null;
   private readonly syncTargets = new Map<string, MemTarget>();
   /** Each copy's sync state, by its path (two copies of one Safe sync on their own). */
   private readonly copies = new Map<string, CopySync>();
@@ -1152,7 +1177,7 @@ export class MemoryBackend implements Backend {
     const copy = this.copyOf(safe);
     const running = this.syncJob && !this.syncJob.ended ? this.syncJob.job.id : null;
     return {
-      target: copy.target === null ? null : { kind: "folder", path: copy.target },
+      target: copy.target === null ? null : copy.bucket ? { kind: "s3", ...copy.bucket.settings } : { kind: "folder", path: copy.target },
       everyMinutes: copy.everyMinutes,
       running,
       lastSyncedMs: copy.lastSyncedMs,
@@ -1204,6 +1229,9 @@ export class MemoryBackend implements Backend {
         if (this.unreachable.has(path)) {
           return { kind: "syncTarget", message: `the sync target ${path}: No such file or directory (os error 2)` };
         }
+        if (copy.bucket && !this.s3Endpoints.has(copy.bucket.settings.endpoint)) {
+          return { kind: "syncTarget", message: `the sync target ${path}: send http request, source: error sending request` };
+        }
         try {
           outcome = runSync(safe, copy, this.targetAt(path));
         } catch (cause) {
@@ -1240,19 +1268,53 @@ export class MemoryBackend implements Backend {
   async setSyncTarget(target: SyncTarget): Promise<SyncStatus> {
     await later(null);
     const safe = this.writable();
-    if (target.kind !== "folder") fail("invalidInput", "only a folder can be chosen as sync target here");
+    if (target.kind === "s3") return this.setBucket(safe, target);
+    if (target.kind !== "folder") fail("invalidInput", "only a folder or a bucket can be chosen as sync target here");
     if (!target.path.startsWith("/")) fail("invalidInput", "the sync folder must be an absolute path");
     if (target.path === safe.path || target.path.startsWith(`${safe.path}/`)) fail("invalidInput", "the sync folder is inside the Safe");
     if (this.unreachable.has(target.path)) fail("notFound", `${target.path} is not a folder on this device`);
+    this.useTarget(safe, target.path, null);
+    return this.status(safe);
+  }
+
+  /** Makes `key` the copy's target (a new one starts afresh: everything goes up with the next run). */
+  private useTarget(safe: MemSafe, key: string, bucket: CopySync["bucket"]): void {
     const copy = this.copyOf(safe);
-    if (copy.target !== target.path) {
-      // A new target starts afresh: everything this copy has goes up with the next run.
-      copy.target = target.path;
+    if (copy.target !== key) {
+      copy.target = key;
       copy.seen.clear();
       copy.sent.clear();
       copy.sentData.clear();
       copy.lastSyncedMs = null;
     }
+    copy.bucket = bucket;
+  }
+
+  /** A bucket as target: its settings checked, then tried like the app tries it. */
+  private setBucket(safe: MemSafe, target: BucketTarget): SyncStatus {
+    const copy = this.copyOf(safe);
+    const stored = copy.bucket?.settings ?? null;
+    const form = { ...target, secretAccessKey: target.secretAccessKey ?? "" };
+    const problem = Object.values(bucketProblems(form, stored))[0];
+    if (problem) fail("invalidInput", `the bucket's settings are not accepted (${problem})`);
+    const { secretAccessKey: typed, ...settings } = bucketTarget(form) as BucketTarget;
+    const secret = typed ?? copy.bucket!.secret;
+    const { endpoint, bucket, accessKeyId } = settings;
+    if (!this.s3Endpoints.has(endpoint)) {
+      fail("bucketUnreachable", `the S3 service at ${endpoint} could not be used: check the endpoint address (http or https, host and port), the region and the network (send http request, source: error sending request)`);
+    }
+    if (this.s3Keys.get(accessKeyId) !== secret) {
+      fail("bucketAccessDenied", `${endpoint} refused the access key ${accessKeyId} for the bucket "${bucket}": check the access key ID and its secret, and that the key may read and write the bucket (the service answered with HTTP status 403)`);
+    }
+    if (!this.s3Buckets.has(bucket)) {
+      fail("bucketNotFound", `there is no bucket "${bucket}" at ${endpoint} (or the access key ${accessKeyId} does not see it): NoSuchBucket: Bucket not found: ${bucket}`);
+    }
+    const key = describeBucket(settings);
+    const there = this.syncTargets.get(key)?.safeId;
+    if (there && there !== safe.id) {
+      fail("foreignTarget", `the sync target ${key} is the sync target of another Safe (UUID ${there}); choose a target of its own for this Safe`);
+    }
+    this.useTarget(safe, key, { settings, secret });
     return this.status(safe);
   }
 
@@ -1291,12 +1353,50 @@ export class MemoryBackend implements Backend {
     if (this.copyOf(safe).me()?.state !== "approved") {
       fail("syncDevice", "this device cannot add others before it is approved itself: sync it once, and approve it on a device already syncing this Safe if it asks");
     }
-    this.files.set(to, JSON.stringify({ format: "arca-sync-config", safeId: safe.id, name: safe.name, password, target, comment: comment.trim(), exportedMs: Date.now() }));
+    this.files.set(to, this.sealedConfig(safe, password, comment));
   }
 
-  private config(path: string, password: string): { safeId: string; name: string; password: string; target: string; comment: string; exportedMs: number } {
-    const text = this.files.get(path);
+  /** The demo's sync configuration of `safe` (the real one is sealed under the password). */
+  private sealedConfig(safe: MemSafe, password: string, comment: string): string {
+    const copy = this.copyOf(safe);
+    return JSON.stringify({
+      format: "arca-sync-config", safeId: safe.id, name: safe.name, password, target: copy.target, bucket: copy.bucket,
+      comment: comment.trim(), exportedMs: Date.now(),
+    });
+  }
+
+  async syncConfigQr(password: string, comment: string): Promise<SyncConfigQr> {
+    await later(null);
+    const safe = this.safe;
+    this.checkPassword(safe, password);
+    const copy = this.copyOf(safe);
+    if (copy.target === null) fail("noSyncTarget", "no sync target is set up for this Safe");
+    if (copy.me()?.state !== "approved") {
+      fail("syncDevice", "this device cannot add others before it is approved itself: sync it once, and approve it on a device already syncing this Safe if it asks");
+    }
+    const text = `${CONFIG_TEXT}${this.sealedConfig(safe, password, comment)}`;
+    this.lastQrText = text;
+    // About what the app's text holds: the sealed configuration grows with each device.
+    const characters = 1660 + 240 * Math.max(2, copy.known.length) + (copy.bucket ? 280 : 0);
+    return { svg: characters <= this.qrMaxCharacters ? demoQrSvg(text) : null, characters, maxCharacters: this.qrMaxCharacters };
+  }
+
+  /** A picture at `path` (a photo or screenshot) with a QR code holding `text`, or none. */
+  picture(path: string, text: string | null): void {
+    this.files.set(path, `${PICTURE}${text ?? ""}`);
+  }
+
+  private config(path: string, password: string): {
+    safeId: string; name: string; password: string; target: string; bucket: CopySync["bucket"]; comment: string; exportedMs: number;
+  } {
+    let text = this.files.get(path);
     if (text === undefined) fail("notFound", `cannot read ${path}: No such file or directory (os error 2)`);
+    if (text.startsWith(PICTURE)) {
+      const code = text.slice(PICTURE.length);
+      if (!code) fail("noQrCode", `${path} is an image, but no QR code was found in it`);
+      if (!code.startsWith(CONFIG_TEXT)) fail("qrNotSyncConfig", `${path}: its QR code does not hold an Arca sync configuration`);
+      text = code.slice(CONFIG_TEXT.length);
+    }
     let config;
     try {
       config = JSON.parse(text) as ReturnType<MemoryBackend["config"]> & { format?: string };
@@ -1312,8 +1412,9 @@ export class MemoryBackend implements Backend {
     await later(null);
     const config = this.config(path, password);
     return {
-      name: config.name, safeId: config.safeId, target: { kind: "folder", path: config.target },
-      exportedMs: config.exportedMs, comment: config.comment, targetHere: !this.unreachable.has(config.target),
+      name: config.name, safeId: config.safeId,
+      target: config.bucket ? { kind: "s3", ...config.bucket.settings } : { kind: "folder", path: config.target },
+      exportedMs: config.exportedMs, comment: config.comment, targetHere: config.bucket !== null || !this.unreachable.has(config.target),
     };
   }
 
@@ -1324,14 +1425,16 @@ export class MemoryBackend implements Backend {
     const path = `${parent.replace(/\/+$/, "")}/${name.trim()}.arca`;
     if (this.safeAt(path)) fail("alreadyExists", `${path} exists already`);
     const config = this.config(configPath, password);
+    if (targetHere && targetHere.kind !== "folder") fail("invalidInput", "only where a folder is on this device can be given here, not a bucket");
     const folder = targetHere?.kind === "folder" ? targetHere.path : config.target;
-    if (this.unreachable.has(folder)) fail("notFound", `${folder} is not a folder on this device (is the drive connected?)`);
+    if (!config.bucket && this.unreachable.has(folder)) fail("notFound", `${folder} is not a folder on this device (is the drive connected?)`);
     const safe = new MemSafe(config.safeId, name.trim(), path, password);
     this.safes.set(path, safe);
     const copy = new CopySync(DEMO_JOINED_DEVICE);
     copy.joined = true;
     this.copies.set(path, copy);
     copy.target = folder;
+    copy.bucket = config.bucket;
     settle(safe, copy);
     return this.opened(safe, true);
   }

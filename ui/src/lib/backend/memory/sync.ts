@@ -6,7 +6,7 @@
 // is approved at its first run; one that joined asks to join and sends nothing until a device
 // already approved approves it; a removed one stops with an error. (The real thing keeps a
 // waiting device's changes on the target until it is approved; here it keeps them itself.)
-import type { ConflictKind, DeviceState, SyncDevice, SyncReport } from "../../bindings";
+import type { BucketTarget, ConflictKind, DeviceState, SyncDevice, SyncReport } from "../../bindings";
 import type { MemItem, MemSafe } from "./safe";
 
 /** A device as the sync folder knows it: its request, and what was decided about it. */
@@ -70,7 +70,10 @@ export class CopySync {
   known: MemDevice[] = [];
   /** Decisions made here that have not gone to the target yet. */
   pending: Array<{ device: string; state: DeviceState; at: number }> = [];
+  /** The target's key among the sync targets: a folder's path, a bucket's address. */
   target: string | null = null;
+  /** With a bucket as target: its settings, and the secret kept beside them. */
+  bucket: { settings: BucketTarget; secret: string } | null = null;
   everyMinutes: number | null = 15;
   lastSyncedMs: number | null = null;
   /** Item id → the target version this copy last took or sent. */
