@@ -414,6 +414,42 @@ await step("sync devices: one asks to join, the codes are compared, it is approv
   await settings.waitFor({ state: "detached" });
 });
 
+await step("sync: a bucket through its form, then the configuration as a QR code, accessible", async () => {
+  const page = light;
+  await page.getByRole("button", { name: "Sync", exact: true }).click();
+  const settings = page.getByRole("dialog", { name: "Settings" });
+  await settings.getByRole("radio", { name: "An S3-compatible bucket" }).check();
+  const form = settings.getByRole("form", { name: "An S3-compatible bucket" });
+  await form.getByRole("button", { name: "Check and use this bucket" }).click();
+  await form.getByText("Give the bucket's name.").waitFor();
+  await axe(page, "the bucket form saying what each field needs");
+  await form.getByLabel("Endpoint URL").fill("https://s3.eu-central-1.demo.example");
+  await form.getByLabel("Region").fill("eu-central-1");
+  await form.getByLabel("Bucket", { exact: true }).fill("arca-demo");
+  await form.getByLabel("Folder inside the bucket (optional)").fill("holiday");
+  await form.getByLabel("Access key ID").fill("AKIADEMO7EXAMPLE");
+  await form.getByLabel("Secret access key").fill("not the secret");
+  await form.getByRole("button", { name: "Check and use this bucket" }).click();
+  await form.getByRole("button", { name: "Use this bucket", exact: true }).click();
+  await form.getByText("The S3 service refused the access key.", { exact: false }).waitFor();
+  await shot(page, "sync-bucket-refused-light");
+  await axe(page, "the bucket form with the service's refusal");
+  await form.getByLabel("Secret access key").fill("wJalrXUtnFEMI/K7MDENG/bPxRfiCYDEMOKEY");
+  await form.getByRole("button", { name: "Check and use this bucket" }).click();
+  await form.getByRole("button", { name: "Use this bucket", exact: true }).click();
+  await settings.getByText("s3://arca-demo/holiday at https://s3.eu-central-1.demo.example").waitFor();
+  await axe(page, "sync settings with a bucket");
+  await settings.getByRole("button", { name: "Export sync configuration…" }).click();
+  const add = page.getByRole("dialog", { name: "Add another device" });
+  await add.getByLabel("Safe Password").fill("demo");
+  await add.getByRole("button", { name: "Show as QR code" }).click();
+  await add.getByRole("img", { name: "QR code of the sync configuration of “Demo”" }).waitFor();
+  await shot(page, "sync-qr-light");
+  await axe(page, "the sync configuration as a QR code");
+  await add.getByRole("button", { name: "Done" }).click();
+  await add.waitFor({ state: "detached" });
+});
+
 let scroll = null;
 await step("scroll the 100,000-item folder from top to bottom", async () => {
   const page = light;
