@@ -828,7 +828,7 @@ impl Open<'_> {
             .collect();
         // Sealed a few files ahead of the uploads, which run in parallel: memory stays
         // bounded whatever the history's length.
-        for batch in ranges.chunks(2 * transfer::TRANSFERS) {
+        for batch in ranges.chunks(2 * target.transfers()) {
             let mut sealed = Vec::with_capacity(batch.len());
             for &range in batch {
                 let ops = ops::of_device(self.db(), me, range.first, range.last)?;
@@ -842,6 +842,7 @@ impl Open<'_> {
             }
             let stopped = transfer::in_parallel(
                 sealed,
+                target.transfers(),
                 control,
                 |(range, bytes)| {
                     target.put(&range.name(), &bytes).map_err(reach)?;

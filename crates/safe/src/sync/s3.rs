@@ -282,4 +282,10 @@ impl Target for S3Target {
             _ => Ok(()),
         }
     }
+
+    /// Eight objects of up to four parts each: about what `aws s3 sync` keeps in flight (its
+    /// first sync of 64 files of 16 MiB to Garage took 1.5 times as long with four).
+    fn transfers(&self) -> usize {
+        8
+    }
 }

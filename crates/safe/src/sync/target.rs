@@ -44,6 +44,11 @@ pub trait Target: Send + Sync {
     /// # Errors
     /// The storage's error.
     fn delete(&self, name: &str) -> io::Result<()>;
+    /// How many objects move at once: a disk does best with a few, an object store answers each
+    /// request after a round trip and wants more in flight.
+    fn transfers(&self) -> usize {
+        4
+    }
 }
 
 /// A folder as sync target: a USB stick, a NAS share, a folder a cloud client syncs.

@@ -21,9 +21,6 @@ use crate::job::{JobControl, Reporter};
 use crate::layout::Layout;
 use crate::safe::Open;
 
-/// Transfers at once (as `rclone`'s default `--transfers`).
-pub(super) const TRANSFERS: usize = 4;
-
 /// A file waiting for its data: item, tag, cleartext SHA-256, size.
 type Awaited = (Uuid, [u8; 32], Option<[u8; 32]>, u64);
 
@@ -37,11 +34,12 @@ enum Download {
     Refused(String),
 }
 
-/// Runs `work` over `jobs` on up to [`TRANSFERS`] threads and hands each result to `done` on
+/// Runs `work` over `jobs` on up to `threads` threads and hands each result to `done` on
 /// the calling thread as it comes (the database stays on this thread). After the first error,
 /// or when `control` says stop, no new job starts. Returns whether it was stopped.
 pub(super) fn in_parallel<J: Send, R: Send>(
     jobs: Vec<J>,
+    threads: usize,
     control: &JobControl,
     work: impl Fn(J) -> Result<R> + Sync,
     mut done: impl FnMut(R) -> Result<()>,
@@ -51,7 +49,7 @@ pub(super) fn in_parallel<J: Send, R: Send>(
     let mut first_error = None;
     std::thread::scope(|scope| {
         let (sender, results) = mpsc::channel();
-        for _ in 0..TRANSFERS {
+        for _ in 0..threads.max(1) {
             let sender = sender.clone();
             let (queue, failed, work) = (&queue, &failed, &work);
             scope.spawn(move || {
@@ -114,6 +112,7 @@ impl Open<'_> {
         reporter.report(true);
         let stopped = in_parallel(
             missing,
+            target.transfers(),
             control,
             |(id, tag, size)| {
                 let path = layout.data_file(id);
@@ -176,6 +175,7 @@ impl Open<'_> {
         let db = self.db();
         let stopped = in_parallel(
             there,
+            target.transfers(),
             control,
             |awaited| Ok((awaited, download(target, keys, &layout, awaited)?)),
             |((id, tag, _, size), outcome)| {
