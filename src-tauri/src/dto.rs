@@ -921,6 +921,9 @@ pub struct SyncConfigQr {
     /// The code as an SVG image (black on white, with its quiet zone); `null` when the
     /// configuration is too large for a QR code (then it goes as a file).
     pub svg: Option<String>,
+    /// Modules on a side of the image, its quiet zone included (0 without an image): the window
+    /// draws each module on a whole number of screen pixels, which a screenshot reads back.
+    pub modules: u32,
     /// Characters of the configuration's text form (`ARCA-SYNC-CONFIG:…`).
     pub characters: u32,
     /// The most characters a QR code holds at the error correction used.

@@ -23,24 +23,29 @@ const MAX_IMAGE_ALLOC: u64 = 512 * 1024 * 1024;
 pub const MAX_CHARACTERS: u32 = 3391;
 /// How the text form begins.
 const PREFIX: &str = "ARCA-SYNC-CONFIG:";
+/// The blank border QR readers need, in modules (the renderer's).
+const QUIET_ZONE: u32 = 4;
 
 /// `text` as a QR code: medium error correction (a photo of a screen survives a little blur),
 /// black on white with the blank border readers need. No image when it is too long for one.
 pub fn code(text: &str) -> SyncConfigQr {
     let characters = u32::try_from(text.chars().count()).unwrap_or(u32::MAX);
     // The only failure for a text this short is its length: past version 40 there is none.
-    let svg = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
-        .ok()
-        .map(|code| {
-            code.render::<svg::Color<'_>>()
-                .quiet_zone(true)
-                .dark_color(svg::Color("#000000"))
-                .light_color(svg::Color("#ffffff"))
-                .min_dimensions(480, 480)
-                .build()
-        });
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).ok();
+    let modules = code.as_ref().map_or(0, |code| {
+        u32::try_from(code.width()).unwrap_or(0) + 2 * QUIET_ZONE
+    });
+    let svg = code.map(|code| {
+        code.render::<svg::Color<'_>>()
+            .quiet_zone(true)
+            .dark_color(svg::Color("#000000"))
+            .light_color(svg::Color("#ffffff"))
+            .min_dimensions(480, 480)
+            .build()
+    });
     SyncConfigQr {
         svg,
+        modules,
         characters,
         max_characters: MAX_CHARACTERS,
     }
@@ -146,6 +151,16 @@ pub mod tests {
             svg.starts_with("<?xml") || svg.starts_with("<svg"),
             "{svg:.80}"
         );
+        // A version's 4v + 17 modules a side, and the quiet zone (version 34, 153 modules, for
+        // these 2,107 characters); the image is a whole number of pixels a module.
+        assert_eq!(drawn.modules, 4 * 34 + 17 + 8);
+        let width: u32 = svg
+            .split(" width=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|width| width.parse().ok())
+            .unwrap_or_default();
+        assert_eq!(width % drawn.modules, 0, "{width}");
         assert!(
             svg.contains("#000000") && svg.contains("#ffffff"),
             "{svg:.300}"
@@ -165,6 +180,7 @@ pub mod tests {
         let too_long = format!("{fits}A");
         let drawn = code(&too_long);
         assert_eq!(drawn.svg, None);
+        assert_eq!(drawn.modules, 0);
         assert_eq!(drawn.characters, MAX_CHARACTERS + 1);
     }
 

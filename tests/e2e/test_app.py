@@ -8,8 +8,8 @@ browse into it → tag and comment a file → search finds it, and the tag and c
 there when the file is chosen again → preview an image, a PDF and a video (seeked) → lock →
 three wrong passwords start the countdown → restart the app: the countdown is still there →
 unlock → export → the exported bytes equal the originals (sha256) → backup → sync through a
-folder, export the sync configuration and join from it as a second copy, which gets the same
-files, waits to be approved and is approved from the first after comparing codes → restore into a new Safe, which unlocks and holds the same files. Screenshots of the main screens (light and dark)
+folder, export the sync configuration, show it as a QR code and join from a screenshot of that
+as a second copy, which gets the same files, waits to be approved and is approved from the first after comparing codes → restore into a new Safe, which unlocks and holds the same files. Screenshots of the main screens (light and dark)
 go to target/e2e-screenshots/ (E2E_SCREENSHOTS=DIR elsewhere).
 
 Each run lives in its own temporary HOME and XDG folders, so the app's recent list, settings and
@@ -164,7 +164,8 @@ class App:
             "restoreLocation": [[str(w / "restored")]],
             "syncTarget": [[str(w / "sync")]],
             "saveSyncConfig": [[str(w / "Travel.arca-sync")]],
-            "syncConfig": [[str(w / "Travel.arca-sync")]],
+            # Joined from a screenshot of the QR code the export dialog showed.
+            "syncConfig": [[str(SHOTS / "sync-qr.png")]],
             "joinLocation": [[str(w / "joined")]],
         }
 
@@ -955,7 +956,7 @@ def main() -> int:
         w.until("the jobs panel to list the three jobs as finished", lambda: [j["state"] for j in job_panel_state(w)] == ["finished"] * 3 or None)
         w.shot("jobs-backup")
 
-        step("sync through a folder, and join from the exported configuration as a second copy")
+        step("sync through a folder, and export the sync configuration")
         w.press("Sync")
         settings = "//*[@role='dialog'][.//h2[normalize-space(.)='Settings']]"
         w.press("Choose folder…", within=settings)
@@ -970,6 +971,16 @@ def main() -> int:
         w.toast(r"^Sync configuration saved to")
         if not (work / "Travel.arca-sync").is_file():
             raise Step("no sync configuration was written")
+        step("show the sync configuration as a QR code; join from a screenshot of it as a second copy")
+        w.press("Sync")
+        w.press("Export sync configuration…", within=settings)
+        w.type(w.field("Safe Password", within=add), PASSWORD)
+        w.press("Show as QR code", within=add)
+        w.find(f"{add}//img[starts-with(@alt, 'QR code of the sync configuration')]", "the QR code")
+        w.dismiss_toasts()
+        w.shot("sync-qr", blur=True)
+        w.press("Done", within=add)
+        w.gone(add, "the export dialog with the QR code")
         w.press("Lock")
         w.press("Join a Safe from a sync configuration…")
         join = "//form[.//h1[normalize-space(.)='Join a Safe from another device']]"

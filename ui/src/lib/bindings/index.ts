@@ -491,6 +491,11 @@ export type SyncConfigQr = {
  */
 svg: string | null, 
 /**
+ * Modules on a side of the image, its quiet zone included (0 without an image): the window
+ * draws each module on a whole number of screen pixels, which a screenshot reads back.
+ */
+modules: number, 
+/**
  * Characters of the configuration's text form (`ARCA-SYNC-CONFIG:…`).
  */
 characters: number, 

@@ -632,6 +632,8 @@ describe("buckets and QR codes", () => {
     await fireEvent.click(show);
     const code = await within(dialog).findByRole("img", { name: "QR code of the sync configuration of “Demo”" });
     expect(code.getAttribute("src")).toMatch(/^data:image\/svg\+xml;charset=utf-8,%3Csvg/);
+    // Each of its 161 modules (153 and the quiet zone) on a whole number of pixels.
+    expect(Number.parseFloat(code.style.width) % 161).toBe(0);
     await waitFor(() => expect(code.closest("figure")).toHaveFocus());
     expect(dialog).toHaveTextContent("Like the file, this code holds the Safe's keys, sealed under the Safe Password");
     expect(dialog).toHaveTextContent("It goes when you close this dialog.");

@@ -19,7 +19,7 @@ import { keyTypo, normalise, randomKey } from "./recoveryKey";
 import { MemSafe, newItem, toRow, type MemItem } from "./safe";
 import { estimate } from "./strength";
 import { CopySync, DeviceRemoved, ForeignTarget, MemTarget, newDevice, runSync, settle, type Decision, type MemDevice } from "./sync";
-import { QR_MAX_CHARACTERS, demoQrSvg } from "./qr";
+import { DEMO_QR_MODULES, QR_MAX_CHARACTERS, demoQrSvg } from "./qr";
 import { bucketProblems, bucketTarget, describeBucket } from "../../sync/bucket";
 import { appsFor, imageDataUrl, pdfDataUrl, previewKindOf, textDataUrl, videoUrl, wavDataUrl } from "./samples";
 
@@ -1378,7 +1378,8 @@ export class MemoryBackend implements Backend {
     this.lastQrText = text;
     // About what the app's text holds: the sealed configuration grows with each device.
     const characters = 1660 + 240 * Math.max(2, copy.known.length) + (copy.bucket ? 280 : 0);
-    return { svg: characters <= this.qrMaxCharacters ? demoQrSvg(text) : null, characters, maxCharacters: this.qrMaxCharacters };
+    const fits = characters <= this.qrMaxCharacters;
+    return { svg: fits ? demoQrSvg(text, DEMO_QR_MODULES) : null, modules: fits ? DEMO_QR_MODULES + 8 : 0, characters, maxCharacters: this.qrMaxCharacters };
   }
 
   /** A picture at `path` (a photo or screenshot) with a QR code holding `text`, or none. */

@@ -6,8 +6,11 @@
  * correction, alphanumeric), as the app says. */
 export const QR_MAX_CHARACTERS = 3391;
 
-/** A QR-code-like SVG of `text`: `modules` on a side (odd, ≥ 21). */
-export function demoQrSvg(text: string, modules = 77): string {
+/** Modules a side of the demo's codes (version 34, as a real configuration of two devices). */
+export const DEMO_QR_MODULES = 153;
+
+/** A QR-code-like SVG of `text`: `modules` on a side (odd, ≥ 21), and a quiet zone of 4. */
+export function demoQrSvg(text: string, modules = DEMO_QR_MODULES): string {
   let seed = 2166136261;
   for (let i = 0; i < text.length; i++) seed = Math.imul(seed ^ text.charCodeAt(i), 16777619) >>> 0;
   const random = () => {
