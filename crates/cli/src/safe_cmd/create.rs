@@ -28,12 +28,12 @@ pub struct CreateArgs {
     #[arg(long)]
     accept_weak: bool,
 
-    /// PBKDF2 iterations of the key files. Only for tests: the production count is the
-    /// default, and the Safe records it, so other commands need no flag
     /// Print {"safe": …, "id": …} as JSON instead of text
     #[arg(long)]
     json: bool,
 
+    // PBKDF2 iterations of the key files. Only for tests: the production count is the default,
+    // and the Safe records it, so other commands need no flag.
     #[arg(
         long,
         hide = true,
