@@ -614,7 +614,7 @@ class TestAttacks(ExitAssertions):
     def test_newer_database_schema(self):
         case = self.case()
         con = open_db(case / "S", self.keys)
-        con.execute("PRAGMA user_version = 4")
+        con.execute("PRAGMA user_version = 5")
         con.close()
         out, result = self.extract(case / "S")
         self.assertOneLineError(result, 4, "newer")
