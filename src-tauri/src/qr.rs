@@ -1,28 +1,19 @@
-//! A sync configuration as a QR code: drawn for the export dialog (an SVG the window shows while
-//! the dialog is open), and read back from a photo or screenshot of it when a device joins.
+//! A sync configuration as a QR code, drawn for the export dialog (an SVG the window shows while
+//! the dialog is open). A picture of it is read back by the library
+//! ([`arca_safe::sync_config_from_picture`]) when a device joins.
 //!
 //! The code holds the configuration's text form (`ARCA-SYNC-CONFIG:…`, which QR codes hold most
 //! densely), as `arca sync-config export --qr` writes it: it opens with the Safe Password, like
 //! the file.
-
-use std::io::Cursor;
 
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 
 use crate::dto::SyncConfigQr;
 
-/// A picture larger than this is not read.
-pub const MAX_IMAGE_LEN: u64 = 64 * 1024 * 1024;
-/// Nor one wider or higher than this (a phone's photo is ≈ 4,000 pixels wide).
-const MAX_IMAGE_SIDE: u32 = 16_000;
-/// Memory a picture may take once decoded.
-const MAX_IMAGE_ALLOC: u64 = 512 * 1024 * 1024;
 /// The most characters of the text form a QR code holds at medium error correction (version 40,
 /// alphanumeric mode).
 pub const MAX_CHARACTERS: u32 = 3391;
-/// How the text form begins.
-const PREFIX: &str = "ARCA-SYNC-CONFIG:";
 /// The blank border QR readers need, in modules (the renderer's).
 const QUIET_ZONE: u32 = 4;
 
@@ -51,66 +42,15 @@ pub fn code(text: &str) -> SyncConfigQr {
     }
 }
 
-/// Whether `bytes` start like a PNG or JPEG picture.
-pub fn is_image(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xff, 0xd8, 0xff])
-}
-
-/// Why no sync configuration came out of a picture.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Unread {
-    /// It starts like a PNG or JPEG but does not decode (the decoder's words).
-    NotAnImage(String),
-    /// No QR code was found in it.
-    NoCode,
-    /// QR codes were found, but none could be decoded (blurred, cut off, at a slant).
-    Unreadable,
-    /// Its QR codes hold something else.
-    NotConfig,
-}
-
-/// The sync configuration (its text form) a QR code in the picture holds: the first code whose
-/// text starts with `ARCA-SYNC-CONFIG:`.
-///
-/// # Errors
-/// What was not found, as [`Unread`].
-pub fn read(bytes: &[u8]) -> Result<String, Unread> {
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_IMAGE_SIDE);
-    limits.max_image_height = Some(MAX_IMAGE_SIDE);
-    limits.max_alloc = Some(MAX_IMAGE_ALLOC);
-    let mut reader = image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|error| Unread::NotAnImage(error.to_string()))?;
-    reader.limits(limits);
-    let picture = reader
-        .decode()
-        .map_err(|error| Unread::NotAnImage(error.to_string()))?
-        .to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(picture);
-    let grids = prepared.detect_grids();
-    if grids.is_empty() {
-        return Err(Unread::NoCode);
-    }
-    let texts: Vec<String> = grids
-        .iter()
-        .filter_map(|grid| grid.decode().ok())
-        .map(|(_, text)| text)
-        .collect();
-    if texts.is_empty() {
-        return Err(Unread::Unreadable);
-    }
-    texts
-        .into_iter()
-        .find(|text| text.starts_with(PREFIX))
-        .ok_or(Unread::NotConfig)
-}
-
 #[cfg(test)]
 pub mod tests {
+    use std::io::Cursor;
+
     use image::{GrayImage, Luma};
 
     use super::*;
+
+    const PREFIX: &str = "ARCA-SYNC-CONFIG:";
 
     /// Pixels per module in a test picture.
     const MODULE: u32 = 4;
@@ -166,8 +106,8 @@ pub mod tests {
             "{svg:.300}"
         );
         let png = png(&text);
-        assert!(is_image(&png));
-        assert_eq!(read(&png), Ok(text));
+        assert!(arca_safe::is_picture(&png));
+        assert_eq!(arca_safe::sync_config_from_picture(&png), Ok(text));
     }
 
     #[test]
@@ -182,22 +122,5 @@ pub mod tests {
         assert_eq!(drawn.svg, None);
         assert_eq!(drawn.modules, 0);
         assert_eq!(drawn.characters, MAX_CHARACTERS + 1);
-    }
-
-    #[test]
-    fn pictures_without_a_configuration_say_what_they_lack() {
-        let blank = GrayImage::from_pixel(200, 200, Luma([255]));
-        assert_eq!(
-            read(&encoded(&blank, image::ImageFormat::Png)),
-            Err(Unread::NoCode)
-        );
-        assert_eq!(
-            read(&png("https://example.com/not-arca")),
-            Err(Unread::NotConfig)
-        );
-        assert!(matches!(
-            read(b"\x89PNG\r\n\x1a\nbroken"),
-            Err(Unread::NotAnImage(_))
-        ));
     }
 }

@@ -273,7 +273,7 @@ fn read_config_file(path: &Path) -> Result<Vec<u8>> {
         .take(MAX_SYNC_CONFIG_LEN as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
-    if qr::is_image(&bytes) {
+    if arca_safe::is_picture(&bytes) {
         return read_picture(path, file, bytes);
     }
     if bytes.len() > MAX_SYNC_CONFIG_LEN {
@@ -287,42 +287,43 @@ fn read_config_file(path: &Path) -> Result<Vec<u8>> {
 
 /// The configuration a picture of its QR code holds (its text form); `bytes` its start.
 fn read_picture(path: &Path, file: std::fs::File, mut bytes: Vec<u8>) -> Result<Vec<u8>> {
+    use arca_safe::PictureProblem;
     let name = path.display();
-    let room = (qr::MAX_IMAGE_LEN + 1).saturating_sub(bytes.len() as u64);
+    let room = (arca_safe::MAX_PICTURE_LEN + 1).saturating_sub(bytes.len() as u64);
     file.take(room)
         .read_to_end(&mut bytes)
         .map_err(|error| AppError::new(ErrorKind::Io, format!("cannot read {name}: {error}")))?;
-    if bytes.len() as u64 > qr::MAX_IMAGE_LEN {
+    if bytes.len() as u64 > arca_safe::MAX_PICTURE_LEN {
         return Err(AppError::new(
             ErrorKind::BadSyncConfig,
             format!(
                 "{name} is a picture larger than {} MiB: too large to read a QR code from; take a \
                  smaller photo or a screenshot of the code",
-                qr::MAX_IMAGE_LEN / 1024 / 1024
+                arca_safe::MAX_PICTURE_LEN / 1024 / 1024
             ),
         ));
     }
-    qr::read(&bytes)
+    arca_safe::sync_config_from_picture(&bytes)
         .map(String::into_bytes)
         .map_err(|unread| match unread {
-            qr::Unread::NotAnImage(error) => AppError::new(
+            PictureProblem::NotAPicture(error) => AppError::new(
                 ErrorKind::BadSyncConfig,
                 format!(
                     "{name} starts like a PNG or JPEG picture, but does not open as one ({error})"
                 ),
             ),
-            qr::Unread::NoCode => AppError::new(
+            PictureProblem::NoCode => AppError::new(
                 ErrorKind::NoQrCode,
                 format!("{name} is an image, but no QR code was found in it"),
             ),
-            qr::Unread::Unreadable => AppError::new(
+            PictureProblem::Unreadable => AppError::new(
                 ErrorKind::NoQrCode,
                 format!(
                     "{name} is an image with a QR code that could not be read: take a sharper, \
                  straighter picture of the whole code"
                 ),
             ),
-            qr::Unread::NotConfig => AppError::new(
+            PictureProblem::NotSyncConfig => AppError::new(
                 ErrorKind::QrNotSyncConfig,
                 format!("{name}: its QR code does not hold an Arca sync configuration"),
             ),

@@ -70,8 +70,9 @@ pub use search::{SearchHit, SearchQuery};
 pub use secure_area::{EditRecord, Leftover, SecureArea, default_base, sweep_leftovers};
 pub use strength::{MIN_SCORE, Strength, password_strength};
 pub use sync::{
-    Conflict, DeviceState, FolderTarget, MAX_SYNC_CONFIG_LEN, S3Settings, S3Target, Secret,
-    SyncConfig, SyncDevice, SyncReport, Target, TargetSettings, read_sync_config, sync_config_text,
+    Conflict, DeviceState, FolderTarget, MAX_PICTURE_LEN, MAX_SYNC_CONFIG_LEN, PictureProblem,
+    S3Settings, S3Target, Secret, SyncConfig, SyncDevice, SyncReport, Target, TargetSettings,
+    is_picture, read_sync_config, sync_config_from_picture, sync_config_text,
 };
 pub use tags::TagCount;
 pub use time::UtcTime;

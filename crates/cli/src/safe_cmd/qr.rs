@@ -1,5 +1,5 @@
-//! A sync configuration as a QR code: written as an image by `arca sync-config export --qr`,
-//! read back from a photo or screenshot of it by `arca join` and `arca sync-config show`.
+//! A sync configuration as a QR code, written as an image by `arca sync-config export --qr`
+//! (`arca join` and `arca sync-config show` read a picture of it through the library).
 //!
 //! The code holds the configuration's text form (`ARCA-SYNC-CONFIG:…`, digits, capitals and
 //! `:`/`-` only, which QR codes hold most densely), so it is as secret as the file: it opens
@@ -12,8 +12,6 @@ use qrcode::{EcLevel, QrCode};
 
 use crate::exit::Failure;
 
-/// A photo larger than this is not read.
-pub const MAX_IMAGE_LEN: u64 = 64 * 1024 * 1024;
 /// Pixels per module in a PNG: sharp on a screen, and large enough for a phone to read.
 const PNG_MODULE: u32 = 8;
 /// The blank border QR readers need, in modules.
@@ -87,29 +85,6 @@ pub fn image(text: &str, format: Format) -> Result<Vec<u8>, Failure> {
     }
 }
 
-/// Whether `bytes` start like a PNG or JPEG image.
-pub fn is_image(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xff, 0xd8, 0xff])
-}
-
-/// The sync configuration a QR code in the image holds; the error says what was not found.
-pub fn read(bytes: &[u8]) -> Result<String, String> {
-    let image = image::load_from_memory(bytes)
-        .map_err(|error| format!("it does not open as one ({error})"))?
-        .to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(image);
-    let grids = prepared.detect_grids();
-    if grids.is_empty() {
-        return Err("no QR code was found in it".to_owned());
-    }
-    grids
-        .iter()
-        .filter_map(|grid| grid.decode().ok())
-        .map(|(_, text)| text)
-        .find(|text| text.starts_with("ARCA-SYNC-CONFIG:"))
-        .ok_or_else(|| "its QR code does not hold an Arca sync configuration".to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,24 +93,9 @@ mod tests {
     fn a_png_reads_back_as_the_text_it_was_made_of() {
         let text = format!("ARCA-SYNC-CONFIG:2:1000:{}", "0123456789ABCDEF".repeat(130));
         let png = image(&text, Format::Png).unwrap();
-        assert!(is_image(&png));
-        assert_eq!(read(&png).unwrap(), text);
+        assert!(arca_safe::is_picture(&png));
+        assert_eq!(arca_safe::sync_config_from_picture(&png).unwrap(), text);
         let svg = String::from_utf8(image(&text, Format::Svg).unwrap()).unwrap();
         assert!(svg.contains("<svg"), "{}", &svg[..100]);
-    }
-
-    #[test]
-    fn an_image_without_the_code_says_so() {
-        let blank = GrayImage::from_pixel(200, 200, Luma([255]));
-        let mut png = Vec::new();
-        blank
-            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .unwrap();
-        assert_eq!(read(&png).unwrap_err(), "no QR code was found in it");
-        assert!(
-            read(b"\x89PNG\r\n\x1a\nbroken")
-                .unwrap_err()
-                .contains("does not open")
-        );
     }
 }

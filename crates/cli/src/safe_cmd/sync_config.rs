@@ -301,17 +301,19 @@ fn read_config(path: &Path) -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
     // A photo of a QR code is larger than any configuration; past that, one byte more than
     // allowed, so that the library can say it is too large.
-    file.take(qr::MAX_IMAGE_LEN.max(MAX_SYNC_CONFIG_LEN as u64 + 1))
+    file.take(arca_safe::MAX_PICTURE_LEN.max(MAX_SYNC_CONFIG_LEN as u64 + 1))
         .read_to_end(&mut bytes)
         .map_err(unreadable)?;
-    if qr::is_image(&bytes) {
-        return qr::read(&bytes).map(String::into_bytes).map_err(|reason| {
-            Failure::usage(
-                format!("{name} is an image, but {reason}"),
-                "photograph or screenshot the whole QR code `arca sync-config export --qr` \
+    if arca_safe::is_picture(&bytes) {
+        return arca_safe::sync_config_from_picture(&bytes)
+            .map(String::into_bytes)
+            .map_err(|reason| {
+                Failure::usage(
+                    format!("{name} is an image, but {reason}"),
+                    "photograph or screenshot the whole QR code `arca sync-config export --qr` \
                  made (sharp, straight, with its white border), or use the configuration file",
-            )
-        });
+                )
+            });
     }
     bytes.truncate(MAX_SYNC_CONFIG_LEN + 1);
     Ok(bytes)

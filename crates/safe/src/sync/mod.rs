@@ -14,6 +14,7 @@ mod devices;
 mod events;
 mod fold;
 mod ops;
+mod picture;
 mod replay;
 mod s3;
 mod target;
@@ -32,6 +33,7 @@ pub use config::{
     MAX_SYNC_CONFIG_LEN, SyncConfig, TargetSettings, read_sync_config, sync_config_text,
 };
 pub use devices::{DeviceState, SyncDevice};
+pub use picture::{MAX_PICTURE_LEN, PictureProblem, is_picture, sync_config_from_picture};
 pub use replay::Conflict;
 pub use s3::{S3Settings, S3Target, Secret};
 pub use target::{FolderTarget, Target};
