@@ -26,15 +26,9 @@ const PROBE: &str = "arca-sync-check-";
 /// The service's own words, cut to this many characters.
 const MAX_DETAIL_CHARS: usize = 600;
 
-/// Region names are short words of letters, digits, hyphens (`us-east-1`, `garage`, `auto`).
-const MAX_REGION_CHARS: usize = 64;
-const MAX_ENDPOINT_CHARS: usize = 2048;
-const MAX_PREFIX_BYTES: usize = 512;
-const MAX_KEY_ID_CHARS: usize = 128;
-const MAX_SECRET_CHARS: usize = 512;
-
-/// The settings the window's form stands for, checked. `stored`: the Safe's target now, whose
-/// secret is kept when none was typed, if the endpoint and the access key ID are the same.
+/// The settings the window's form stands for, checked ([`S3Settings::checked`]). `stored`: the
+/// Safe's target now, whose secret is kept when none was typed, if the endpoint and the access
+/// key ID are the same.
 ///
 /// # Errors
 /// [`ErrorKind::InvalidInput`], naming the field and what is wrong with it (never the secret).
@@ -42,188 +36,39 @@ pub fn settings(
     input: BucketTarget,
     stored: Option<&TargetSettings>,
 ) -> Result<S3Settings, AppError> {
-    let endpoint = endpoint(&input.endpoint)?;
-    let region = region(&input.region)?;
-    let bucket = bucket(&input.bucket)?;
-    let prefix = prefix(&input.prefix)?;
-    let access_key_id = access_key_id(&input.access_key_id)?;
     let typed = input
         .secret_access_key
         .filter(|secret| !secret.expose().trim().is_empty());
-    let secret_access_key = match (typed, stored) {
-        (Some(secret), _) => {
-            let text = secret.expose().trim();
-            if text.chars().any(char::is_control) {
-                return Err(AppError::invalid(
-                    "the secret access key holds a line break or another control character; \
-                     paste only the secret itself",
-                ));
-            }
-            if text.chars().count() > MAX_SECRET_CHARS {
-                return Err(AppError::invalid(format!(
-                    "the secret access key is longer than {MAX_SECRET_CHARS} characters; no \
-                     service uses secrets that long"
-                )));
-            }
-            Secret::new(text.to_owned())
-        }
-        (None, Some(TargetSettings::S3(stored)))
-            if stored.endpoint == endpoint && stored.access_key_id == access_key_id =>
-        {
-            stored.secret_access_key.clone()
-        }
-        (None, Some(TargetSettings::S3(_))) => {
-            return Err(AppError::invalid(
-                "type the secret access key: the stored one is kept only while the endpoint and \
-                 the access key ID stay the same",
-            ));
-        }
-        (None, _) => {
-            return Err(AppError::invalid(
-                "the secret access key is empty: type the secret that belongs to the access key ID",
-            ));
-        }
+    let kept = match (&typed, stored) {
+        (None, Some(TargetSettings::S3(stored))) => Some(stored),
+        _ => None,
     };
-    Ok(S3Settings {
-        endpoint,
-        region,
-        bucket,
-        prefix,
-        access_key_id,
-        secret_access_key,
-    })
-}
-
-fn has_space_or_control(text: &str) -> bool {
-    text.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// An `http://` or `https://` address with a host, without a trailing `/`.
-fn endpoint(text: &str) -> Result<String, AppError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(AppError::invalid(
-            "the endpoint URL is empty: give the address of the S3 service, e.g. \
-             https://s3.eu-central-1.amazonaws.com or http://nas.local:3900",
-        ));
-    }
-    if text.chars().count() > MAX_ENDPOINT_CHARS {
-        return Err(AppError::invalid(format!(
-            "the endpoint URL is longer than {MAX_ENDPOINT_CHARS} characters"
-        )));
-    }
-    let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
-    let (scheme, rest) = (scheme.to_ascii_lowercase(), rest.trim_end_matches('/'));
-    if scheme != "http" && scheme != "https" {
-        return Err(AppError::invalid(format!(
-            "the endpoint URL {text:?} is not an http:// or https:// address; give it with its \
-             scheme, e.g. https://{}",
-            rest.trim_start_matches('/')
-        )));
-    }
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.contains('@') {
-        // Not repeated: what comes before "@" may be a password.
-        return Err(AppError::invalid(
-            "the endpoint URL holds a user name or password before “@”: give the address \
-             alone, and the access key in its own fields",
-        ));
-    }
-    if host.is_empty() || host.starts_with(':') {
-        return Err(AppError::invalid(format!(
-            "the endpoint URL {text:?} has no host name after {scheme}://"
-        )));
-    }
-    if has_space_or_control(rest) {
-        return Err(AppError::invalid(format!(
-            "the endpoint URL {text:?} holds a space or a control character"
-        )));
-    }
-    Ok(format!("{scheme}://{rest}"))
-}
-
-fn region(text: &str) -> Result<String, AppError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(AppError::invalid(
-            "the region is empty: us-east-1 for Amazon S3 (or the bucket's own region), garage \
-             for Garage",
-        ));
-    }
-    if text.chars().count() > MAX_REGION_CHARS
-        || !text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    let secret = typed
+        .as_ref()
+        .or(kept.map(|stored| &stored.secret_access_key))
+        .map_or("", Secret::expose);
+    let settings = S3Settings::checked(
+        &input.endpoint,
+        &input.region,
+        &input.bucket,
+        &input.prefix,
+        &input.access_key_id,
+        Secret::new(String::new()),
+    )?;
+    // Each field is said before the secret.
+    let settings = S3Settings {
+        secret_access_key: Secret::checked(secret)?,
+        ..settings
+    };
+    if let Some(stored) = kept
+        && (stored.endpoint != settings.endpoint || stored.access_key_id != settings.access_key_id)
     {
-        return Err(AppError::invalid(format!(
-            "the region {text:?} is not a region name: letters, digits and hyphens, e.g. \
-             us-east-1 or garage"
-        )));
-    }
-    Ok(text.to_owned())
-}
-
-/// A bucket name as S3 has them (and `arca sync --to s3://…` checks them).
-fn bucket(text: &str) -> Result<String, AppError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(AppError::invalid("the bucket name is empty"));
-    }
-    let valid = (3..=63).contains(&text.len())
-        && text.bytes().all(|byte| {
-            byte.is_ascii_lowercase() || byte.is_ascii_digit() || b".-".contains(&byte)
-        });
-    if !valid {
-        return Err(AppError::invalid(format!(
-            "{text:?} is not a bucket name: bucket names are 3 to 63 lower-case letters, digits, \
-             dots and hyphens"
-        )));
-    }
-    Ok(text.to_owned())
-}
-
-/// A folder inside the bucket: `/`-separated parts, none empty, `.` or `..`; empty for none.
-fn prefix(text: &str) -> Result<String, AppError> {
-    let text = text.trim().trim_matches('/');
-    if text.is_empty() {
-        return Ok(String::new());
-    }
-    if text.len() > MAX_PREFIX_BYTES {
-        return Err(AppError::invalid(format!(
-            "the folder inside the bucket is longer than {MAX_PREFIX_BYTES} bytes"
-        )));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(AppError::invalid(format!(
-            "the folder inside the bucket {text:?} holds a control character"
-        )));
-    }
-    if text
-        .split('/')
-        .any(|part| part.is_empty() || part == "." || part == "..")
-    {
-        return Err(AppError::invalid(format!(
-            "the folder inside the bucket {text:?} has an empty, “.” or “..” part; give names \
-             separated by single slashes, e.g. arca/holiday"
-        )));
-    }
-    Ok(text.to_owned())
-}
-
-fn access_key_id(text: &str) -> Result<String, AppError> {
-    let text = text.trim();
-    if text.is_empty() {
         return Err(AppError::invalid(
-            "the access key ID is empty: give the ID of the key that may read and write the bucket",
+            "type the secret access key: the stored one is kept only while the endpoint and \
+             the access key ID stay the same",
         ));
     }
-    if text.chars().count() > MAX_KEY_ID_CHARS || has_space_or_control(text) {
-        return Err(AppError::invalid(format!(
-            "the access key ID {text:?} is not one: a single word of at most \
-             {MAX_KEY_ID_CHARS} characters"
-        )));
-    }
-    Ok(text.to_owned())
+    Ok(settings)
 }
 
 /// Tries the bucket with `settings` for the Safe `safe`: the service answers, the key may read

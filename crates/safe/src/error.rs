@@ -209,6 +209,10 @@ pub enum Error {
     /// approved yet, or the device named is not one of them. The text says which.
     #[error("{0}")]
     SyncDevice(String),
+    /// Settings of an S3-compatible bucket that are missing or malformed; the text names the
+    /// field.
+    #[error("{0}")]
+    BadS3Settings(String),
     /// A database operation failed.
     #[error("database error: {0}")]
     Database(rusqlite::Error),
@@ -354,7 +358,7 @@ impl Error {
             Self::NoSecureArea(_) => ErrorKind::NoSecureArea,
             Self::SyncTarget { error, .. } => io_kind(error),
             Self::SyncDiverged(_) => ErrorKind::SyncDiverged,
-            Self::BadSyncConfig(_) => ErrorKind::InvalidInput,
+            Self::BadSyncConfig(_) | Self::BadS3Settings(_) => ErrorKind::InvalidInput,
             Self::WrongSyncConfigPassword => ErrorKind::WrongPassword,
             Self::ForeignSyncTarget { .. } => ErrorKind::ForeignTarget,
             Self::SyncDevice(_) => ErrorKind::SyncDevice,

@@ -201,30 +201,21 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     print_report(&report, &safe_arg, &settings, args.json)
 }
 
-/// A bucket given with `--to s3://BUCKET[/PREFIX]`, checked before the password is asked for.
-struct BucketArgs {
-    endpoint: String,
-    region: String,
-    bucket: String,
-    prefix: String,
-    access_key_id: String,
-}
+/// A bucket given with `--to s3://BUCKET[/PREFIX]`, its fields checked before the password is
+/// asked for; the secret comes last.
+struct BucketArgs(S3Settings);
 
 impl BucketArgs {
     fn check(location: &str, args: &RunArgs) -> Result<Self, Failure> {
         let from_env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
-        let valid_bucket = (3..=63).contains(&bucket.len())
-            && bucket.bytes().all(|byte| {
-                byte.is_ascii_lowercase() || byte.is_ascii_digit() || b".-".contains(&byte)
-            });
-        if !valid_bucket {
-            return Err(Failure::usage(
-                format!("--to s3://{location}: {bucket:?} is not a bucket name"),
-                "give s3://BUCKET or s3://BUCKET/PREFIX (bucket names are 3 to 63 lower-case \
-                 letters, digits, dots and hyphens)",
-            ));
-        }
+        let refused = |error: arca_safe::Error| {
+            Failure::usage(
+                format!("--to s3://{location}: {error}"),
+                "give s3://BUCKET[/PREFIX] with --endpoint URL, --region and --access-key-id",
+            )
+        };
+        S3Settings::checked_bucket(bucket).map_err(refused)?;
         let Some(endpoint) = args
             .endpoint
             .clone()
@@ -236,12 +227,6 @@ impl BucketArgs {
                  Garage or MinIO address), or set AWS_ENDPOINT_URL",
             ));
         };
-        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
-            return Err(Failure::usage(
-                format!("--endpoint {endpoint:?} is not an http:// or https:// address"),
-                "give the S3 service's address, e.g. https://s3.eu-central-1.amazonaws.com",
-            ));
-        }
         let Some(access_key_id) = args
             .access_key_id
             .clone()
@@ -253,23 +238,28 @@ impl BucketArgs {
                  AWS_SECRET_ACCESS_KEY, or asked for on the terminal",
             ));
         };
-        Ok(Self {
-            endpoint,
-            region: args
-                .region
-                .clone()
-                .or_else(|| from_env("AWS_REGION"))
-                .or_else(|| from_env("AWS_DEFAULT_REGION"))
-                .unwrap_or_else(|| "us-east-1".to_owned()),
-            bucket: bucket.to_owned(),
-            prefix: prefix.trim_matches('/').to_owned(),
-            access_key_id,
-        })
+        let region = args
+            .region
+            .clone()
+            .or_else(|| from_env("AWS_REGION"))
+            .or_else(|| from_env("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        S3Settings::checked(
+            &endpoint,
+            &region,
+            bucket,
+            prefix,
+            &access_key_id,
+            Secret::new(String::new()),
+        )
+        .map(Self)
+        .map_err(refused)
     }
 
     /// The settings to sync with: the stored ones if they name this bucket and key (the
     /// secret is not asked for again), otherwise new ones, set as the Safe's target.
     fn settings_for(self, safe: &Safe, safe_arg: &SafeArg) -> Result<TargetSettings, Failure> {
+        let wanted = self.0;
         let stored = safe.sync_target().map_err(fail(format!(
             "cannot read the sync target of the Safe {}",
             safe_arg.name()
@@ -279,38 +269,32 @@ impl BucketArgs {
             .filter(|secret| !secret.is_empty());
         if let Some(TargetSettings::S3(settings)) = &stored
             && secret_given.is_none()
-            && (
-                &settings.endpoint,
-                &settings.region,
-                &settings.bucket,
-                &settings.access_key_id,
-            ) == (
-                &self.endpoint,
-                &self.region,
-                &self.bucket,
-                &self.access_key_id,
-            )
-            && settings.prefix.trim_matches('/') == self.prefix
+            && (S3Settings {
+                secret_access_key: settings.secret_access_key.clone(),
+                ..wanted.clone()
+            }) == *settings
         {
             return Ok(TargetSettings::S3(settings.clone()));
         }
-        let secret = match secret_given {
+        let typed = match secret_given {
             Some(secret) => Secret::new(secret),
             None => {
                 let typed = crate::secret_input::prompt(&format!(
                     "Secret access key of {} for s3://{}: ",
-                    self.access_key_id, self.bucket
+                    wanted.access_key_id, wanted.bucket
                 ))?;
                 Secret::new(typed.expose_for_strength_meter().to_owned())
             }
         };
+        let secret_access_key = Secret::checked(typed.expose()).map_err(|error| {
+            Failure::usage(
+                error.to_string(),
+                "give the secret that belongs to the access key",
+            )
+        })?;
         let settings = TargetSettings::S3(S3Settings {
-            endpoint: self.endpoint,
-            region: self.region,
-            bucket: self.bucket,
-            prefix: self.prefix,
-            access_key_id: self.access_key_id,
-            secret_access_key: secret,
+            secret_access_key,
+            ..wanted
         });
         set_target(safe, safe_arg, stored.as_ref(), &settings)?;
         Ok(settings)

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::target::Target;
+use crate::error::Error;
 
 /// Objects move in parts of this size: S3's multipart minimum is 5 MiB, and a part is what a
 /// retry repeats.
@@ -89,6 +90,38 @@ impl fmt::Debug for Secret {
 }
 
 impl S3Settings {
+    /// Settings as a person typed them, each field checked (surrounding spaces dropped; the
+    /// folder inside the bucket without its outer slashes). The secret is checked by
+    /// [`Secret::checked`].
+    ///
+    /// # Errors
+    /// [`Error::BadS3Settings`], naming the field and what is wrong with it.
+    pub fn checked(
+        endpoint: &str,
+        region: &str,
+        bucket: &str,
+        prefix: &str,
+        access_key_id: &str,
+        secret_access_key: Secret,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            endpoint: checked_endpoint(endpoint)?,
+            region: checked_region(region)?,
+            bucket: checked_bucket(bucket)?,
+            prefix: checked_prefix(prefix)?,
+            access_key_id: checked_access_key_id(access_key_id)?,
+            secret_access_key,
+        })
+    }
+
+    /// A bucket name as S3 has them: 3 to 63 lower-case letters, digits, dots and hyphens.
+    ///
+    /// # Errors
+    /// [`Error::BadS3Settings`] saying what is wrong with it.
+    pub fn checked_bucket(text: &str) -> Result<String, Error> {
+        checked_bucket(text)
+    }
+
     /// The target as shown to the person: no credential in it.
     pub fn describe(&self) -> String {
         let prefix = self.prefix.trim_matches('/');
@@ -98,6 +131,178 @@ impl S3Settings {
             format!("/{prefix}")
         };
         format!("s3://{}{path} at {}", self.bucket, self.endpoint)
+    }
+}
+
+/// Region names are short words of letters, digits, hyphens (`us-east-1`, `garage`, `auto`).
+const MAX_REGION_CHARS: usize = 64;
+const MAX_ENDPOINT_CHARS: usize = 2048;
+const MAX_PREFIX_BYTES: usize = 512;
+const MAX_KEY_ID_CHARS: usize = 128;
+const MAX_SECRET_CHARS: usize = 512;
+
+fn has_space_or_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// An `http://` or `https://` address with a host, without a trailing `/`.
+fn checked_endpoint(text: &str) -> Result<String, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::BadS3Settings(
+            "the endpoint URL is empty: give the address of the S3 service, e.g. \
+             https://s3.eu-central-1.amazonaws.com or http://nas.local:3900"
+                .to_owned(),
+        ));
+    }
+    if text.chars().count() > MAX_ENDPOINT_CHARS {
+        return Err(Error::BadS3Settings(format!(
+            "the endpoint URL is longer than {MAX_ENDPOINT_CHARS} characters"
+        )));
+    }
+    let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
+    let (scheme, rest) = (scheme.to_ascii_lowercase(), rest.trim_end_matches('/'));
+    if scheme != "http" && scheme != "https" {
+        return Err(Error::BadS3Settings(format!(
+            "the endpoint URL {text:?} is not an http:// or https:// address; give it with its \
+             scheme, e.g. https://{}",
+            rest.trim_start_matches('/')
+        )));
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.contains('@') {
+        // Not repeated: what comes before "@" may be a password.
+        return Err(Error::BadS3Settings(
+            "the endpoint URL holds a user name or password before “@”: give the address \
+             alone, and the access key in its own fields"
+                .to_owned(),
+        ));
+    }
+    if host.is_empty() || host.starts_with(':') {
+        return Err(Error::BadS3Settings(format!(
+            "the endpoint URL {text:?} has no host name after {scheme}://"
+        )));
+    }
+    if has_space_or_control(rest) {
+        return Err(Error::BadS3Settings(format!(
+            "the endpoint URL {text:?} holds a space or a control character"
+        )));
+    }
+    Ok(format!("{scheme}://{rest}"))
+}
+
+fn checked_region(text: &str) -> Result<String, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::BadS3Settings(
+            "the region is empty: us-east-1 for Amazon S3 (or the bucket's own region), garage \
+             for Garage"
+                .to_owned(),
+        ));
+    }
+    if text.chars().count() > MAX_REGION_CHARS
+        || !text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(Error::BadS3Settings(format!(
+            "the region {text:?} is not a region name: letters, digits and hyphens, e.g. \
+             us-east-1 or garage"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+fn checked_bucket(text: &str) -> Result<String, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::BadS3Settings("the bucket name is empty".to_owned()));
+    }
+    let valid = (3..=63).contains(&text.len())
+        && text.bytes().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || b".-".contains(&byte)
+        });
+    if !valid {
+        return Err(Error::BadS3Settings(format!(
+            "{text:?} is not a bucket name: bucket names are 3 to 63 lower-case letters, digits, \
+             dots and hyphens"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+/// A folder inside the bucket: `/`-separated parts, none empty, `.` or `..`; empty for none.
+fn checked_prefix(text: &str) -> Result<String, Error> {
+    let text = text.trim().trim_matches('/');
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    if text.len() > MAX_PREFIX_BYTES {
+        return Err(Error::BadS3Settings(format!(
+            "the folder inside the bucket is longer than {MAX_PREFIX_BYTES} bytes"
+        )));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Error::BadS3Settings(format!(
+            "the folder inside the bucket {text:?} holds a control character"
+        )));
+    }
+    if text
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err(Error::BadS3Settings(format!(
+            "the folder inside the bucket {text:?} has an empty, “.” or “..” part; give names \
+             separated by single slashes, e.g. arca/holiday"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+fn checked_access_key_id(text: &str) -> Result<String, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::BadS3Settings(
+            "the access key ID is empty: give the ID of the key that may read and write the bucket"
+                .to_owned(),
+        ));
+    }
+    if text.chars().count() > MAX_KEY_ID_CHARS || has_space_or_control(text) {
+        return Err(Error::BadS3Settings(format!(
+            "the access key ID {text:?} is not one: a single word of at most \
+             {MAX_KEY_ID_CHARS} characters"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+impl Secret {
+    /// A secret access key as a person typed or pasted it, checked (surrounding spaces dropped).
+    ///
+    /// # Errors
+    /// [`Error::BadS3Settings`], saying what is wrong, never what it holds.
+    pub fn checked(text: &str) -> Result<Self, Error> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(Error::BadS3Settings(
+                "the secret access key is empty: type the secret that belongs to the access key ID"
+                    .to_owned(),
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(Error::BadS3Settings(
+            "the secret access key holds a line break or another control character; paste only \
+             the secret itself"
+                .to_owned(),
+        ));
+        }
+        if text.chars().count() > MAX_SECRET_CHARS {
+            return Err(Error::BadS3Settings(format!(
+                "the secret access key is longer than {MAX_SECRET_CHARS} characters; no service uses \
+             secrets that long"
+            )));
+        }
+        Ok(Self::new(text.to_owned()))
     }
 }
 
