@@ -577,20 +577,21 @@ impl Open<'_> {
         let newest = existing.first().map_or(0, |name| name.sum);
         // Worth it once the history is long, and at least twice what it describes (a Safe
         // imported once replays as fast from its event files as from a baseline).
+        let long_enough = |size: u64| {
+            size > newest && (now || size >= newest.saturating_add(baseline::BASELINE_EVERY))
+        };
+        let (me, clock) = self.clock()?;
+        // What every device has applied is at most what this one has.
+        if !long_enough(baseline::sum(&clock)) {
+            return Ok(());
+        }
         let described: u64 = self.db().query_row(
             "SELECT (SELECT count(*) FROM items) + (SELECT count(*) FROM tags)
                     + (SELECT count(*) FROM item_tags)",
             [],
             |row| row.get(0),
         )?;
-        let due = |size: u64| {
-            size > newest
-                && (now
-                    || size >= newest.saturating_add(baseline::BASELINE_EVERY)
-                        && size >= described.saturating_mul(2))
-        };
-        let (me, clock) = self.clock()?;
-        // What every device has applied is at most what this one has.
+        let due = |size: u64| long_enough(size) && (now || size >= described.saturating_mul(2));
         if !due(baseline::sum(&clock)) {
             return Ok(());
         }
@@ -890,8 +891,7 @@ impl Open<'_> {
                 Some(Some(now)) if *now == tag => false,
                 Some(Some(now)) => {
                     on_target.contains(&(id, *now))
-                        && self.recorded_versions(id)?.contains(&tag)
-                        && self.version_set_for_good(id, now, target, trust, &mut seen_by_all)?
+                        && self.replaced_for_good(id, &tag, now, target, trust, &mut seen_by_all)?
                 }
                 Some(None) => false,
                 None => deleted.contains(&id),
@@ -955,21 +955,28 @@ impl Open<'_> {
         Ok(deleted)
     }
 
-    /// Whether the change that made `tag` the current version of `id` has been applied by every
-    /// device: no removal can take it back then, so the version it replaced is not needed again.
-    fn version_set_for_good(
+    /// Whether `old` is a version of `id` that its log shows replaced by `now`, through a
+    /// change every device has applied: no removal can take that change back, so `old` is not
+    /// needed again. (A version the log does not know is newer than this copy: it stays.)
+    fn replaced_for_good(
         &self,
         id: Uuid,
-        tag: &[u8; 32],
+        old: &[u8; 32],
+        now: &[u8; 32],
         target: &dyn Target,
         trust: &Trust,
         seen_by_all: &mut Option<Clock>,
     ) -> Result<bool> {
-        let tag = hex::encode(tag);
-        let setters: Vec<Op> = ops::on_entity(self.db(), "item", id)?
-            .into_iter()
-            .filter(|op| op.fields.get("hmac_tag").and_then(|v| v.as_str()) == Some(&tag))
-            .collect();
+        let log = ops::on_entity(self.db(), "item", id)?;
+        let setting = |tag: &[u8; 32]| {
+            let tag = hex::encode(tag);
+            log.iter()
+                .filter(move |op| op.fields.get("hmac_tag").and_then(|v| v.as_str()) == Some(&tag))
+        };
+        if setting(old).next().is_none() {
+            return Ok(false);
+        }
+        let setters: Vec<&Op> = setting(now).collect();
         if setters.is_empty() {
             return Ok(false);
         }
@@ -1036,22 +1043,6 @@ impl Open<'_> {
         target
             .put(&events::ack_name(me), &sealed)
             .map_err(transfer::reach(target))
-    }
-
-    fn recorded_versions(&self, id: Uuid) -> Result<HashSet<[u8; 32]>> {
-        let mut tags = HashSet::new();
-        for op in ops::on_entity(self.db(), "item", id)? {
-            let mut tag = [0u8; 32];
-            if let Some(text) = op
-                .fields
-                .get("hmac_tag")
-                .and_then(serde_json::Value::as_str)
-                && hex::decode_to_slice(text, &mut tag).is_ok()
-            {
-                tags.insert(tag);
-            }
-        }
-        Ok(tags)
     }
 }
 
