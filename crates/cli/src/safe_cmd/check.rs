@@ -133,9 +133,9 @@ pub fn check(args: CheckArgs) -> Result<(), Failure> {
         }
         if report.waiting_for_sync > 0 {
             text.push_str(&format!(
-                "{} wait for their content from another device (not a problem: `arca sync \
-                 SAFE` brings them once that device has synced)\n",
-                output::count(report.waiting_for_sync, "file")
+                "{} for content from another device (not a problem: `arca sync SAFE` \
+                 brings it once that device has synced)\n",
+                waiting(report.waiting_for_sync)
             ));
         }
         for repair in &report.repairs {
@@ -270,5 +270,14 @@ fn describe(problem: &Problem) -> String {
             "import {job} was interrupted with {files_left} file(s) left (finish it with \
              `arca import --resume SAFE`)"
         ),
+    }
+}
+
+/// "1 file waits", "N files wait".
+pub fn waiting(files: u64) -> String {
+    if files == 1 {
+        "1 file waits".to_owned()
+    } else {
+        format!("{files} files wait")
     }
 }

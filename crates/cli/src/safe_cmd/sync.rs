@@ -428,8 +428,8 @@ pub fn describe_report(
     );
     if report.files_waiting > 0 {
         text.push_str(&format!(
-            "{} still wait for their content: the device that has it has not synced since\n",
-            count(report.files_waiting, "file")
+            "{} for content from a device that has not synced since\n",
+            super::check::waiting(report.files_waiting)
         ));
     }
     if report.operations_waiting > 0 {

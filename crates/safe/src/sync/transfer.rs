@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError, mpsc};
@@ -221,17 +221,25 @@ fn download(
     let name = data_name(id, &tag);
     let temporary = temporary_data_file(layout, id, "sync");
     let store = |error| Error::store(None)(error);
-    let mut file = File::create(&temporary).map_err(store)?;
+    let mut file = LocalWrites {
+        file: File::create(&temporary).map_err(store)?,
+        failed: None,
+    };
     let received = match target.get_into(&name, &mut file) {
         Ok(received) => received,
         Err(error) => {
             let _ = fs::remove_file(&temporary);
+            // Writing here failed (a full disk): this device's storage, not the target.
+            if let Some(local) = file.failed {
+                return Err(store(local));
+            }
             if error.kind() == io::ErrorKind::NotFound {
                 return Ok(Download::Absent);
             }
             return Err(reach(target)(error));
         }
     };
+    let file = file.file;
     let verdict = if received == data_file_len(size) {
         verify(keys, &temporary, tag, sha256)?
     } else {
@@ -250,6 +258,27 @@ fn download(
     arca_cryptor::sync_parent_dir(&path).map_err(store)?;
     arca_cryptor::crash_point("sync: data file downloaded");
     Ok(Download::Taken(received))
+}
+
+/// A download's local file, remembering a write that failed: the target's errors and this
+/// device's come back from one call, and must not be told to the person the wrong way round.
+struct LocalWrites {
+    file: File,
+    failed: Option<io::Error>,
+}
+
+impl Write for LocalWrites {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.file.write(bytes).inspect_err(|error| {
+            self.failed = Some(io::Error::new(error.kind(), error.to_string()));
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush().inspect_err(|error| {
+            self.failed = Some(io::Error::new(error.kind(), error.to_string()));
+        })
+    }
 }
 
 /// Why `path` is not the data file with `tag` and `sha256`, if it is not.
@@ -280,4 +309,23 @@ fn verify(
         Ok(_) => Some("does not hold the recorded content".to_owned()),
         Err(_) => damaged(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_failed_local_write_is_remembered_as_this_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("read-only");
+        fs::write(&path, b"").unwrap();
+        let mut local = LocalWrites {
+            file: File::open(&path).unwrap(),
+            failed: None,
+        };
+        assert!(io::copy(&mut &b"data"[..], &mut local).is_err());
+        assert!(local.failed.is_some());
+    }
 }
