@@ -110,11 +110,13 @@ impl<'c> ChangeSet<'c> {
         let seq = *seq;
         let clock = serde_json::to_string(&self.clock)
             .map_err(|error| Error::DamagedDatabase(error.to_string()))?;
+        // A time-ordered op id (UUID v7) adds to the end of its unique index: a random one
+        // dirtied a page of it per operation once the log outgrew the page cache.
         execute_cached(
             &self.transaction,
             "INSERT INTO operations (device_id, seq, op_id, clock, at, entity, entity_id, action, fields)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![self.device_id, seq, Uuid::new_v4(), clock, self.at, entity, entity_id, action, fields.to_string()],
+            params![self.device_id, seq, Uuid::now_v7(), clock, self.at, entity, entity_id, action, fields.to_string()],
         )?;
         Ok(())
     }

@@ -1037,7 +1037,19 @@ fn record_plan(
         "INSERT INTO import_jobs (id, created_at, state, sources) VALUES (?1, ?2, 'running', ?3)",
         rusqlite::params![job, now, sources],
     )?;
-    for planned in items {
+    // Files in the order of their ids, the order phase 2 takes them in (its work list is keyed by
+    // item): each batch then updates neighbouring rows instead of pages all over the table,
+    // which kept a folder of 100,000 files 1.5 times slower per file than one of 10,000.
+    // Folders come first, each before what it holds.
+    let mut files: Vec<&Planned> = items
+        .iter()
+        .filter(|planned| planned.item.kind == Kind::File)
+        .collect();
+    files.sort_unstable_by_key(|planned| planned.item.id);
+    let folders = items
+        .iter()
+        .filter(|planned| planned.item.kind != Kind::File);
+    for planned in folders.chain(files) {
         changes.apply(Change::InsertItem(planned.item.clone()))?;
         if planned.item.kind == Kind::File {
             let (device, inode) = planned.identity.unzip();
@@ -1153,7 +1165,9 @@ fn commit_batch(
                 changes.apply(Change::UpdateItem {
                     id: task.item,
                     update: ItemUpdate {
-                        size: Some(*size),
+                        // Set only when the file changed size since it was listed: an unchanged
+                        // size would still rewrite the folder's size-ordered index entry.
+                        size: (*size != task.size).then_some(*size),
                         content: Some(Content::Present),
                         hmac_tag: Some(Some(*tag)),
                         sha256: Some(Some(*sha256)),
