@@ -29,6 +29,7 @@ impl Safe {
             let mut ids = Vec::with_capacity(count);
             for start in (0..count).step_by(BATCH) {
                 let mut changes = open.changes()?;
+                changes.defer_search();
                 let now = changes.at();
                 for i in start..(start + BATCH).min(count) {
                     let (name, size) = row(i);

@@ -40,6 +40,8 @@ pub(crate) struct ChangeSet<'c> {
     device_id: Uuid,
     clock: Clock,
     at: i64,
+    /// Rows of `items` inserted without their search entry yet (see [`Self::defer_search`]).
+    unsearched: Option<Vec<i64>>,
 }
 
 impl<'c> ChangeSet<'c> {
@@ -52,7 +54,36 @@ impl<'c> ChangeSet<'c> {
             device_id,
             clock,
             at: crate::time::now_ns(),
+            unsearched: None,
         })
+    }
+
+    /// From now on, new items get their search entries at commit, all together. For many
+    /// inserts at once (an import's plan): while the search index holds rows not yet written
+    /// out, SQLite has it write them at the start of every statement that may need undoing,
+    /// such as the next insert into `items`, so row by row it wrote one tiny index segment per
+    /// item and spent a third of an insert merging them.
+    pub(crate) fn defer_search(&mut self) {
+        self.unsearched.get_or_insert_with(Vec::new);
+    }
+
+    /// Writes the search entries deferred so far, before anything else reads or changes them.
+    fn write_deferred_search(&mut self) -> Result<()> {
+        let Some(rows) = self.unsearched.as_mut().filter(|rows| !rows.is_empty()) else {
+            return Ok(());
+        };
+        // One statement: each statement on its own would write the index out again.
+        let rowids = serde_json::to_string(rows)
+            .map_err(|error| Error::DamagedDatabase(error.to_string()))?;
+        rows.clear();
+        execute_cached(
+            &self.transaction,
+            "INSERT INTO item_search (rowid, name, comment, tags)
+             SELECT rowid, name, comment, '' FROM items
+             WHERE rowid IN (SELECT value FROM json_each(?1)) ORDER BY rowid",
+            [rowids],
+        )?;
+        Ok(())
     }
 
     /// The transaction, for reads that must see the changes made so far.
@@ -104,7 +135,14 @@ impl<'c> ChangeSet<'c> {
             }
             _ => {}
         }
+        let inserts_item = matches!(change, Change::InsertItem(_));
+        if !inserts_item {
+            self.write_deferred_search()?;
+        }
         let (entity, entity_id, action, fields) = self.write(&change)?;
+        if let (true, Some(rows)) = (inserts_item, self.unsearched.as_mut()) {
+            rows.push(self.transaction.last_insert_rowid());
+        }
         let seq = self.clock.entry(self.device_id).or_insert(0);
         *seq += 1;
         let seq = *seq;
@@ -122,7 +160,8 @@ impl<'c> ChangeSet<'c> {
     }
 
     /// Makes every applied change durable and visible at once.
-    pub(crate) fn commit(self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.write_deferred_search()?;
         let clock = serde_json::to_string(&self.clock)
             .map_err(|error| Error::DamagedDatabase(error.to_string()))?;
         self.transaction
@@ -140,7 +179,11 @@ impl<'c> ChangeSet<'c> {
         let tx = &self.transaction;
         Ok(match change {
             Change::InsertItem(item) => {
-                insert_item_row(tx, item, &name_key(&item.name))?;
+                let key = name_key(&item.name);
+                match &self.unsearched {
+                    Some(_) => insert_item_row_unsearched(tx, item, &key)?,
+                    None => insert_item_row(tx, item, &key)?,
+                }
                 ("item", item.id, "insert", json_value(item)?)
             }
             Change::UpdateItem { id, update } => {
@@ -311,17 +354,23 @@ impl<'c> ChangeSet<'c> {
 /// Writes a new item's row and its search entry, the row keyed under `key` (its name's key, or
 /// a placeholder while sync decides its name).
 pub(crate) fn insert_item_row(db: &Connection, item: &Item, key: &str) -> Result<()> {
+    insert_item_row_unsearched(db, item, key)?;
+    execute_cached(
+        db,
+        "INSERT INTO item_search (rowid, name, comment, tags) VALUES (last_insert_rowid(), ?1, ?2, '')",
+        params![item.name, item.comment],
+    )?;
+    Ok(())
+}
+
+/// Writes a new item's row only: its search entry is the caller's to add.
+fn insert_item_row_unsearched(db: &Connection, item: &Item, key: &str) -> Result<()> {
     execute_cached(
         db,
         "INSERT INTO items (id, parent, kind, name, name_key, size, created_at, modified_at,
             added_at, trashed_at, favorite, comment, content, hmac_tag, sha256)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         item_row(item, &key),
-    )?;
-    execute_cached(
-        db,
-        "INSERT INTO item_search (rowid, name, comment, tags) VALUES (last_insert_rowid(), ?1, ?2, '')",
-        params![item.name, item.comment],
     )?;
     Ok(())
 }
@@ -401,4 +450,104 @@ pub(crate) fn execute_cached(
     params: impl rusqlite::Params,
 ) -> rusqlite::Result<usize> {
     connection.prepare_cached(sql)?.execute(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::{Content, Kind};
+
+    fn database() -> Connection {
+        let mut db = Connection::open_in_memory().unwrap();
+        db.pragma_update(None, "foreign_keys", true).unwrap();
+        crate::db::migrations::migrate(&mut db).unwrap();
+        init_device(&db).unwrap();
+        db
+    }
+
+    fn file(name: &str) -> Item {
+        Item {
+            id: Uuid::new_v4(),
+            parent: None,
+            kind: Kind::File,
+            name: name.to_owned(),
+            size: 0,
+            created_at: None,
+            modified_at: None,
+            added_at: 0,
+            trashed_at: None,
+            favorite: false,
+            comment: String::new(),
+            content: Content::Missing,
+            hmac_tag: None,
+            sha256: None,
+        }
+    }
+
+    fn found(db: &Connection, words: &str) -> Vec<String> {
+        db.prepare(
+            "SELECT item_search.name FROM item_search WHERE item_search MATCH ?1
+             ORDER BY item_search.name",
+        )
+        .unwrap()
+        .query_map([words], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    }
+
+    #[test]
+    fn deferred_search_entries_are_written_before_anything_changes_them_and_at_commit() {
+        let mut db = database();
+        let mut changes = ChangeSet::begin(&mut db).unwrap();
+        changes.defer_search();
+        let (renamed, tagged, kept, deleted) = (
+            file("draft one.txt"),
+            file("draft two.txt"),
+            file("draft three.txt"),
+            file("draft four.txt"),
+        );
+        let tag = Uuid::new_v4();
+        for item in [&renamed, &tagged, &kept, &deleted] {
+            changes.apply(Change::InsertItem(item.clone())).unwrap();
+        }
+        changes
+            .apply(Change::UpdateItem {
+                id: renamed.id,
+                update: ItemUpdate {
+                    name: Some("final.txt".to_owned()),
+                    ..ItemUpdate::default()
+                },
+            })
+            .unwrap();
+        changes
+            .apply(Change::InsertTag {
+                id: tag,
+                name: "taxes".to_owned(),
+            })
+            .unwrap();
+        changes
+            .apply(Change::TagItem {
+                item: tagged.id,
+                tag,
+            })
+            .unwrap();
+        changes
+            .apply(Change::DeleteItem { id: deleted.id })
+            .unwrap();
+        let late = file("draft five.txt");
+        changes.apply(Change::InsertItem(late)).unwrap();
+        changes.commit().unwrap();
+
+        assert_eq!(found(&db, "final"), ["final.txt"]);
+        assert_eq!(
+            found(&db, "draft"),
+            ["draft five.txt", "draft three.txt", "draft two.txt"]
+        );
+        assert_eq!(found(&db, "taxes"), ["draft two.txt"]);
+        let entries: i64 = db
+            .query_row("SELECT count(*) FROM item_search", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(entries, 4, "one entry per item, none for the deleted one");
+    }
 }

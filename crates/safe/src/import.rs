@@ -1033,6 +1033,7 @@ fn record_plan(
             },
         })?;
     }
+    changes.defer_search();
     changes.reader().execute(
         "INSERT INTO import_jobs (id, created_at, state, sources) VALUES (?1, ?2, 'running', ?3)",
         rusqlite::params![job, now, sources],

@@ -574,6 +574,7 @@ fn restore_planned(
     // Items of the plan that are not: what is inside them stays out too.
     let mut left_out: HashMap<Uuid, LeftOut> = HashMap::new();
     let mut changes = ChangeSet::begin(db)?;
+    changes.defer_search();
     let mut in_batch = 0;
     let mut restored_chunks = Vec::new();
     for planned in plan {
@@ -755,6 +756,7 @@ fn restore_planned(
             changes.commit()?;
             arca_cryptor::crash_point("restore: batch recorded");
             changes = ChangeSet::begin(db)?;
+            changes.defer_search();
             in_batch = 0;
         }
     }
