@@ -455,7 +455,7 @@ pub(crate) fn execute_cached(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::item::{Content, Kind};
+    use crate::item::Kind;
 
     fn database() -> Connection {
         let mut db = Connection::open_in_memory().unwrap();
@@ -466,22 +466,7 @@ mod tests {
     }
 
     fn file(name: &str) -> Item {
-        Item {
-            id: Uuid::new_v4(),
-            parent: None,
-            kind: Kind::File,
-            name: name.to_owned(),
-            size: 0,
-            created_at: None,
-            modified_at: None,
-            added_at: 0,
-            trashed_at: None,
-            favorite: false,
-            comment: String::new(),
-            content: Content::Missing,
-            hmac_tag: None,
-            sha256: None,
-        }
+        Item::bare(Kind::File, name)
     }
 
     fn found(db: &Connection, words: &str) -> Vec<String> {

@@ -112,6 +112,32 @@ pub struct Item {
     pub sha256: Option<[u8; 32]>,
 }
 
+#[cfg(test)]
+impl Item {
+    /// An item at the root with nothing but its kind and name, for tests.
+    pub(crate) fn bare(kind: Kind, name: &str) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            parent: None,
+            kind,
+            name: name.to_owned(),
+            size: 0,
+            created_at: None,
+            modified_at: None,
+            added_at: 0,
+            trashed_at: None,
+            favorite: false,
+            comment: String::new(),
+            content: match kind {
+                Kind::File => Content::Missing,
+                Kind::Folder => Content::None,
+            },
+            hmac_tag: None,
+            sha256: None,
+        }
+    }
+}
+
 /// A change to some of an item's fields; `None` leaves a field as it is. Nullable fields are
 /// `Some(None)` to clear them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

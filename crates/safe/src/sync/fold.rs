@@ -256,7 +256,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::changes::Clock;
-    use crate::item::{Content, Kind};
+    use crate::item::Kind;
 
     const DAY: i64 = 86_400 * 1_000_000_000;
 
@@ -291,19 +291,7 @@ mod tests {
     fn folder(id: Uuid, name: &str) -> serde_json::Value {
         serde_json::to_value(Item {
             id,
-            parent: None,
-            kind: Kind::Folder,
-            name: name.to_owned(),
-            size: 0,
-            created_at: None,
-            modified_at: None,
-            added_at: 0,
-            trashed_at: None,
-            favorite: false,
-            comment: String::new(),
-            content: Content::None,
-            hmac_tag: None,
-            sha256: None,
+            ..Item::bare(Kind::Folder, name)
         })
         .unwrap()
     }
