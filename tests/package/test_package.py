@@ -105,7 +105,16 @@ def default_app(mime: str) -> str:
 def windows(env: dict[str, str]) -> list[tuple[str, int, int]]:
     """The top-level windows called Arca: (id, width, height)."""
     found = []
-    tree = run("xwininfo", "-root", "-tree", env=env).stdout
+    # A window that goes away while xwininfo walks the tree fails the walk ("Bad Window", seen
+    # once in the suite as GTK's start-up windows came and went): walk it again.
+    for _ in range(10):
+        done = run("xwininfo", "-root", "-tree", env=env, check=False)
+        if done.returncode == 0:
+            break
+        time.sleep(0.1)
+    else:
+        raise Failed(f"xwininfo -root -tree kept failing:\n{done.stdout}{done.stderr}")
+    tree = done.stdout
     for line in tree.splitlines():
         line = line.strip()
         if '"Arca"' not in line or "arca-desktop" not in line:

@@ -33,7 +33,8 @@ fn arca_binary() -> PathBuf {
 
 /// The state folder of this user (the back-off after wrong passwords lives there).
 fn state_home() -> PathBuf {
-    std::env::temp_dir().join(format!("arca-journey-state-{}", std::process::id()))
+    // Under target/, not the system's temporary folder, which kept one per run.
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("journey-state-{}", std::process::id()))
 }
 
 /// Runs `arca ARGS --password-stdin` with `stdin`.

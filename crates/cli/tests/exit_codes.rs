@@ -218,7 +218,8 @@ fn holding_the_lock(safe: &Path) -> Safe {
         &OpenOptions {
             mode: OpenMode::Write,
             backoff: arca_safe::Backoff::in_folder(
-                std::env::temp_dir().join(format!("arca-exit-codes-{}", uuid::Uuid::new_v4())),
+                // Beside the Safe, so it goes with the fixture's folder.
+                safe.with_extension("lock-holder-state"),
             ),
         },
     )
