@@ -62,7 +62,8 @@ impl<'c> ChangeSet<'c> {
     /// inserts at once (an import's plan): while the search index holds rows not yet written
     /// out, SQLite has it write them at the start of every statement that may need undoing,
     /// such as the next insert into `items`, so row by row it wrote one tiny index segment per
-    /// item and spent a third of an insert merging them.
+    /// item and spent a third of an insert merging them. Until then, a search through
+    /// [`Self::reader`] does not find the new items.
     pub(crate) fn defer_search(&mut self) {
         self.unsearched.get_or_insert_with(Vec::new);
     }
