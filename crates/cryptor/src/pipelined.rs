@@ -1,13 +1,17 @@
 //! Encrypting one large stream on two threads.
 //!
 //! AES-CBC encryption is serial, so a single large file cannot be spread over cores by
-//! splitting it. What can be split is the work around the cipher: the calling thread reads and
-//! encrypts, and a second thread hashes the cleartext (SHA-256), authenticates the ciphertext
+//! splitting it. What can be split is the work around the cipher: the calling thread reads,
+//! encrypts and hashes the cleartext (SHA-256), and a second thread authenticates the ciphertext
 //! (HMAC-SHA256) and writes it. The two halves cost about the same, so a large file is sealed
 //! nearly twice as fast as by [`Encryptor`](crate::Encryptor), into the very same bytes.
 //!
-//! Buffers travel between the threads and come back to be reused: a message of any length
-//! costs a few fixed allocations. Cleartext buffers are zeroized when dropped.
+//! The cleartext hash costs the calling thread little: it runs in the waits of the CBC chain
+//! (see [`CbcEncryptor::encrypt_blocks_hashing`]).
+//!
+//! Ciphertext buffers travel between the threads and come back to be reused: a message of any
+//! length costs a few fixed allocations. The one cleartext buffer never leaves the calling
+//! thread and is zeroized when dropped.
 
 use std::io::{self, Read, Write};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -33,8 +37,8 @@ pub const PIPELINE_MIN_LEN: u64 = 1024 * 1024;
 /// buffer, so each chunk goes to the file in one write without being copied into it.
 const CHUNK_LEN: usize = 256 * 1024;
 
-/// Chunks in flight: one being encrypted, one being hashed and written, and one spare each way
-/// so neither thread waits on the other's jitter.
+/// Chunks in flight: one being encrypted, one being authenticated and written, and one spare
+/// each way so neither thread waits on the other's jitter.
 const POOL: usize = 4;
 
 /// A message sealed by [`encrypt_pipelined`].
@@ -60,10 +64,8 @@ pub enum PipelineError {
     Encrypt(#[from] Error),
 }
 
-/// A cleartext chunk and its ciphertext, handed from the encrypting thread to the writing one.
+/// A chunk of ciphertext, handed from the encrypting thread to the writing one.
 struct Chunk {
-    cleartext: Zeroizing<Vec<u8>>,
-    cleartext_len: usize,
     ciphertext: Vec<u8>,
     ciphertext_len: usize,
     /// The chunk that holds the padded final block; the tag follows it.
@@ -73,8 +75,6 @@ struct Chunk {
 impl Chunk {
     fn new() -> Self {
         Self {
-            cleartext: Zeroizing::new(vec![0; CHUNK_LEN]),
-            cleartext_len: 0,
             // Room for the padding block after a full chunk of cleartext.
             ciphertext: vec![0; CHUNK_LEN + BLOCK_LEN],
             ciphertext_len: 0,
@@ -145,6 +145,8 @@ where
         // `encrypt_chunks` owns its ends of the channels, so if the reader panics they are
         // dropped while unwinding and the writing thread ends instead of waiting for ever.
         let encrypted = encrypt_chunks(reader, &mut cbc, full_sender, empty_receiver);
+        // The hash's message schedule held cleartext on this stack.
+        crate::stack::scrub_stack();
         let written = match writing.join() {
             Ok(written) => written,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -156,7 +158,7 @@ where
             (Err(EncryptFailure::WriterGone), Ok(_)) => Err(PipelineError::Encrypt(Error::Io(
                 io::Error::other("the writing thread stopped early"),
             ))),
-            (Ok(cleartext_len), Ok((writer, tag, cleartext_sha256))) => Ok(Sealed {
+            (Ok((cleartext_len, cleartext_sha256)), Ok((writer, tag))) => Ok(Sealed {
                 writer,
                 tag,
                 cleartext_len,
@@ -172,14 +174,16 @@ enum EncryptFailure {
     WriterGone,
 }
 
-/// The calling thread's half: fill a chunk, encrypt it, hand it over, until the end of the
-/// cleartext. Returns the cleartext length.
+/// The calling thread's half: read a chunk, encrypt and hash it, hand its ciphertext over, until
+/// the end of the cleartext. Returns the cleartext's length and SHA-256.
 fn encrypt_chunks<R: Read + ?Sized>(
     reader: &mut R,
     cbc: &mut CbcEncryptor,
     full: SyncSender<Chunk>,
     empty: Receiver<Chunk>,
-) -> Result<u64, EncryptFailure> {
+) -> Result<(u64, [u8; 32]), EncryptFailure> {
+    let mut cleartext = Zeroizing::new(vec![0; CHUNK_LEN]);
+    let mut sha256 = Sha256::new();
     let mut allocated = 0;
     let mut total = 0u64;
     loop {
@@ -191,16 +195,20 @@ fn encrypt_chunks<R: Read + ?Sized>(
             }
             Err(_) => empty.recv().map_err(|_| EncryptFailure::WriterGone)?,
         };
-        let len = fill(reader, &mut chunk.cleartext).map_err(EncryptFailure::Read)?;
+        let len = fill(reader, &mut cleartext).map_err(EncryptFailure::Read)?;
         total += len as u64;
         let whole = len - len % BLOCK_LEN;
-        cbc.encrypt_blocks(&chunk.cleartext[..whole], &mut chunk.ciphertext[..whole]);
-        chunk.cleartext_len = len;
+        cbc.encrypt_blocks_hashing(
+            &cleartext[..whole],
+            &mut chunk.ciphertext[..whole],
+            &mut sha256,
+        );
         chunk.ciphertext_len = whole;
         // Only a short read ends the stream, so every chunk before the last is full and whole.
         chunk.last = len < CHUNK_LEN;
         if chunk.last {
-            let mut block = pkcs7_pad(&chunk.cleartext[whole..len]);
+            sha256.update(&cleartext[whole..len]);
+            let mut block = pkcs7_pad(&cleartext[whole..len]);
             cbc.encrypt_blocks_in_place(&mut block);
             chunk.ciphertext[whole..whole + BLOCK_LEN].copy_from_slice(&block);
             chunk.ciphertext_len += BLOCK_LEN;
@@ -208,7 +216,7 @@ fn encrypt_chunks<R: Read + ?Sized>(
         let last = chunk.last;
         full.send(chunk).map_err(|_| EncryptFailure::WriterGone)?;
         if last {
-            return Ok(total);
+            return Ok((total, sha256.finalize().into()));
         }
     }
 }
@@ -227,18 +235,16 @@ pub(crate) fn fill<R: Read + ?Sized>(reader: &mut R, buffer: &mut [u8]) -> io::R
     Ok(filled)
 }
 
-/// The second thread's half: hash, authenticate and write each chunk, send its buffers back,
-/// and after the last one write the tag. A stream that stops without its last chunk (the
-/// reader failed) gets no tag, so no reader can take it for a complete message.
+/// The second thread's half: authenticate and write each chunk, send its buffer back, and after
+/// the last one write the tag. A stream that stops without its last chunk (the reader failed)
+/// gets no tag, so no reader can take it for a complete message.
 fn write_chunks<W: Write>(
     mut writer: W,
     mut mac: HmacSha256,
     full: Receiver<Chunk>,
     empty: Sender<Chunk>,
-) -> io::Result<(W, HmacTag, [u8; 32])> {
-    let mut sha256 = Sha256::new();
+) -> io::Result<(W, HmacTag)> {
     for chunk in full {
-        sha256.update(&chunk.cleartext[..chunk.cleartext_len]);
         let ciphertext = &chunk.ciphertext[..chunk.ciphertext_len];
         mac.update(ciphertext);
         writer.write_all(ciphertext)?;
@@ -246,10 +252,10 @@ fn write_chunks<W: Write>(
             let tag: [u8; 32] = mac.finalize().into_bytes().into();
             writer.write_all(&tag)?;
             writer.flush()?;
-            return Ok((writer, HmacTag::from_bytes(tag), sha256.finalize().into()));
+            return Ok((writer, HmacTag::from_bytes(tag)));
         }
         // The encrypting thread may have finished with an error and gone: then the buffer is
-        // simply dropped (and zeroized).
+        // simply dropped.
         let _ = empty.send(chunk);
     }
     Err(io::Error::other(
