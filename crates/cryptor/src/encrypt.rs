@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use getrandom::SysRng;
 use hmac::Mac;
 use rand_core::TryCryptoRng;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
@@ -84,11 +85,19 @@ impl<W: Write> Encryptor<W> {
         })
     }
 
-    fn encrypt_and_write(&mut self, blocks: &[u8]) -> io::Result<()> {
+    /// Encrypts and writes whole blocks, hashing their cleartext into `sha256` if given.
+    fn encrypt_and_write(
+        &mut self,
+        blocks: &[u8],
+        mut sha256: Option<&mut Sha256>,
+    ) -> io::Result<()> {
         for chunk in blocks.chunks(CHUNK_LEN) {
             let out = &mut self.out[..chunk.len()];
             let (cbc, mac) = &mut *self.state;
-            cbc.encrypt_blocks(chunk, out);
+            match sha256.as_deref_mut() {
+                Some(sha256) => cbc.encrypt_blocks_hashing(chunk, out, sha256),
+                None => cbc.encrypt_blocks(chunk, out),
+            }
             mac.update(out);
             self.writer.write_all(out)?;
         }
@@ -113,8 +122,14 @@ impl<W: Write> Encryptor<W> {
     }
 }
 
-impl<W: Write> Write for Encryptor<W> {
-    fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
+impl<W: Write> Encryptor<W> {
+    /// [`Write::write`], hashing into `sha256` the cleartext it encrypts (all of it but the
+    /// partial block left for [`Encryptor::finish`]).
+    fn write_hashing(
+        &mut self,
+        mut data: &[u8],
+        mut sha256: Option<&mut Sha256>,
+    ) -> io::Result<usize> {
         let written = data.len();
         if !self.partial.is_empty() {
             let take = (BLOCK_LEN - self.partial.len()).min(data.len());
@@ -126,17 +141,66 @@ impl<W: Write> Write for Encryptor<W> {
             let mut block = [0u8; BLOCK_LEN];
             block.copy_from_slice(&self.partial);
             self.partial.clear();
-            self.encrypt_and_write(&block)?;
+            self.encrypt_and_write(&block, sha256.as_deref_mut())?;
         }
         let whole = data.len() - data.len() % BLOCK_LEN;
-        self.encrypt_and_write(&data[..whole])?;
+        self.encrypt_and_write(&data[..whole], sha256)?;
         self.partial.extend_from_slice(&data[whole..]);
         Ok(written)
+    }
+}
+
+impl<W: Write> Write for Encryptor<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.write_hashing(data, None)
     }
 
     /// Flushes the underlying writer. The final block and HMAC are written only by
     /// [`Encryptor::finish`].
     fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
+    }
+}
+
+/// An [`Encryptor`] that also computes the cleartext's SHA-256, for callers that record it.
+///
+/// Cheaper than hashing beside the encryptor: the hash runs in the waits of the CBC chain, on
+/// the same core.
+pub struct HashingEncryptor<W: Write> {
+    encryptor: Encryptor<W>,
+    sha256: Sha256,
+}
+
+impl<W: Write> HashingEncryptor<W> {
+    /// As [`Encryptor::new`].
+    ///
+    /// # Errors
+    /// As [`Encryptor::new`].
+    pub fn new(credentials: Credentials<'_>, writer: W) -> Result<Self, Error> {
+        Ok(Self {
+            encryptor: Encryptor::new(credentials, writer)?,
+            sha256: Sha256::new(),
+        })
+    }
+
+    /// As [`Encryptor::finish`]; also returns the cleartext's SHA-256.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if writing fails.
+    pub fn finish(mut self) -> Result<(W, HmacTag, [u8; 32]), Error> {
+        self.sha256.update(&self.encryptor.partial);
+        let sha256 = self.sha256.finalize().into();
+        let (writer, tag) = self.encryptor.finish()?;
+        Ok((writer, tag, sha256))
+    }
+}
+
+impl<W: Write> Write for HashingEncryptor<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.encryptor.write_hashing(data, Some(&mut self.sha256))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.encryptor.flush()
     }
 }

@@ -50,7 +50,7 @@ pub use durable::{
     AtomicFile, PARTIAL_EXPORT_SUFFIX, Prepared, is_partial_export, sync_parent_dir,
     write_atomically_deferred, write_atomically_private,
 };
-pub use encrypt::Encryptor;
+pub use encrypt::{Encryptor, HashingEncryptor};
 pub use error::{Error, RecoveryKeyTypo};
 pub use format::{HmacTag, Mode};
 pub use kdf::Iterations;

@@ -8,7 +8,9 @@ mod common;
 use std::io::{self, Read, Write};
 
 use arca_cryptor::format::{HMAC_LEN, KEY_HEADER_LEN, PASSWORD_HEADER_LEN};
-use arca_cryptor::{CleartextBuffer, Credentials, Decryptor, Encryptor, Password, decrypt};
+use arca_cryptor::{
+    CleartextBuffer, Credentials, Decryptor, Encryptor, HashingEncryptor, Password, decrypt,
+};
 use common::{fast_iterations, noise, open_in_pieces, test_keys};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -106,6 +108,37 @@ fn decrypt_reads_through_short_reads() {
         };
         let opened = decrypt(credentials, reader, CleartextBuffer::new()).unwrap();
         assert!(opened[..] == cleartext[..], "size {size}");
+    }
+}
+
+#[test]
+fn the_hashing_encryptor_seals_the_same_and_hashes_every_byte_once() {
+    use sha2::{Digest, Sha256};
+    let keys = test_keys(4);
+    let credentials = Credentials::Keys(&keys);
+    for (size, pieces) in SIZES
+        .iter()
+        .zip([[1, 7], [15, 33], [16, 64], [65_537, 3]].iter().cycle())
+    {
+        let cleartext = noise(*size, 6);
+        let mut encryptor = HashingEncryptor::new(credentials, Vec::new()).unwrap();
+        let mut rest = &cleartext[..];
+        let mut lengths = pieces.iter().copied().cycle();
+        while !rest.is_empty() {
+            let take = lengths.next().unwrap().clamp(1, rest.len());
+            let (piece, tail) = rest.split_at(take);
+            encryptor.write_all(piece).unwrap();
+            rest = tail;
+        }
+        let (message, tag, sha256) = encryptor.finish().unwrap();
+        assert_eq!(
+            sha256,
+            <[u8; 32]>::from(Sha256::digest(&cleartext)),
+            "{size} bytes"
+        );
+        let decryptor = Decryptor::new(credentials, CleartextBuffer::new()).expecting_tag(tag);
+        let opened = open_in_pieces(decryptor, &message, &[4096]).unwrap();
+        assert!(opened[..] == cleartext[..], "{size} bytes");
     }
 }
 

@@ -22,9 +22,8 @@ use std::sync::{Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use arca_cryptor::{AtomicFile, ChunkHasher, ChunkHashes, Encryptor, SafeKeys, Sink};
+use arca_cryptor::{AtomicFile, ChunkHasher, ChunkHashes, HashingEncryptor, SafeKeys, Sink};
 use rusqlite::Connection;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -626,11 +625,10 @@ impl Worker<'_> {
             };
         }
         let output = ChunkHasher::new(output);
-        let mut encryptor = match Encryptor::new(self.keys.data_credentials(), output) {
+        let mut encryptor = match HashingEncryptor::new(self.keys.data_credentials(), output) {
             Ok(encryptor) => encryptor,
             Err(error) => return destination_error(error.into()),
         };
-        let mut hasher = Sha256::new();
         let mut size = 0u64;
         loop {
             let read = match source.read(&mut self.buffer) {
@@ -639,13 +637,12 @@ impl Worker<'_> {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return read_error(error),
             };
-            hasher.update(&self.buffer[..read]);
             if let Err(error) = encryptor.write_all(&self.buffer[..read]) {
                 return destination_error(error);
             }
             size += read as u64;
         }
-        let (output, tag) = match encryptor.finish() {
+        let (output, tag, sha256) = match encryptor.finish() {
             Ok(finished) => finished,
             Err(error) => return destination_error(error.into()),
         };
@@ -656,7 +653,7 @@ impl Worker<'_> {
         Outcome::Done {
             size,
             tag: *tag.as_bytes(),
-            sha256: hasher.finalize().into(),
+            sha256,
             chunks: Some(chunks),
         }
     }

@@ -12,9 +12,8 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use arca_cryptor::{AtomicFile, ChunkHasher, ChunkHashes, Encryptor};
+use arca_cryptor::{AtomicFile, ChunkHasher, ChunkHashes, HashingEncryptor};
 use rusqlite::{OptionalExtension, params};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -58,8 +57,7 @@ impl Open<'_> {
             Err(error) => return Err(store(error)),
         };
         let mut encryptor =
-            Encryptor::new(self.keys().data_credentials(), output).map_err(Error::Crypto)?;
-        let mut hasher = Sha256::new();
+            HashingEncryptor::new(self.keys().data_credentials(), output).map_err(Error::Crypto)?;
         let mut buffer = Zeroizing::new(vec![0u8; 256 * 1024]);
         let mut size = 0u64;
         loop {
@@ -74,13 +72,12 @@ impl Open<'_> {
                     });
                 }
             };
-            hasher.update(&buffer[..read]);
             if let Err(error) = encryptor.write_all(&buffer[..read]) {
                 return Err(Error::store(self.path_of(id).ok())(error));
             }
             size += read as u64;
         }
-        let (output, tag) = encryptor
+        let (output, tag, sha256) = encryptor
             .finish()
             .map_err(|error| Error::store(self.path_of(id).ok())(error.into()))?;
         let (output, hashes) = output.finish();
@@ -92,7 +89,7 @@ impl Open<'_> {
             size,
             modified_at: modified_at.or_else(|| Some(time::now_ns())),
             tag: *tag.as_bytes(),
-            sha256: hasher.finalize().into(),
+            sha256,
             hashes,
         };
         self.db().execute(
