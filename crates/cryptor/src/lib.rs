@@ -56,7 +56,8 @@ pub use format::{HmacTag, Mode};
 pub use kdf::Iterations;
 pub use key_file::{KEY_FILE_PAYLOAD_VERSION, KeyPurpose, SafeKeys};
 pub use pipelined::{
-    PIPELINE_MIN_LEN, PipelineError, Sealed, encrypt_pipelined, encrypt_pipelined_with_rng,
+    PIPELINE_MIN_LEN, PipelineError, Sealed, encrypt_pipelined, encrypt_pipelined_hashing_chunks,
+    encrypt_pipelined_with_rng,
 };
 pub use process::keep_secrets_out_of_core_dumps;
 pub use recovery::{RECOVERY_KEY_SYMBOLS, RecoveryKey};

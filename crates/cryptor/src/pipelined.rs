@@ -27,6 +27,7 @@ use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::format::{BLOCK_LEN, HmacTag};
 use crate::primitives::{CbcEncryptor, HmacSha256, new_mac, pkcs7_pad};
+use crate::seekable::{ChunkHasher, ChunkHashes};
 
 /// Below this many bytes a second thread costs more than it saves: seal such messages with
 /// [`Encryptor`](crate::Encryptor) (and, to use every core, several of them at once).
@@ -113,12 +114,91 @@ where
 pub fn encrypt_pipelined_with_rng<R, W, G>(
     credentials: Credentials<'_>,
     reader: &mut R,
-    mut writer: W,
+    writer: W,
     rng: &mut G,
 ) -> Result<Sealed<W>, PipelineError>
 where
     R: Read + ?Sized,
     W: Write + Send,
+    G: TryCryptoRng + ?Sized,
+{
+    let sealed = seal(credentials, reader, Plain(writer), rng)?;
+    Ok(Sealed {
+        writer: sealed.writer.0,
+        tag: sealed.tag,
+        cleartext_len: sealed.cleartext_len,
+        cleartext_sha256: sealed.cleartext_sha256,
+    })
+}
+
+/// Like [`encrypt_pipelined`], also returning the message's [`ChunkHashes`] as
+/// [`ChunkHasher`] records them. The writing thread hashes each 64 bytes right after
+/// authenticating them, so the two SHA-256 chains interleave on its core: a 1 GiB message was
+/// sealed 1.17 × as fast as through a [`ChunkHasher`] wrapped around the writer (SHA-NI).
+///
+/// # Errors
+/// As [`encrypt_pipelined`].
+pub fn encrypt_pipelined_hashing_chunks<R, W>(
+    credentials: Credentials<'_>,
+    reader: &mut R,
+    writer: W,
+) -> Result<(Sealed<W>, ChunkHashes), PipelineError>
+where
+    R: Read + ?Sized,
+    W: Write + Send,
+{
+    let sealed = seal(credentials, reader, ChunkHasher::new(writer), &mut SysRng)?;
+    let (writer, hashes) = sealed.writer.finish();
+    let sealed = Sealed {
+        writer,
+        tag: sealed.tag,
+        cleartext_len: sealed.cleartext_len,
+        cleartext_sha256: sealed.cleartext_sha256,
+    };
+    Ok((sealed, hashes))
+}
+
+/// Where the writing thread puts the ciphertext.
+trait Output: Write + Send {
+    /// Authenticates `ciphertext` into `mac` and writes it.
+    fn put(&mut self, mac: &mut HmacSha256, ciphertext: &[u8]) -> io::Result<()>;
+}
+
+/// A writer as it is.
+struct Plain<W>(W);
+
+impl<W: Write> Write for Plain<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.0.write(data)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<W: Write + Send> Output for Plain<W> {
+    fn put(&mut self, mac: &mut HmacSha256, ciphertext: &[u8]) -> io::Result<()> {
+        mac.update(ciphertext);
+        self.0.write_all(ciphertext)
+    }
+}
+
+impl<W: Write + Send> Output for ChunkHasher<W> {
+    fn put(&mut self, mac: &mut HmacSha256, ciphertext: &[u8]) -> io::Result<()> {
+        self.write_authenticated(mac, ciphertext)
+    }
+}
+
+fn seal<R, O, G>(
+    credentials: Credentials<'_>,
+    reader: &mut R,
+    mut writer: O,
+    rng: &mut G,
+) -> Result<Sealed<O>, PipelineError>
+where
+    R: Read + ?Sized,
+    O: Output,
     G: TryCryptoRng + ?Sized,
 {
     let (header, keys) = credentials.new_header(rng)?;
@@ -238,16 +318,14 @@ pub(crate) fn fill<R: Read + ?Sized>(reader: &mut R, buffer: &mut [u8]) -> io::R
 /// The second thread's half: authenticate and write each chunk, send its buffer back, and after
 /// the last one write the tag. A stream that stops without its last chunk (the reader failed)
 /// gets no tag, so no reader can take it for a complete message.
-fn write_chunks<W: Write>(
-    mut writer: W,
+fn write_chunks<O: Output>(
+    mut writer: O,
     mut mac: HmacSha256,
     full: Receiver<Chunk>,
     empty: Sender<Chunk>,
-) -> io::Result<(W, HmacTag)> {
+) -> io::Result<(O, HmacTag)> {
     for chunk in full {
-        let ciphertext = &chunk.ciphertext[..chunk.ciphertext_len];
-        mac.update(ciphertext);
-        writer.write_all(ciphertext)?;
+        writer.put(&mut mac, &chunk.ciphertext[..chunk.ciphertext_len])?;
         if chunk.last {
             let tag: [u8; 32] = mac.finalize().into_bytes().into();
             writer.write_all(&tag)?;

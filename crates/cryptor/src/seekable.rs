@@ -13,13 +13,14 @@
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
+use hmac::Mac;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::credentials::Credentials;
 use crate::error::Error;
 use crate::format::{BLOCK_LEN, HMAC_LEN, HmacTag, KEY_HEADER_LEN, Mode};
-use crate::primitives::{CbcDecryptor, pkcs7_unpadded_len};
+use crate::primitives::{CbcDecryptor, HmacSha256, pkcs7_unpadded_len};
 
 /// The length of a chunk of a message, as hashed.
 pub const CHUNK_LEN: u64 = 1024 * 1024;
@@ -92,6 +93,32 @@ impl<W: Write> ChunkHasher<W> {
             self.hashes.push(self.hasher.finalize_reset().into());
         }
         (self.inner, ChunkHashes(self.hashes))
+    }
+
+    /// Writes `data`, hashing it and authenticating it into `mac` 64 bytes at a time, so the
+    /// two hash chains interleave on one core.
+    pub(crate) fn write_authenticated(
+        &mut self,
+        mac: &mut HmacSha256,
+        data: &[u8],
+    ) -> io::Result<()> {
+        self.inner.write_all(data)?;
+        let mut rest = data;
+        while !rest.is_empty() {
+            // Pieces end where the message's 64-byte blocks do (for the MAC too, which is as
+            // far into its message), so each hash takes them without buffering.
+            let to_block_end = 64 - (self.in_chunk % 64) as usize;
+            let (piece, tail) = rest.split_at(to_block_end.min(rest.len()));
+            mac.update(piece);
+            self.hasher.update(piece);
+            self.in_chunk += piece.len() as u64;
+            if self.in_chunk == CHUNK_LEN {
+                self.hashes.push(self.hasher.finalize_reset().into());
+                self.in_chunk = 0;
+            }
+            rest = tail;
+        }
+        Ok(())
     }
 
     fn hash(&mut self, mut data: &[u8]) {

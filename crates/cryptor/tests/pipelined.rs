@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use arca_cryptor::format::HMAC_LEN;
 use arca_cryptor::{
-    CleartextBuffer, Credentials, Encryptor, Error, Password, PipelineError, decrypt,
-    encrypt_pipelined, encrypt_pipelined_with_rng,
+    CleartextBuffer, Credentials, Encryptor, Error, Password, PipelineError, chunk_hashes, decrypt,
+    encrypt_pipelined, encrypt_pipelined_hashing_chunks, encrypt_pipelined_with_rng,
 };
 use common::{PinnedRng, fast_iterations, noise, test_keys};
 use sha2::{Digest, Sha256};
@@ -141,6 +141,31 @@ fn password_mode_writes_the_serial_encryptors_bytes() {
     let salts_and_iv = noise(32, 5);
     let credentials = Credentials::Password(&password, fast_iterations());
     assert_same_as_serial(credentials, &salts_and_iv, &ODD_READS);
+}
+
+#[test]
+fn chunk_hashes_taken_on_the_way_are_those_of_the_message_written() {
+    let keys = test_keys(3);
+    let password = Password::new("chunks".into());
+    let key_mode = Credentials::Keys(&keys);
+    let password_mode = Credentials::Password(&password, fast_iterations());
+    // Header lengths differ by mode, so the chunk and block boundaries fall differently.
+    for credentials in [key_mode, password_mode] {
+        for len in [MIB, 3 * MIB + 17] {
+            let cleartext = noise(len, 2);
+            let (sealed, hashes) =
+                encrypt_pipelined_hashing_chunks(credentials, &mut &cleartext[..], Vec::new())
+                    .unwrap();
+            let message = sealed.writer;
+            assert_eq!(hashes, chunk_hashes(&message[..]).unwrap(), "{len} bytes");
+            assert_eq!(
+                sealed.cleartext_sha256,
+                <[u8; 32]>::from(Sha256::digest(&cleartext))
+            );
+            let opened = decrypt(credentials, &message[..], CleartextBuffer::new()).unwrap();
+            assert!(opened[..] == cleartext[..], "{len} bytes");
+        }
+    }
 }
 
 #[test]

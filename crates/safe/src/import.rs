@@ -590,18 +590,17 @@ impl Worker<'_> {
         };
         if task.size >= arca_cryptor::PIPELINE_MIN_LEN && self.pipelines.take() {
             // One large file would keep one core busy while the other waits: split its
-            // encryption from its hashing and writing. (A file that changes size meanwhile is
-            // still sealed whole; the length only chooses the path.) Chunk hashes are a third
-            // pass on the writing thread, which then cannot keep up with the cipher: only sound
-            // and film get them here, as players read them from anywhere; any other file's are
-            // recorded by its first read at a position (see reader.rs).
+            // encryption from its authentication and writing. (A file that changes size
+            // meanwhile is still sealed whole; the length only chooses the path.) Chunk hashes
+            // are one more pass on the writing thread, which then falls behind the cipher (0.75 ×
+            // as fast): only sound and film get them here, as players read them from anywhere;
+            // any other file's are recorded by its first read at a position (see reader.rs).
             let credentials = self.keys.data_credentials();
             let sealed = if is_played_from_anywhere(&task.source) {
-                arca_cryptor::encrypt_pipelined(credentials, &mut source, ChunkHasher::new(output))
-                    .map(|sealed| {
-                        let (writer, chunks) = sealed.writer.finish();
+                arca_cryptor::encrypt_pipelined_hashing_chunks(credentials, &mut source, output)
+                    .map(|(sealed, chunks)| {
                         let done = (sealed.cleartext_len, sealed.tag, sealed.cleartext_sha256);
-                        (writer, Some(chunks), done)
+                        (sealed.writer, Some(chunks), done)
                     })
             } else {
                 arca_cryptor::encrypt_pipelined(credentials, &mut source, output).map(|sealed| {
