@@ -104,25 +104,6 @@ impl<W: Write> Encryptor<W> {
         Ok(())
     }
 
-    /// Pads and encrypts the last block, appends the HMAC and flushes. Returns the writer and the
-    /// message's HMAC tag.
-    ///
-    /// # Errors
-    /// [`Error::Io`] if writing fails.
-    pub fn finish(mut self) -> Result<(W, HmacTag), Error> {
-        let mut block = pkcs7_pad(&self.partial);
-        let (cbc, mac) = &mut *self.state;
-        cbc.encrypt_blocks_in_place(&mut block);
-        mac.update(&block);
-        self.writer.write_all(&block)?;
-        let tag: [u8; 32] = mac.clone().finalize().into_bytes().into();
-        self.writer.write_all(&tag)?;
-        self.writer.flush()?;
-        Ok((self.writer, HmacTag::from_bytes(tag)))
-    }
-}
-
-impl<W: Write> Encryptor<W> {
     /// [`Write::write`], hashing into `sha256` the cleartext it encrypts (all of it but the
     /// partial block left for [`Encryptor::finish`]).
     fn write_hashing(
@@ -147,6 +128,23 @@ impl<W: Write> Encryptor<W> {
         self.encrypt_and_write(&data[..whole], sha256)?;
         self.partial.extend_from_slice(&data[whole..]);
         Ok(written)
+    }
+
+    /// Pads and encrypts the last block, appends the HMAC and flushes. Returns the writer and the
+    /// message's HMAC tag.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if writing fails.
+    pub fn finish(mut self) -> Result<(W, HmacTag), Error> {
+        let mut block = pkcs7_pad(&self.partial);
+        let (cbc, mac) = &mut *self.state;
+        cbc.encrypt_blocks_in_place(&mut block);
+        mac.update(&block);
+        self.writer.write_all(&block)?;
+        let tag: [u8; 32] = mac.clone().finalize().into_bytes().into();
+        self.writer.write_all(&tag)?;
+        self.writer.flush()?;
+        Ok((self.writer, HmacTag::from_bytes(tag)))
     }
 }
 
