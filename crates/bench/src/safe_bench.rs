@@ -93,7 +93,8 @@ fn small_tree(root: &Path, files: usize, per_folder: usize) -> Result<()> {
 /// out as a Safe lays out its data files (random UUID names, spread over 256 shard folders by
 /// their first two hex digits): the most a durable import could reach on this disk. Which
 /// shard a file lands in matters to the file system (sequential shards are up to twice as
-/// fast here), so the limit uses the Safe's own pattern.
+/// fast here), so the limit uses the Safe's own pattern: names taken in sorted order, as the
+/// import's workers take its files in the order of their ids.
 fn durable_write_limit(root: &Path, files: usize) -> Result<Duration> {
     fs::create_dir_all(root)?;
     let shards: Vec<PathBuf> = (0..256)
@@ -103,14 +104,19 @@ fn durable_write_limit(root: &Path, files: usize) -> Result<Duration> {
         fs::create_dir(shard)?;
     }
     let threads = 16;
+    let mut names: Vec<String> = (0..files)
+        .map(|_| uuid::Uuid::new_v4().as_hyphenated().to_string())
+        .collect();
+    names.sort_unstable();
+    let names = &names;
     let start = Instant::now();
     std::thread::scope(|scope| -> Result<()> {
         let handles: Vec<_> = (0..threads)
             .map(|thread| {
                 scope.spawn(move || -> Result<()> {
                     let content = vec![b'b'; 4096];
-                    for _ in (thread..files).step_by(threads) {
-                        let name = uuid::Uuid::new_v4().as_hyphenated().to_string();
+                    for index in (thread..files).step_by(threads) {
+                        let name = &names[index];
                         let shard = root.join(&name[..2]);
                         let temporary = shard.join(format!(".{name}.data.crypt.tmp"));
                         let mut file = File::create_new(&temporary)?;
