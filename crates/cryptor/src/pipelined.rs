@@ -122,12 +122,17 @@ where
     W: Write + Send,
     G: TryCryptoRng + ?Sized,
 {
-    let sealed = seal(credentials, reader, Plain(writer), rng)?;
+    let Sealed {
+        writer: Plain(writer),
+        tag,
+        cleartext_len,
+        cleartext_sha256,
+    } = seal(credentials, reader, Plain(writer), rng)?;
     Ok(Sealed {
-        writer: sealed.writer.0,
-        tag: sealed.tag,
-        cleartext_len: sealed.cleartext_len,
-        cleartext_sha256: sealed.cleartext_sha256,
+        writer,
+        tag,
+        cleartext_len,
+        cleartext_sha256,
     })
 }
 
@@ -147,13 +152,18 @@ where
     R: Read + ?Sized,
     W: Write + Send,
 {
-    let sealed = seal(credentials, reader, ChunkHasher::new(writer), &mut SysRng)?;
-    let (writer, hashes) = sealed.writer.finish();
+    let Sealed {
+        writer,
+        tag,
+        cleartext_len,
+        cleartext_sha256,
+    } = seal(credentials, reader, ChunkHasher::new(writer), &mut SysRng)?;
+    let (writer, hashes) = writer.finish();
     let sealed = Sealed {
         writer,
-        tag: sealed.tag,
-        cleartext_len: sealed.cleartext_len,
-        cleartext_sha256: sealed.cleartext_sha256,
+        tag,
+        cleartext_len,
+        cleartext_sha256,
     };
     Ok((sealed, hashes))
 }

@@ -110,12 +110,7 @@ impl<W: Write> ChunkHasher<W> {
             let to_block_end = 64 - (self.in_chunk % 64) as usize;
             let (piece, tail) = rest.split_at(to_block_end.min(rest.len()));
             mac.update(piece);
-            self.hasher.update(piece);
-            self.in_chunk += piece.len() as u64;
-            if self.in_chunk == CHUNK_LEN {
-                self.hashes.push(self.hasher.finalize_reset().into());
-                self.in_chunk = 0;
-            }
+            self.hash(piece);
             rest = tail;
         }
         Ok(())

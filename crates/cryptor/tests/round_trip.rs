@@ -18,17 +18,22 @@ use proptest::test_runner::FileFailurePersistence;
 const MIB: usize = 1024 * 1024;
 const SIZES: [usize; 11] = [0, 1, 15, 16, 17, 4095, 4096, 4097, MIB - 1, MIB, MIB + 1];
 
-/// Writes `cleartext` in pieces of the given lengths (cycled) and returns the message.
-fn seal_in_pieces(credentials: Credentials<'_>, cleartext: &[u8], pieces: &[usize]) -> Vec<u8> {
-    let mut encryptor = Encryptor::new(credentials, Vec::new()).unwrap();
+/// Writes `cleartext` to `writer` in pieces of the given lengths (cycled).
+fn write_in_pieces(writer: &mut impl Write, cleartext: &[u8], pieces: &[usize]) {
     let mut rest = cleartext;
     let mut lengths = pieces.iter().copied().cycle();
     while !rest.is_empty() {
         let take = lengths.next().unwrap().clamp(1, rest.len());
         let (piece, tail) = rest.split_at(take);
-        encryptor.write_all(piece).unwrap();
+        writer.write_all(piece).unwrap();
         rest = tail;
     }
+}
+
+/// Writes `cleartext` in pieces of the given lengths (cycled) and returns the message.
+fn seal_in_pieces(credentials: Credentials<'_>, cleartext: &[u8], pieces: &[usize]) -> Vec<u8> {
+    let mut encryptor = Encryptor::new(credentials, Vec::new()).unwrap();
+    write_in_pieces(&mut encryptor, cleartext, pieces);
     let (message, tag) = encryptor.finish().unwrap();
     assert_eq!(&message[message.len() - HMAC_LEN..], tag.as_bytes());
     message
@@ -122,14 +127,7 @@ fn the_hashing_encryptor_seals_the_same_and_hashes_every_byte_once() {
     {
         let cleartext = noise(*size, 6);
         let mut encryptor = HashingEncryptor::new(credentials, Vec::new()).unwrap();
-        let mut rest = &cleartext[..];
-        let mut lengths = pieces.iter().copied().cycle();
-        while !rest.is_empty() {
-            let take = lengths.next().unwrap().clamp(1, rest.len());
-            let (piece, tail) = rest.split_at(take);
-            encryptor.write_all(piece).unwrap();
-            rest = tail;
-        }
+        write_in_pieces(&mut encryptor, &cleartext, pieces);
         let (message, tag, sha256) = encryptor.finish().unwrap();
         assert_eq!(
             sha256,
