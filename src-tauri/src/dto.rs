@@ -610,6 +610,9 @@ pub struct Handoff {
     pub missing: Vec<String>,
     /// Further Safes handed at once: one is opened at a time.
     pub ignored_safes: Vec<String>,
+    /// The window's page stopped (its process ended) and was loaded again; the Safe it showed
+    /// was locked first, and is `safe`.
+    pub page_restarted: bool,
 }
 
 /// Event `locked`.

@@ -98,6 +98,7 @@ impl Inbox {
         waiting.files.extend(handoff.files);
         waiting.missing.extend(handoff.missing);
         waiting.ignored_safes.extend(handoff.ignored_safes);
+        waiting.page_restarted |= handoff.page_restarted;
     }
 
     /// Everything waiting, leaving nothing.

@@ -195,6 +195,44 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>, inbox: Arc<Inbox>, wake: &single
     }
     autolock::start(app);
     sync::schedule(app);
+    #[cfg(target_os = "linux")]
+    lock_when_the_page_stops(app);
+}
+
+/// When the window's page process ends (WebKit crashed, or the system ended it for memory), the
+/// window goes blank with the Safe still unlocked behind it, and what the page held is gone.
+/// The Safe is locked, as closing the window would, and the page loads again on the start
+/// screen with that Safe chosen and a word on what happened.
+#[cfg(target_os = "linux")]
+fn lock_when_the_page_stops<R: Runtime>(app: &tauri::AppHandle<R>) {
+    use webkit2gtk::WebViewExt;
+
+    let Some(window) = app.get_webview_window("main") else {
+        return;
+    };
+    let handle = app.clone();
+    let watched = window.with_webview(move |webview| {
+        webview
+            .inner()
+            .connect_web_process_terminated(move |view, reason| {
+                let state = handle.state::<AppState>();
+                let safe = state.opened().ok().map(|opened| opened.path.clone());
+                state.lock(None);
+                eprintln!(
+                    "arca-desktop: the window's page process ended ({reason:?}); the Safe was \
+                     locked and the page is loaded again"
+                );
+                state.handoffs.put(dto::Handoff {
+                    safe: safe.map(|path| path.display().to_string()),
+                    page_restarted: true,
+                    ..dto::Handoff::default()
+                });
+                view.reload();
+            });
+    });
+    if let Err(error) = watched {
+        eprintln!("arca-desktop: cannot watch the window's page process ({error})");
+    }
 }
 
 /// Starts the app and returns when its last window has closed (the Safe locked first).

@@ -9,7 +9,7 @@ there when the file is chosen again → preview an image, a PDF and a video (see
 three wrong passwords start the countdown → restart the app: the countdown is still there →
 unlock → export → the exported bytes equal the originals (sha256) → backup → sync through a
 folder, export the sync configuration, show it as a QR code and join from a screenshot of that
-as a second copy, which gets the same files, waits to be approved and is approved from the first after comparing codes → restore into a new Safe, which unlocks and holds the same files. Screenshots of the main screens (light and dark)
+as a second copy, which gets the same files, waits to be approved and is approved from the first after comparing codes → restore into a new Safe, which unlocks and holds the same files → WebKit's page process is killed: the Safe is locked and the page loaded again. Screenshots of the main screens (light and dark)
 go to target/e2e-screenshots/ (E2E_SCREENSHOTS=DIR elsewhere).
 
 Each run lives in its own temporary HOME and XDG folders, so the app's recent list, settings and
@@ -17,7 +17,8 @@ back-off counter start empty and survive the restart inside the run. Native file
 answered from ARCA_E2E_DIALOG_ANSWERS (see src-tauri/src/dialogs.rs).
 
 On a failure it prints the step, saves failed-<step>.png and the app's output beside the
-screenshots, and exits 1. Environment: ARCA_APP (the binary, required), TAURI_DRIVER
+screenshots, and exits 1. When WebKit's page process dies under it (WebKitWebDriver then ends
+the session), which no check can cause, it says so and runs the whole test once more. Environment: ARCA_APP (the binary, required), TAURI_DRIVER
 (default: tauri-driver on PATH or in ~/.cargo/bin), WEBKIT_DRIVER (/usr/bin/WebKitWebDriver),
 E2E_KEEP=1 keeps the temporary folder.
 """
@@ -43,6 +44,7 @@ from selenium import webdriver
 from selenium.common.exceptions import (
     ElementClickInterceptedException,
     ElementNotInteractableException,
+    InvalidSessionIdException,
     JavascriptException,
     NoSuchElementException,
     StaleElementReferenceException,
@@ -626,11 +628,33 @@ def job_panel_state(w: Window) -> list[dict[str, str]]:
     )
 
 
+# run_once's result when WebKit's page process died under the test (WebKitWebDriver ends the
+# session): a failure of the engine, not of a check, so main runs the test once more.
+PAGE_CRASHED = 3
+
+
+def page_crashed(error: BaseException) -> bool:
+    return isinstance(error, InvalidSessionIdException) or "page crash" in str(error)
+
+
+def alive(pattern: str) -> str:
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
+    return "running" if found else "gone"
+
+
 def main() -> int:
     binary = Path(os.environ.get("ARCA_APP", "")).resolve()
     if not binary.is_file():
         print(f"e2e: ARCA_APP must name the app binary (got “{binary}”)", file=sys.stderr)
         return 2
+    result = run_once(binary)
+    if result == PAGE_CRASHED:
+        print("\ne2e: WebKit's page process died under the test, which no check caused; running the whole test once more\n", flush=True)
+        result = run_once(binary)
+    return 1 if result == PAGE_CRASHED else result
+
+
+def run_once(binary: Path) -> int:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("failed-*"):
         old.unlink()
@@ -1072,12 +1096,29 @@ def main() -> int:
         step("no errors in the window")
         no_page_errors(w)
 
+        # Last: WebKitWebDriver ends the session with the page process, so nothing is driven after.
+        step("the page process is killed: the Safe is locked and the page loaded again")
+        unlock(w, "demo-violet-granite-orbit")
+        w.open_row("Documents")
+        open_with(w, "Welcome to Arca.md")
+        w.until("the copy for the other app", lambda: len(edit_folders(app.runtime)) == 1)
+        # As the kernel ends it when memory runs out (a sent SIGSEGV is caught by JavaScriptCore).
+        subprocess.run(["pkill", "-KILL", "-f", "WebKitWebProcess"], check=True)
+        w.until("the copy to be wiped from RAM by the lock", lambda: edit_folders(app.runtime) == [])
+        w.until("the app to say it loaded the page again", lambda: "the page is loaded again" in app.log_path.read_text(errors="replace"))
+        if alive(str(app.binary)) != "running":
+            raise Step("arca-desktop ended with its page process")
+
         step("")
     except Exception as error:  # noqa: BLE001 — any failure ends the run with its step named
         print(f"  FAIL {current}", flush=True)
         print(f"       {error}", flush=True)
         if not isinstance(error, Step):
             traceback.print_exc()
+        crashed = page_crashed(error)
+        if crashed:
+            print(f"       arca-desktop: {alive(str(app.binary))}, WebKitWebProcess: {alive('WebKitWebProcess')}")
+            subprocess.run(["pkill", "-KILL", "-f", str(app.binary)], check=False)
         slug = re.sub(r"[^a-z0-9]+", "-", current.lower()).strip("-")[:60] or "start"
         if app.session is not None:
             try:
@@ -1092,7 +1133,7 @@ def main() -> int:
         for line in lines[-40:]:
             print(f"       | {line}")
         print(f"\ne2e: {len(passed)} passed, 1 failed (failed at: {current}); folder {work}")
-        return 1
+        return PAGE_CRASHED if crashed else 1
     app.stop()
     print(f"\ne2e: {len(passed)} passed, 0 failed in {time.monotonic() - started:.0f} s")
     if os.environ.get("E2E_KEEP") != "1":

@@ -137,4 +137,13 @@ describe("the window", () => {
     expect(await screen.findByRole("heading", { level: 1, name: "Demo" })).toBeInTheDocument();
     expect(screen.queryByRole("grid")).not.toBeInTheDocument();
   });
+
+  it("after its page process ended, starts on the Safe that was open and says it was locked", async () => {
+    const backend = new MemoryBackend({ bigFolderSize: 50 });
+    backend.handOver({ safe: "/home/demo/Documents/Demo.arca", pageRestarted: true });
+    render(App, { backend });
+    expect(await screen.findByRole("heading", { level: 1, name: "Demo" })).toBeInTheDocument();
+    expect(await screen.findAllByText("The window stopped unexpectedly and was loaded again. Arca locked the Safe first: unlock it to go on.")).not.toHaveLength(0);
+    expect(screen.getByLabelText("Safe Password")).toBeInTheDocument();
+  });
 });

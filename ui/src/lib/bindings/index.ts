@@ -61,7 +61,12 @@ missing: Array<string>,
 /**
  * Further Safes handed at once: one is opened at a time.
  */
-ignoredSafes: Array<string>, };
+ignoredSafes: Array<string>, 
+/**
+ * The window's page stopped (its process ended) and was loaded again; the Safe it showed
+ * was locked first, and is `safe`.
+ */
+pageRestarted: boolean, };
 
 export type OpenedSafe = { id: string, name: string, path: string, 
 /**

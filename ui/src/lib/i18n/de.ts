@@ -457,6 +457,7 @@ export const de: Messages = {
     missing: "Nicht gefunden, daher nicht an Arca übergeben: {{path}}",
     oneSafe_one: "Es öffnet sich immer nur ein Safe: {{count}} weiterer übergebener Safe wurde nicht geöffnet.",
     oneSafe_other: "Es öffnet sich immer nur ein Safe: {{count}} weitere übergebene Safes wurden nicht geöffnet.",
+    pageRestarted: "Das Fenster wurde unerwartet beendet und neu geladen. Arca hat den Safe vorher gesperrt: Entsperren Sie ihn, um weiterzumachen.",
     switchTitle: "Einen anderen Safe öffnen?",
     switchMessage: "„{{open}}“ ist entsperrt. Sperren und „{{next}}“ öffnen?",
     switch: "Sperren und öffnen",

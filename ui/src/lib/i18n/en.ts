@@ -456,6 +456,7 @@ export const en = {
     missing: "Not found, so not handed to Arca: {{path}}",
     oneSafe_one: "One Safe opens at a time: {{count}} other Safe handed over with it was left alone.",
     oneSafe_other: "One Safe opens at a time: {{count}} other Safes handed over with it were left alone.",
+    pageRestarted: "The window stopped unexpectedly and was loaded again. Arca locked the Safe first: unlock it to go on.",
     switchTitle: "Open another Safe?",
     switchMessage: "“{{open}}” is unlocked. Lock it and open “{{next}}”?",
     switch: "Lock and open",

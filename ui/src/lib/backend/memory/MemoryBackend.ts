@@ -103,7 +103,7 @@ export class MemoryBackend implements Backend {
     handoff: new Set<() => void>(),
     synced: new Set<(status: SyncStatus) => void>(),
   };
-  private handoff: Handoff = { safe: null, files: [], missing: [], ignoredSafes: [] };
+  private handoff: Handoff = { safe: null, files: [], missing: [], ignoredSafes: [], pageRestarted: false };
   /** The files open in "other apps" (only in this object: no app is started). */
   private readonly edits = new Map<string, OpenEdit>();
   private readonly leftovers = new Map<string, Leftover[]>();
@@ -329,7 +329,7 @@ export class MemoryBackend implements Backend {
 
   async takeHandoff(): Promise<Handoff> {
     const taken = this.handoff;
-    this.handoff = { safe: null, files: [], missing: [], ignoredSafes: [] };
+    this.handoff = { safe: null, files: [], missing: [], ignoredSafes: [], pageRestarted: false };
     return later(taken);
   }
 
@@ -341,6 +341,7 @@ export class MemoryBackend implements Backend {
       files: [...waiting.files, ...(handoff.files ?? [])],
       missing: [...waiting.missing, ...(handoff.missing ?? [])],
       ignoredSafes: [...waiting.ignoredSafes, ...(handoff.ignoredSafes ?? [])],
+      pageRestarted: waiting.pageRestarted || (handoff.pageRestarted ?? false),
     };
     for (const listener of this.listeners.handoff) listener();
   }
