@@ -61,11 +61,17 @@ export class Rows {
 
   /** Every row (for Ctrl+A on a long list), fetched page by page. */
   async all(): Promise<ListRow[]> {
-    await this.load(0);
+    // A refresh that starts meanwhile drops the pages fetched before it: read them again.
+    let generation: number;
+    do {
+      generation = this.generation;
+      await this.load(0);
+      const pages = Math.ceil(this.total / PAGE);
+      for (let p = 0; p < pages; p += 8) {
+        await Promise.all(Array.from({ length: Math.min(8, pages - p) }, (_, i) => this.load(p + i)));
+      }
+    } while (generation !== this.generation);
     const pages = Math.ceil(this.total / PAGE);
-    for (let p = 0; p < pages; p += 8) {
-      await Promise.all(Array.from({ length: Math.min(8, pages - p) }, (_, i) => this.load(p + i)));
-    }
     const out: ListRow[] = [];
     for (let p = 0; p < pages; p++) out.push(...(this.pages.get(p) ?? []));
     return out;

@@ -38,4 +38,21 @@ describe("rows fetched in pages", () => {
     expect(rows.at(0)).toBeUndefined();
     expect(rows.at(620)?.name).toBe("n620");
   });
+
+  it("gives every row even when a refresh starts while they are fetched", async () => {
+    const { fetch } = source(450);
+    // The refresh's answer comes after the first page it makes stale.
+    let calls = 0;
+    const slow = async (offset: number, limit: number) => {
+      const wait = calls++ === 1 ? 30 : 1;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      return fetch(offset, limit);
+    };
+    const rows = new Rows(slow, () => {});
+    const all = rows.all();
+    void rows.refresh(0, 40);
+    const got = await all;
+    expect(got).toHaveLength(450);
+    expect(got[449]?.name).toBe("n449");
+  });
 });
