@@ -175,6 +175,19 @@ fn read_back(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `cp` of `source` to `target`, synced as Arca's output is: what writing the file durably
+/// costs on this disk, with no cryptography. `target` is removed afterwards.
+fn durable_copy(source: &Path, target: &Path) -> Result<Duration> {
+    let time = run_command(
+        Command::new("sh")
+            .args(["-c", "cp \"$1\" \"$2\" && sync \"$2\"", "sh"])
+            .arg(source)
+            .arg(target),
+    )?;
+    fs::remove_file(target)?;
+    Ok(time)
+}
+
 /// `age` encrypting `source` to a recipient key, the output synced as Arca's is; `None` without
 /// `age`.
 fn age_encrypt(root: &Path, source: &Path) -> Result<Option<Duration>> {
@@ -340,6 +353,8 @@ fn big_file(root: &Path) -> Result<()> {
     drop(safe);
     settle(&[&big.join("big.bin")])?;
     let age_time = age_encrypt(root, &big.join("big.bin"))?;
+    settle(&[&big.join("big.bin")])?;
+    let copy_time = durable_copy(&big.join("big.bin"), &root.join("big-copy.bin"))?;
     let import_rate = mb_per_s(1024 * MIB, import_time);
     let export_rate = mb_per_s(1024 * MIB, export_time);
     println!("\n1 GiB file (durable: written, synced and renamed)");
@@ -356,6 +371,10 @@ fn big_file(root: &Path) -> Result<()> {
     println!(
         "  export  {export_rate:>8.0} MB/s   ({:.2} s)",
         export_time.as_secs_f64()
+    );
+    let copy_rate = mb_per_s(1024 * MIB, copy_time);
+    println!(
+        "  cp      {copy_rate:>8.0} MB/s   (the same file copied and synced, no cryptography)"
     );
     let age_rate = age_time.map(|time| mb_per_s(1024 * MIB, time));
     match age_rate {
@@ -380,6 +399,11 @@ fn big_file(root: &Path) -> Result<()> {
         export_rate,
         hmac_limit,
         0.80,
+    );
+    println!(
+        "  {:<44} {:>6.2} x   (no target: export cannot beat it)",
+        "export / cp of the same file, synced",
+        export_rate / copy_rate
     );
     if let Some(rate) = age_rate {
         ratio_line("import / age", import_rate, rate, 1.0);
